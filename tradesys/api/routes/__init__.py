@@ -1,0 +1,1 @@
+"""Endpoint modules of the API, one per concept."""

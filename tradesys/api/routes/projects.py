@@ -1,0 +1,124 @@
+"""Projects: registration, the caller's list, one project's file, announcement, cancellation."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.responses import Response
+
+from tradesys.api.pagination import decode_cursor, encode_cursor, parse_limit
+from tradesys.api.routing import Call, Result, Router
+from tradesys.api.schemas import NoticeDetail, ProjectOut, ProjectPage, ProjectSummary
+from tradesys.identity.principal import Principal
+from tradesys.procurement import notices, projects
+from tradesys.procurement.commands import Announce, Cancel, RegisterProject
+
+router = Router()
+
+
+@router.endpoint(
+    "POST",
+    "/projects",
+    summary="项目登记 (register a tender project)",
+    tag="projects",
+    body=RegisterProject,
+    response=ProjectOut,
+    status=201,
+)
+async def register_project(call: Call) -> Response:
+    async def work(session: AsyncSession, principal: Principal) -> Result:
+        project = await projects.register_project(session, principal, call.body, call.now)
+        return ProjectOut.of(project, await projects.sections_of(session, project.id))
+
+    return await call.command(work, status=201)
+
+
+@router.endpoint(
+    "GET",
+    "/projects",
+    summary="我的项目 (projects the caller works on)",
+    tag="projects",
+    response=ProjectPage,
+    query=("cursor", "limit"),
+)
+async def list_projects(call: Call) -> Result:
+    cursor = decode_cursor(call.query("cursor"))
+    after_id = int(cursor[0]) if cursor and isinstance(cursor[0], int) else None
+    limit = parse_limit(call.query("limit"))
+
+    async def work(session: AsyncSession, principal: Principal | None) -> Result:
+        assert principal is not None
+        rows = await projects.list_projects(session, principal, after_id=after_id, limit=limit + 1)
+        items = [
+            ProjectSummary(
+                id=p.id,
+                code=p.code,
+                name=p.name,
+                procedure=p.procedure,
+                state=p.state,
+                created_at=p.created_at,
+            )
+            for p in rows[:limit]
+        ]
+        more = len(rows) > limit
+        return ProjectPage(items=items, next_cursor=encode_cursor([items[-1].id]) if more else None)
+
+    return await call.read(work)
+
+
+@router.endpoint(
+    "GET",
+    "/projects/{project_id:int}",
+    summary="项目详情 (one project)",
+    tag="projects",
+    response=ProjectOut,
+)
+async def get_project(call: Call) -> Result:
+    project_id = call.path_int("project_id")
+
+    async def work(session: AsyncSession, principal: Principal | None) -> Result:
+        assert principal is not None
+        project, sections = await projects.get_project(session, principal, project_id)
+        return ProjectOut.of(project, sections)
+
+    return await call.read(work)
+
+
+@router.endpoint(
+    "POST",
+    "/projects/{project_id:int}/announce",
+    summary="发布招标公告 (publish the tender notice)",
+    tag="projects",
+    body=Announce,
+    response=NoticeDetail,
+    status=201,
+)
+async def announce(call: Call) -> Response:
+    project_id = call.path_int("project_id")
+
+    async def work(session: AsyncSession, principal: Principal) -> Result:
+        notice = await notices.announce(
+            session, principal, project_id, call.body, call.now, call.services.rules
+        )
+        notice, project, sections = await notices.public_notice(session, notice.id)
+        return NoticeDetail.of(notice, project, sections)
+
+    return await call.command(work, status=201)
+
+
+@router.endpoint(
+    "POST",
+    "/projects/{project_id:int}/cancel",
+    summary="终止招标 (cancel the tender; publishes a termination notice)",
+    tag="projects",
+    body=Cancel,
+    response=NoticeDetail,
+)
+async def cancel(call: Call) -> Response:
+    project_id = call.path_int("project_id")
+
+    async def work(session: AsyncSession, principal: Principal) -> Result:
+        notice = await projects.cancel_project(session, principal, project_id, call.body, call.now)
+        notice, project, sections = await notices.public_notice(session, notice.id)
+        return NoticeDetail.of(notice, project, sections)
+
+    return await call.command(work)

@@ -1,0 +1,249 @@
+"""A thin layer over Starlette routes: typed bodies, auth, transactions, idempotency, OpenAPI.
+
+Each endpoint is declared once with its request and response models; the same declaration
+builds the Starlette route and the OpenAPI document, so the two cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from tradesys.api import idempotency
+from tradesys.api.auth import authenticate
+from tradesys.api.errors import BadRequest, TooLarge, UnsupportedMediaType
+from tradesys.errors import NotFound
+from tradesys.identity.principal import Principal
+from tradesys.services import Services
+
+MAX_JSON_BYTES = 1024 * 1024
+MAX_INT = 2**31 - 1
+
+BodyT = TypeVar("BodyT", bound=BaseModel)
+Result = BaseModel | list[Any] | dict[str, Any] | None
+
+
+def to_json(result: Result) -> bytes:
+    if isinstance(result, BaseModel):
+        return result.__pydantic_serializer__.to_json(result)
+    return json.dumps(result, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def json_response(body: bytes, status: int) -> Response:
+    return Response(
+        body,
+        status_code=status,
+        media_type="application/json",
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+@dataclass
+class Call:
+    """One API request: its services, parsed body, and transaction helpers."""
+
+    request: Request
+    services: Services
+    body: Any = None
+    raw_body: bytes = b""
+    response_headers: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def now(self) -> datetime:
+        return self.services.clock.now()
+
+    def path_int(self, name: str) -> int:
+        value = self.request.path_params[name]
+        if not isinstance(value, int) or not 0 < value <= MAX_INT:
+            raise NotFound("not_found", "资源不存在 (no such resource)")
+        return value
+
+    def query(self, name: str) -> str | None:
+        return self.request.query_params.get(name)
+
+    async def read(
+        self,
+        work: Callable[[AsyncSession, Principal | None], Awaitable[Result]],
+        *,
+        public: bool = False,
+    ) -> Result:
+        async with self.services.db.reading() as session:
+            principal = None if public else await authenticate(self.request, session, self.services)
+            return await work(session, principal)
+
+    async def command(
+        self,
+        work: Callable[[AsyncSession, Principal], Awaitable[Result]],
+        *,
+        status: int = 200,
+    ) -> Response:
+        """Run a write in one transaction, honouring ``Idempotency-Key``."""
+        key = self.request.headers.get("idempotency-key")
+        async with self.services.db.transaction() as session:
+            principal = await authenticate(self.request, session, self.services)
+            fingerprint = ""
+            if key is not None:
+                idempotency.check_key(key)
+                fingerprint = idempotency.request_fingerprint(
+                    self.request.method, self.request.url.path, self.raw_body
+                )
+                stored = await idempotency.lookup(session, str(principal.user_id), key, fingerprint)
+                if stored is not None:
+                    response = json_response(stored.body.encode(), stored.status_code)
+                    response.headers["Idempotent-Replayed"] = "true"
+                    return response
+            body = to_json(await work(session, principal))
+            if key is not None:
+                await idempotency.remember(
+                    session,
+                    str(principal.user_id),
+                    key,
+                    fingerprint,
+                    idempotency.StoredResponse(status, body.decode()),
+                    self.services.clock.now(),
+                )
+        response = json_response(body, status)
+        response.headers.update(self.response_headers)
+        return response
+
+
+Handler = Callable[[Call], Awaitable[Response | Result]]
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    method: str
+    path: str
+    handler: Handler
+    summary: str
+    tag: str
+    body: type[BaseModel] | None
+    response: type[BaseModel] | None
+    status: int
+    public: bool
+    query: tuple[str, ...]
+
+
+async def parse_body(request: Request, model: type[BodyT]) -> tuple[BodyT, bytes]:
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type != "application/json":
+        raise UnsupportedMediaType(
+            "unsupported_media_type",
+            "请求体须为 application/json (the body must be application/json)",
+        )
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > MAX_JSON_BYTES:
+        raise TooLarge("body_too_large", "请求体过大 (the request body is too large)")
+    raw = b""
+    async for chunk in request.stream():
+        raw += chunk
+        if len(raw) > MAX_JSON_BYTES:
+            raise TooLarge("body_too_large", "请求体过大 (the request body is too large)")
+    try:
+        json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise BadRequest(
+            "malformed_json", "请求体不是合法的 JSON (the body is not valid JSON)"
+        ) from exc
+    try:
+        return model.model_validate_json(raw), raw
+    except ValidationError:
+        raise
+
+
+class Router:
+    def __init__(self, prefix: str = "/api/v1") -> None:
+        self.prefix = prefix
+        self.endpoints: list[Endpoint] = []
+
+    def endpoint(
+        self,
+        method: str,
+        path: str,
+        *,
+        summary: str,
+        tag: str,
+        body: type[BaseModel] | None = None,
+        response: type[BaseModel] | None = None,
+        status: int = 200,
+        public: bool = False,
+        query: tuple[str, ...] = (),
+    ) -> Callable[[Handler], Handler]:
+        def register(handler: Handler) -> Handler:
+            self.endpoints.append(
+                Endpoint(
+                    method,
+                    self.prefix + path,
+                    handler,
+                    summary,
+                    tag,
+                    body,
+                    response,
+                    status,
+                    public,
+                    query,
+                )
+            )
+            return handler
+
+        return register
+
+    def routes(self) -> list[Route]:
+        grouped: dict[str, dict[str, Endpoint]] = {}
+        for endpoint in self.endpoints:
+            grouped.setdefault(endpoint.path, {})[endpoint.method] = endpoint
+        return [
+            Route(path, _dispatch(methods), methods=list(methods))
+            for path, methods in grouped.items()
+        ]
+
+
+def _dispatch(methods: dict[str, Endpoint]) -> Callable[[Request], Awaitable[Response]]:
+    async def endpoint(request: Request) -> Response:
+        spec = methods[request.method if request.method != "HEAD" else "GET"]
+        services: Services = request.app.state.services
+        call = Call(request, services)
+        if spec.body is not None:
+            call.body, call.raw_body = await parse_body(request, spec.body)
+        result = await spec.handler(call)
+        if isinstance(result, Response):
+            return result
+        return json_response(to_json(result), spec.status)
+
+    return endpoint
+
+
+def openapi_path(path: str) -> str:
+    return re.sub(r"\{(\w+):\w+\}", r"{\1}", path)
+
+
+def error_schema() -> dict[str, Any]:
+    return {
+        "type": "object",
+        "required": ["error"],
+        "properties": {
+            "error": {
+                "type": "object",
+                "required": ["code", "message"],
+                "properties": {
+                    "code": {"type": "string"},
+                    "message": {"type": "string"},
+                    "details": {},
+                },
+            }
+        },
+    }
+
+
+def ok_response(data: dict[str, Any]) -> JSONResponse:
+    return JSONResponse(data, headers={"Cache-Control": "no-store"})

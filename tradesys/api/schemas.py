@@ -1,0 +1,276 @@
+"""Response models of the API (requests are the domain's command models)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel
+
+from tradesys.identity.models import Organisation, User
+from tradesys.procurement.models import (
+    Clarification,
+    Notice,
+    Project,
+    Question,
+    Section,
+    TenderDocument,
+)
+from tradesys.procurement.projects import money
+
+
+class OrganisationOut(BaseModel):
+    id: int
+    name: str
+    credit_code: str
+
+    @classmethod
+    def of(cls, org: Organisation) -> OrganisationOut:
+        return cls(id=org.id, name=org.name, credit_code=org.credit_code)
+
+
+class UserOut(BaseModel):
+    id: int
+    org_id: int
+    username: str
+    display_name: str
+    role: str
+
+    @classmethod
+    def of(cls, user: User) -> UserOut:
+        return cls(
+            id=user.id,
+            org_id=user.org_id,
+            username=user.username,
+            display_name=user.display_name,
+            role=user.role,
+        )
+
+
+class LoginOut(BaseModel):
+    user: UserOut
+    csrf_token: str
+    expires_at: datetime
+
+
+class TokenOut(BaseModel):
+    token: str
+    expires_at: datetime | None
+
+
+class SectionOut(BaseModel):
+    id: int
+    code: str
+    lot_no: int
+    name: str
+    content: str
+    budget: str | None
+    ceiling_price: str | None
+    bid_security: str | None
+    state: str
+    bid_deadline: datetime | None
+
+    @classmethod
+    def of(cls, section: Section) -> SectionOut:
+        return cls(
+            id=section.id,
+            code=section.code,
+            lot_no=section.lot_no,
+            name=section.name,
+            content=section.content,
+            budget=money(section.budget),
+            ceiling_price=money(section.ceiling_price),
+            bid_security=money(section.bid_security),
+            state=section.state,
+            bid_deadline=section.bid_deadline,
+        )
+
+
+class ProjectOut(BaseModel):
+    id: int
+    code: str
+    name: str
+    trade_type: str
+    category: str
+    procedure: str
+    region_code: str
+    content: str
+    owner_name: str
+    procurer_org_id: int
+    agency_org_id: int | None
+    state: str
+    created_at: datetime
+    cancelled_at: datetime | None
+    sections: list[SectionOut]
+
+    @classmethod
+    def of(cls, project: Project, sections: list[Section]) -> ProjectOut:
+        return cls(
+            id=project.id,
+            code=project.code,
+            name=project.name,
+            trade_type=project.trade_type,
+            category=project.category,
+            procedure=project.procedure,
+            region_code=project.region_code,
+            content=project.content,
+            owner_name=project.owner_name,
+            procurer_org_id=project.procurer_org_id,
+            agency_org_id=project.agency_org_id,
+            state=project.state,
+            created_at=project.created_at,
+            cancelled_at=project.cancelled_at,
+            sections=[SectionOut.of(section) for section in sections],
+        )
+
+
+class ProjectSummary(BaseModel):
+    id: int
+    code: str
+    name: str
+    procedure: str
+    state: str
+    created_at: datetime
+
+
+class ProjectPage(BaseModel):
+    items: list[ProjectSummary]
+    next_cursor: str | None
+
+
+class NoticeOut(BaseModel):
+    id: int
+    project_id: int
+    project_code: str
+    project_name: str
+    kind: str
+    title: str
+    published_at: datetime
+    bid_deadline: datetime | None
+
+
+class NoticeDetail(NoticeOut):
+    content: str
+    doc_start: datetime | None
+    doc_end: datetime | None
+    clarification_deadline: datetime | None
+    opening_place: str | None
+    consortium_allowed: bool
+    contact: str | None
+    procedure: str
+    trade_type: str
+    region_code: str
+    sections: list[SectionOut]
+
+    @classmethod
+    def of(cls, notice: Notice, project: Project, sections: list[Section]) -> NoticeDetail:
+        return cls(
+            id=notice.id,
+            project_id=project.id,
+            project_code=project.code,
+            project_name=project.name,
+            kind=notice.kind,
+            title=notice.title,
+            published_at=notice.published_at,
+            bid_deadline=notice.bid_deadline,
+            content=notice.content,
+            doc_start=notice.doc_start,
+            doc_end=notice.doc_end,
+            clarification_deadline=notice.clarification_deadline,
+            opening_place=notice.opening_place,
+            consortium_allowed=notice.consortium_allowed,
+            contact=notice.contact,
+            procedure=project.procedure,
+            trade_type=project.trade_type,
+            region_code=project.region_code,
+            sections=[SectionOut.of(section) for section in sections],
+        )
+
+
+class NoticePage(BaseModel):
+    items: list[NoticeOut]
+    next_cursor: str | None
+
+
+class DocumentOut(BaseModel):
+    id: int
+    filename: str
+    content_type: str
+    sha256: str
+    size: int
+    uploaded_at: datetime
+
+    @classmethod
+    def of(cls, document: TenderDocument) -> DocumentOut:
+        return cls(
+            id=document.id,
+            filename=document.filename,
+            content_type=document.content_type,
+            sha256=document.sha256,
+            size=document.size,
+            uploaded_at=document.uploaded_at,
+        )
+
+
+class DocumentList(BaseModel):
+    items: list[DocumentOut]
+
+
+class QuestionOut(BaseModel):
+    id: int
+    text: str
+    asked_at: datetime
+    answer: str | None
+    answered_at: datetime | None
+    #: True only for the asker itself and for the project's managers' own view of it.
+    mine: bool
+
+    @classmethod
+    def of(cls, question: Question, mine: bool) -> QuestionOut:
+        return cls(
+            id=question.id,
+            text=question.text,
+            asked_at=question.asked_at,
+            answer=question.answer,
+            answered_at=question.answered_at,
+            mine=mine,
+        )
+
+
+class QuestionList(BaseModel):
+    items: list[QuestionOut]
+
+
+class ClarificationOut(BaseModel):
+    id: int
+    number: int
+    title: str
+    content: str
+    changes_bid_content: bool
+    previous_bid_deadline: datetime
+    new_bid_deadline: datetime | None
+    document_id: int | None
+    published_at: datetime
+
+    @classmethod
+    def of(cls, item: Clarification) -> ClarificationOut:
+        return cls(
+            id=item.id,
+            number=item.number,
+            title=item.title,
+            content=item.content,
+            changes_bid_content=item.changes_bid_content,
+            previous_bid_deadline=item.previous_bid_deadline,
+            new_bid_deadline=item.new_bid_deadline,
+            document_id=item.document_id,
+            published_at=item.published_at,
+        )
+
+
+class ClarificationList(BaseModel):
+    items: list[ClarificationOut]
+
+
+class ServerTime(BaseModel):
+    now: datetime
+    timezone: str
+    display: str

@@ -1,0 +1,13 @@
+"""All endpoints of ``/api/v1``, gathered in one router."""
+
+from __future__ import annotations
+
+from tradesys.api.routes import identity, projects, public, tendering
+from tradesys.api.routing import Router
+
+
+def api_router() -> Router:
+    router = Router()
+    for module in (public, identity, projects, tendering):
+        router.endpoints.extend(module.router.endpoints)
+    return router

@@ -1,0 +1,165 @@
+"""The ``tradesys`` command line."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+from tradesys.settings import Settings
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    url = getattr(args, "database", None) or ""
+    return Settings(database_url=url)
+
+
+def cmd_db_upgrade(args: argparse.Namespace) -> int:
+    from tradesys.db.migrate import upgrade
+
+    upgrade(_settings(args).database_url)
+    print("database is at the latest schema")
+    return 0
+
+
+def cmd_verify_log(args: argparse.Namespace) -> int:
+    from tradesys.db.database import Database
+    from tradesys.events.verify import verify_chain
+
+    async def run() -> int:
+        db = Database(_settings(args).database_url, null_pool=True)
+        try:
+            async with db.reading() as session:
+                report = await verify_chain(session)
+        finally:
+            await db.dispose()
+        if report.ok:
+            print(f"ok: {report.checked} events, chain intact")
+            return 0
+        print(f"BROKEN at event {report.bad_seq}: {report.reason}", file=sys.stderr)
+        return 1
+
+    return asyncio.run(run())
+
+
+def cmd_admin_create(args: argparse.Namespace) -> int:
+    from tradesys.clock import SystemClock
+    from tradesys.db.database import Database
+    from tradesys.errors import DomainError
+    from tradesys.identity.service import bootstrap_admin
+
+    password = os.environ.get("TRADESYS_ADMIN_PASSWORD") or getpass.getpass("password: ")
+
+    async def run() -> int:
+        db = Database(_settings(args).database_url, null_pool=True)
+        try:
+            async with db.transaction() as session:
+                await bootstrap_admin(session, org_name=args.org_name,
+                                      credit_code=args.credit_code, username=args.username,
+                                      password=password, at=SystemClock().now())
+        except DomainError as error:
+            print(f"error: {error.message}", file=sys.stderr)
+            return 2
+        finally:
+            await db.dispose()
+        print(f"admin {args.username} created")
+        return 0
+
+    return asyncio.run(run())
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from tradesys.demo.runner import run_demo
+
+    out = Path(args.out) if args.out else Path(tempfile.mkdtemp(prefix="tradesys-demo-"))
+    summary = run_demo(out, args.database)
+    if args.json:
+        print(json.dumps(summary, ensure_ascii=False, indent=2))
+    else:
+        state = "ok" if summary["ok"] else "FAILED"
+        print(f"demo {state}: {' → '.join(summary['steps'])}")
+        if not summary["ok"]:
+            print(summary.get("error") or summary.get("log"), file=sys.stderr)
+        else:
+            print(f"artifacts in {out.resolve()}")
+    return 0 if summary["ok"] else 1
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from tradesys.app import create_app
+    from tradesys.db.migrate import upgrade
+    from tradesys.ops.logging import configure_logging
+
+    settings = _settings(args)
+    configure_logging()
+    if args.migrate or args.demo:
+        upgrade(settings.database_url)
+    if args.demo:
+        from tradesys.demo.seed import ensure_demo_tender
+
+        credentials = ensure_demo_tender(settings)
+        print(f"demo tender loaded; accounts in {credentials}", file=sys.stderr)
+    app = create_app(settings)
+    uvicorn.run(app, host=args.host, port=args.port, log_config=None, access_log=False,
+                timeout_graceful_shutdown=10)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="tradesys",
+                                     description="电子招标投标交易平台 tradesys")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def with_database(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
+        p.add_argument("--database", help="database URL (default: TRADESYS_DATABASE_URL or "
+                       "the embedded SQLite file under ./var/)")
+        return p
+
+    serve = with_database(sub.add_parser("serve", help="serve the UI and API"))
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--migrate", action="store_true", help="upgrade the schema first")
+    serve.add_argument("--demo", action="store_true",
+                       help="upgrade the schema and load a demo tender if none is loaded")
+    serve.set_defaults(func=cmd_serve)
+
+    db = sub.add_parser("db", help="database schema").add_subparsers(dest="db", required=True)
+    with_database(db.add_parser("upgrade", help="apply migrations")).set_defaults(
+        func=cmd_db_upgrade)
+
+    verify = sub.add_parser("verify", help="offline verifiers").add_subparsers(
+        dest="verify", required=True)
+    with_database(verify.add_parser("log", help="re-compute the event chain")).set_defaults(
+        func=cmd_verify_log)
+
+    admin = sub.add_parser("admin", help="operator tasks").add_subparsers(dest="admin",
+                                                                          required=True)
+    create = with_database(admin.add_parser(
+        "create", help="create an admin (password from TRADESYS_ADMIN_PASSWORD or a prompt)"))
+    create.add_argument("--username", required=True)
+    create.add_argument("--org-name", required=True)
+    create.add_argument("--credit-code", required=True)
+    create.set_defaults(func=cmd_admin_create)
+
+    demo = with_database(sub.add_parser("demo", help="run a whole procurement end to end"))
+    demo.add_argument("--out", help="directory for every artifact (default: a new temp dir)")
+    demo.add_argument("--json", action="store_true", help="print the summary as JSON")
+    demo.set_defaults(func=cmd_demo)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    code: int = args.func(args)
+    return code
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""Database access: engine, sessions, shared column types and the declarative base."""

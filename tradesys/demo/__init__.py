@@ -1,0 +1,1 @@
+"""``tradesys demo``: a whole procurement driven through the public HTTP API."""

@@ -1,0 +1,110 @@
+"""Runs the demo: a temporary system, an in-process server, the scenario, and the checks."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import secrets
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+from sqlalchemy import select
+
+from tradesys.app import create_app
+from tradesys.clock import AdjustableClock, SystemClock
+from tradesys.db.database import Database
+from tradesys.db.migrate import upgrade
+from tradesys.demo.scenario import DemoFailure, DemoState, Scenario, random_credit_code
+from tradesys.demo.server import InProcessServer
+from tradesys.events.models import Event
+from tradesys.events.verify import verify_chain
+from tradesys.identity.service import bootstrap_admin
+from tradesys.settings import Settings, default_sqlite_url
+
+
+async def bootstrap(url: str, username: str, password: str) -> None:
+    db = Database(url, null_pool=True)
+    try:
+        async with db.transaction() as session:
+            await bootstrap_admin(session, org_name="tradesys 平台运营方（演示）",
+                                  credit_code=random_credit_code("110000"), username=username,
+                                  password=password, at=SystemClock().now())
+    finally:
+        await db.dispose()
+
+
+async def _verify_and_export(url: str, out_file: Path) -> dict[str, Any]:
+    db = Database(url, null_pool=True)
+    try:
+        async with db.reading() as session:
+            report = await verify_chain(session)
+            rows = (await session.execute(select(Event).order_by(Event.seq))).scalars().all()
+            with out_file.open("w", encoding="utf-8") as out:
+                for row in rows:
+                    out.write(json.dumps({
+                        "seq": row.seq, "type": row.type, "aggregate": row.aggregate_type,
+                        "aggregate_id": row.aggregate_id, "project_id": row.project_id,
+                        "occurred_at": row.occurred_at.isoformat(), "hash": row.hash,
+                        "prev_hash": row.prev_hash, "payload": json.loads(row.payload),
+                    }, ensure_ascii=False) + "\n")
+        return {"ok": report.ok, "checked": report.checked, "reason": report.reason}
+    finally:
+        await db.dispose()
+
+
+def run_demo(out_dir: Path, database_url: str | None = None) -> dict[str, Any]:
+    out_dir = out_dir.resolve()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    url = database_url or default_sqlite_url(out_dir)
+    upgrade(url)
+    admin_name, admin_password = f"admin-{secrets.token_hex(3)}", secrets.token_urlsafe(12)
+    asyncio.run(bootstrap(url, admin_name, admin_password))
+    settings = Settings(data_dir=out_dir, database_url=url, scheduler_interval=0.2)
+    clock = AdjustableClock()
+    state = DemoState(base_url="", out_dir=out_dir)
+    summary: dict[str, Any] = {"ok": False, "database": url, "steps": state.steps}
+    try:
+        with InProcessServer(create_app(settings, clock=clock)) as server, httpx.Client(
+            base_url=server.url, timeout=30
+        ) as client:
+            state.base_url = server.url
+            scenario = Scenario(client, state, clock)
+            admin = client.post("/api/v1/auth/tokens",
+                                json={"username": admin_name, "password": admin_password})
+            if admin.status_code != 201:
+                raise DemoFailure("bootstrap", admin.text)
+            state.steps.append("bootstrap")
+            scenario.step("organisations", lambda: scenario.create_parties(admin.json()["token"]))
+            scenario.step("register", scenario.register)
+            scenario.step("upload_documents", scenario.upload_documents)
+            scenario.step("announce", scenario.announce)
+            scenario.step("obtain_documents", scenario.obtain_documents)
+            scenario.step("questions", scenario.questions)
+            scenario.step("clarify", scenario.clarify)
+            scenario.step("bid_deadline", lambda: scenario.reach_deadline(time.sleep))
+    except DemoFailure as failure:
+        summary["error"] = str(failure)
+        return summary
+    events_file = out_dir / "events.jsonl"
+    chain = asyncio.run(_verify_and_export(url, events_file))
+    state.steps.append("verify_log")
+    state.artifacts["events"] = str(events_file)
+    if url.startswith("sqlite"):
+        state.artifacts["database"] = url.split(":///", 1)[1]
+    project = state.project
+    summary.update(
+        ok=chain["ok"],
+        project_id=project.get("id"),
+        project_code=project.get("code"),
+        section_ids=[section["id"] for section in project.get("sections", [])],
+        notice_id=state.notice.get("id"),
+        events=chain["checked"],
+        log=chain,
+        artifacts=state.artifacts,
+    )
+    summary_file = out_dir / "summary.json"
+    summary["artifacts"]["summary"] = str(summary_file)
+    summary_file.write_text(json.dumps(summary, ensure_ascii=False, indent=2), encoding="utf-8")
+    return summary

@@ -1,0 +1,246 @@
+"""The demo procurement, step by step, through the public HTTP API.
+
+Every step is an ordinary API call with the role that would make it in real life; the clock is
+moved forward instead of waiting for deadlines. ``load_demo_tender`` stops once the tender is
+announced (what ``tradesys serve --demo`` shows); ``run_procurement`` goes on to the deadline.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from tradesys.clock import AdjustableClock
+from tradesys.identity.credit_code import ALPHABET, make_credit_code
+
+
+def new_password() -> str:
+    return secrets.token_urlsafe(12)
+
+
+class DemoFailure(Exception):
+    def __init__(self, step: str, detail: str) -> None:
+        super().__init__(f"step {step!r} failed: {detail}")
+        self.step = step
+
+
+def random_credit_code(region: str = "350100") -> str:
+    """A valid unified social credit code (9 = enterprise, 1 = company) in a region."""
+    body = "".join(secrets.choice(ALPHABET) for _ in range(9))
+    return make_credit_code("91" + region + body)
+
+
+@dataclass
+class Party:
+    role: str
+    org_name: str
+    username: str
+    credit_code: str = field(default_factory=random_credit_code)
+    password: str = field(default_factory=new_password)
+    org_id: int = 0
+    token: str = ""
+
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+
+@dataclass
+class DemoState:
+    base_url: str
+    out_dir: Path
+    steps: list[str] = field(default_factory=list)
+    parties: dict[str, Party] = field(default_factory=dict)
+    project: dict[str, Any] = field(default_factory=dict)
+    notice: dict[str, Any] = field(default_factory=dict)
+    artifacts: dict[str, str] = field(default_factory=dict)
+
+
+def _check(step: str, response: httpx.Response, expected: int) -> dict[str, Any]:
+    if response.status_code != expected:
+        raise DemoFailure(step, f"HTTP {response.status_code}: {response.text[:500]}")
+    if response.headers.get("content-type", "").startswith("application/json"):
+        body: dict[str, Any] = response.json()
+        return body
+    return {}
+
+
+def _iso(value: datetime) -> str:
+    return value.isoformat()
+
+
+class Scenario:
+    def __init__(self, client: httpx.Client, state: DemoState, clock: AdjustableClock | None,
+                 *, suffix: str | None = None) -> None:
+        self.client = client
+        self.state = state
+        self.clock = clock
+        self.suffix = suffix or secrets.token_hex(3)
+
+    def step(self, name: str, action: Callable[[], None]) -> None:
+        action()
+        self.state.steps.append(name)
+
+    def server_now(self) -> datetime:
+        body = _check("time", self.client.get("/api/v1/time"), 200)
+        return datetime.fromisoformat(body["now"])
+
+    # -- steps ---------------------------------------------------------------------------------
+
+    def create_parties(self, admin_token: str) -> None:
+        s = self.suffix
+        wanted = [
+            Party("procurer", f"福州市示范学校（演示）{s}", f"procurer-{s}"),
+            Party("agency", f"福建示范招标代理有限公司（演示）{s}", f"agency-{s}"),
+            Party("bidder", f"闽江建设工程有限公司（演示）{s}", f"bidder1-{s}"),
+            Party("bidder", f"榕城建筑集团有限公司（演示）{s}", f"bidder2-{s}"),
+            Party("bidder", f"海峡路桥工程有限公司（演示）{s}", f"bidder3-{s}"),
+        ]
+        admin = {"Authorization": f"Bearer {admin_token}"}
+        for party in wanted:
+            org = _check("organisations", self.client.post(
+                "/api/v1/organisations", headers=admin,
+                json={"name": party.org_name, "credit_code": party.credit_code}), 201)
+            party.org_id = org["id"]
+            _check("organisations", self.client.post(
+                "/api/v1/users", headers=admin,
+                json={"org_id": party.org_id, "username": party.username,
+                      "display_name": party.org_name, "password": party.password,
+                      "role": party.role}), 201)
+            token = _check("organisations", self.client.post(
+                "/api/v1/auth/tokens",
+                json={"username": party.username, "password": party.password,
+                      "name": "demo"}), 201)
+            party.token = token["token"]
+            self.state.parties[party.username] = party
+
+    def party(self, prefix: str) -> Party:
+        return next(p for name, p in self.state.parties.items() if name.startswith(prefix))
+
+    def bidders(self) -> list[Party]:
+        return [p for p in self.state.parties.values() if p.role == "bidder"]
+
+    def register(self) -> None:
+        agency, procurer = self.party("agency"), self.party("procurer")
+        body = {
+            "name": "福州市示范学校教学楼新建工程",
+            "trade_type": "works",
+            "category": "works",
+            "procedure": "open",
+            "region_code": "350100",
+            "content": "新建教学楼一栋，建筑面积约12000平方米，含土建、安装及室外配套工程。",
+            "owner_name": procurer.org_name,
+            "procurer_credit_code": procurer.credit_code,
+            "approval_number": "榕发改审批〔2026〕118号",
+            "approval_dept_name": "福州市发展和改革委员会",
+            "supervise_dept_name": "福州市住房和城乡建设局",
+            "sections": [
+                {"name": "施工总承包", "content": "土建及安装工程",
+                 "budget": "36000000.00", "ceiling_price": "35200000.00",
+                 "bid_security": "500000.00"},
+                {"name": "工程监理", "content": "施工阶段全过程监理",
+                 "budget": "900000.00", "ceiling_price": "860000.00",
+                 "bid_security": "10000.00"},
+            ],
+        }
+        self.state.project = _check("register", self.client.post(
+            "/api/v1/projects", headers={**agency.headers(), "Idempotency-Key": "register-1"},
+            json=body), 201)
+
+    def upload_documents(self) -> None:
+        agency = self.party("agency")
+        text = ("福州市示范学校教学楼新建工程 招标文件\n\n第一章 招标公告\n第二章 投标人须知\n"
+                "第三章 评标办法（综合评估法）\n第四章 合同条款及格式\n第五章 工程量清单\n")
+        path = self.state.out_dir / "tender-document.txt"
+        path.write_text(text, encoding="utf-8")
+        self.state.artifacts["tender_document"] = str(path.resolve())
+        document = _check("upload_documents", self.client.post(
+            f"/api/v1/projects/{self.state.project['id']}/documents",
+            params={"filename": "招标文件.txt"},
+            headers={**agency.headers(), "Content-Type": "text/plain"},
+            content=path.read_bytes()), 201)
+        if document["sha256"] != hashlib.sha256(path.read_bytes()).hexdigest():
+            raise DemoFailure("upload_documents", "the server's SHA-256 differs from ours")
+        self.state.project["document_id"] = document["id"]
+
+    def announce(self) -> None:
+        agency = self.party("agency")
+        now = self.server_now()
+        body = {
+            "title": "福州市示范学校教学楼新建工程招标公告",
+            "content": "本招标项目已批准建设，招标人为福州市示范学校，现对该项目进行公开招标，"
+                       "欢迎符合资格条件的投标人参加投标。投标文件须通过本平台加密递交。",
+            "doc_start": _iso(now + timedelta(minutes=1)),
+            "doc_end": _iso(now + timedelta(days=7)),
+            "clarification_deadline": _iso(now + timedelta(days=10)),
+            "bid_deadline": _iso(now + timedelta(days=21)),
+            "opening_place": "网上开标大厅（不见面开标）",
+            "consortium_allowed": False,
+            "contact": "示范代理 张工 0591-00000000",
+        }
+        self.state.notice = _check("announce", self.client.post(
+            f"/api/v1/projects/{self.state.project['id']}/announce", headers=agency.headers(),
+            json=body), 201)
+
+    def obtain_documents(self) -> None:
+        assert self.clock is not None
+        self.clock.advance(timedelta(minutes=2))
+        project_id, document_id = self.state.project["id"], self.state.project["document_id"]
+        for bidder in self.bidders():
+            response = self.client.get(
+                f"/api/v1/projects/{project_id}/documents/{document_id}/content",
+                headers=bidder.headers())
+            _check("obtain_documents", response, 200)
+            if hashlib.sha256(response.content).hexdigest() != response.headers.get(
+                    "x-content-sha256"):
+                raise DemoFailure("obtain_documents", "document hash mismatch")
+
+    def questions(self) -> None:
+        project_id = self.state.project["id"]
+        bidder, agency = self.bidders()[0], self.party("agency")
+        question = _check("question", self.client.post(
+            f"/api/v1/projects/{project_id}/questions", headers=bidder.headers(),
+            json={"text": "工程量清单第3.2节的外墙保温材料是否允许采用同等性能的替代品？"}), 201)
+        _check("answer", self.client.post(
+            f"/api/v1/projects/{project_id}/questions/{question['id']}/answer",
+            headers=agency.headers(),
+            json={"answer": "允许，但须满足招标文件技术要求并在投标文件中提供检测报告。"}), 200)
+
+    def clarify(self) -> None:
+        assert self.clock is not None
+        project_id, agency = self.state.project["id"], self.party("agency")
+        _check("clarify", self.client.post(
+            f"/api/v1/projects/{project_id}/clarifications", headers=agency.headers(),
+            json={"title": "澄清（一）", "content": "关于外墙保温材料替代品的答疑见问题答复。",
+                  "changes_bid_content": False}), 201)
+        # Eight days later the agency amends the bill of quantities: less than 15 days remain,
+        # so the amendment must move the bid deadline (the rule the platform enforces).
+        self.clock.advance(timedelta(days=8))
+        now = self.server_now()
+        _check("amend", self.client.post(
+            f"/api/v1/projects/{project_id}/clarifications", headers=agency.headers(),
+            json={"title": "修改（一）", "content": "工程量清单第5章补充室外排水工程量。",
+                  "changes_bid_content": True,
+                  "new_bid_deadline": _iso(now + timedelta(days=15, hours=1))}), 201)
+
+    def reach_deadline(self, wait: Callable[[float], None]) -> None:
+        assert self.clock is not None
+        project_id, agency = self.state.project["id"], self.party("agency")
+        project = _check("bid_deadline", self.client.get(
+            f"/api/v1/projects/{project_id}", headers=agency.headers()), 200)
+        deadline = max(datetime.fromisoformat(s["bid_deadline"]) for s in project["sections"])
+        self.clock.set(deadline + timedelta(seconds=1))
+        for _ in range(200):
+            project = _check("bid_deadline", self.client.get(
+                f"/api/v1/projects/{project_id}", headers=agency.headers()), 200)
+            if all(section["state"] == "closed" for section in project["sections"]):
+                self.state.project = {**self.state.project, **project}
+                return
+            wait(0.05)
+        raise DemoFailure("bid_deadline", "the scheduler did not close bidding in time")

@@ -1,0 +1,165 @@
+"""Appending to the event log.
+
+Each event's ``hash`` is SHA-256 over the canonical JSON of all its fields including
+``prev_hash``, the hash of the event before it in the global chain. Appends take a row lock on
+the chain head first, so the chain never forks and ``seq`` is the order of commit: a reader
+paging by ``seq`` never skips an event committed later with a smaller number.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from tradesys.clock import isoformat_utc
+from tradesys.events.canonical import canonical_json
+from tradesys.events.models import ChainHead, Event, OutboxRow
+
+GENESIS_HASH = "0" * 64
+CHAIN_HEAD_ID = 1
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who caused a change, and from where (Art. 49 of the 电子招标投标办法)."""
+
+    user_id: int | None = None
+    org_id: int | None = None
+    ip: str | None = None
+    user_agent: str | None = None
+
+    @classmethod
+    def system(cls) -> Actor:
+        return cls(user_agent="tradesys-scheduler")
+
+
+def event_hash_material(
+    *,
+    seq: int,
+    prev_hash: str,
+    aggregate_type: str,
+    aggregate_id: str,
+    aggregate_seq: int,
+    type: str,
+    project_id: int | None,
+    payload: str,
+    actor_user_id: int | None,
+    actor_org_id: int | None,
+    ip: str | None,
+    user_agent: str | None,
+    occurred_at: datetime,
+) -> bytes:
+    return canonical_json(
+        {
+            "seq": seq,
+            "prev_hash": prev_hash,
+            "aggregate_type": aggregate_type,
+            "aggregate_id": aggregate_id,
+            "aggregate_seq": aggregate_seq,
+            "type": type,
+            "project_id": project_id,
+            "payload": payload,
+            "actor_user_id": actor_user_id,
+            "actor_org_id": actor_org_id,
+            "ip": ip,
+            "user_agent": user_agent,
+            "occurred_at": isoformat_utc(occurred_at),
+        }
+    )
+
+
+def hash_event_row(row: Event) -> str:
+    material = event_hash_material(
+        seq=row.seq,
+        prev_hash=row.prev_hash,
+        aggregate_type=row.aggregate_type,
+        aggregate_id=row.aggregate_id,
+        aggregate_seq=row.aggregate_seq,
+        type=row.type,
+        project_id=row.project_id,
+        payload=row.payload,
+        actor_user_id=row.actor_user_id,
+        actor_org_id=row.actor_org_id,
+        ip=row.ip,
+        user_agent=row.user_agent,
+        occurred_at=row.occurred_at,
+    )
+    return hashlib.sha256(material).hexdigest()
+
+
+async def append_event(
+    session: AsyncSession,
+    *,
+    actor: Actor,
+    at: datetime,
+    aggregate_type: str,
+    aggregate_id: str | int,
+    type: str,
+    payload: dict[str, Any],
+    project_id: int | None = None,
+    report_as: str | None = None,
+) -> Event:
+    """Append one event (and its outbox row when ``report_as`` names a data set).
+
+    Must be called inside the write transaction that makes the change it records.
+    """
+    head = (
+        await session.execute(
+            select(ChainHead).where(ChainHead.id == CHAIN_HEAD_ID).with_for_update()
+        )
+    ).scalar_one()
+    aggregate_key = str(aggregate_id)
+    last = (
+        await session.execute(
+            select(func.max(Event.aggregate_seq)).where(
+                Event.aggregate_type == aggregate_type, Event.aggregate_id == aggregate_key
+            )
+        )
+    ).scalar_one()
+    row = Event(
+        seq=head.seq + 1,
+        aggregate_type=aggregate_type,
+        aggregate_id=aggregate_key,
+        aggregate_seq=(last or 0) + 1,
+        type=type,
+        project_id=project_id,
+        payload=canonical_json(payload).decode("utf-8"),
+        actor_user_id=actor.user_id,
+        actor_org_id=actor.org_id,
+        ip=actor.ip,
+        user_agent=(actor.user_agent or None) and actor.user_agent[:512],
+        occurred_at=at,
+        prev_hash=head.hash,
+        hash="",
+    )
+    row.hash = hash_event_row(row)
+    session.add(row)
+    await session.flush()
+    await session.execute(
+        update(ChainHead).where(ChainHead.id == CHAIN_HEAD_ID).values(seq=row.seq, hash=row.hash)
+    )
+    if report_as is not None:
+        session.add(
+            OutboxRow(
+                event_seq=row.seq,
+                project_id=project_id,
+                topic=report_as,
+                status="pending",
+                attempts=0,
+                next_attempt_at=at,
+                created_at=at,
+            )
+        )
+        await session.flush()
+    return row
+
+
+def event_payload(row: Event) -> dict[str, Any]:
+    value: dict[str, Any] = json.loads(row.payload)
+    return value

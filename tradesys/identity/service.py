@@ -1,0 +1,333 @@
+"""Organisations, users, login, sessions and API tokens.
+
+Secrets (passwords, session and API tokens) are never stored or logged in the clear: passwords
+as argon2id hashes, tokens as SHA-256 digests, compared in constant time by the index lookup of
+a digest the caller cannot choose.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from tradesys.errors import Conflict, Invalid, NotFound, TooManyRequests, Unauthenticated
+from tradesys.events.log import Actor, append_event
+from tradesys.identity.credit_code import is_valid_credit_code
+from tradesys.identity.models import ApiToken, LoginAttempt, LoginSession, Organisation, User
+from tradesys.identity.passwords import MIN_LENGTH, hash_password, verify_password
+from tradesys.identity.principal import Principal
+from tradesys.identity.roles import Role
+
+#: Failed logins allowed per user name, and per address, in one window.
+MAX_FAILURES_PER_USER = 5
+MAX_FAILURES_PER_IP = 20
+FAILURE_WINDOW = timedelta(minutes=15)
+
+
+def token_digest(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def new_token(prefix: str) -> str:
+    return f"{prefix}_{secrets.token_urlsafe(32)}"
+
+
+async def register_organisation(
+    session: AsyncSession, *, name: str, credit_code: str, actor: Actor, at: datetime
+) -> Organisation:
+    credit_code = credit_code.strip().upper()
+    if not is_valid_credit_code(credit_code):
+        raise Invalid(
+            "invalid_credit_code",
+            "统一社会信用代码无效：须为18位且校验位正确 "
+            "(invalid unified social credit code: 18 characters with a valid check "
+            "character)",
+        )
+    existing = (
+        await session.execute(
+            select(Organisation.id).where(Organisation.credit_code == credit_code)
+        )
+    ).scalar_one_or_none()
+    if existing is not None:
+        raise Conflict(
+            "organisation_exists",
+            "该统一社会信用代码已注册 (an organisation with this code exists)",
+        )
+    org = Organisation(name=name, credit_code=credit_code, created_at=at)
+    session.add(org)
+    await session.flush()
+    await append_event(
+        session,
+        actor=actor,
+        at=at,
+        aggregate_type="organisation",
+        aggregate_id=org.id,
+        type="organisation.registered",
+        payload={"name": name, "credit_code": credit_code},
+    )
+    return org
+
+
+async def create_user(
+    session: AsyncSession,
+    *,
+    org_id: int,
+    username: str,
+    display_name: str,
+    password: str,
+    role: Role,
+    actor: Actor,
+    at: datetime,
+) -> User:
+    if len(password) < MIN_LENGTH:
+        raise Invalid(
+            "weak_password",
+            f"密码至少 {MIN_LENGTH} 位 (the password needs at least {MIN_LENGTH} characters)",
+        )
+    if await session.get(Organisation, org_id) is None:
+        raise NotFound("organisation_not_found", "机构不存在 (no such organisation)")
+    taken = (
+        await session.execute(select(User.id).where(User.username == username))
+    ).scalar_one_or_none()
+    if taken is not None:
+        raise Conflict("username_taken", "用户名已被使用 (this user name is taken)")
+    user = User(
+        org_id=org_id,
+        username=username,
+        display_name=display_name,
+        password_hash=hash_password(password),
+        role=role.value,
+        active=True,
+        created_at=at,
+    )
+    session.add(user)
+    await session.flush()
+    await append_event(
+        session,
+        actor=actor,
+        at=at,
+        aggregate_type="user",
+        aggregate_id=user.id,
+        type="user.created",
+        payload={"username": username, "org_id": org_id, "role": role.value},
+    )
+    return user
+
+
+async def _check_rate(session: AsyncSession, username: str, ip: str, at: datetime) -> None:
+    since = at - FAILURE_WINDOW
+    by_user = (
+        await session.execute(
+            select(func.count()).where(LoginAttempt.username == username, LoginAttempt.at > since)
+        )
+    ).scalar_one()
+    by_ip = (
+        await session.execute(
+            select(func.count()).where(LoginAttempt.ip == ip, LoginAttempt.at > since)
+        )
+    ).scalar_one()
+    if by_user >= MAX_FAILURES_PER_USER or by_ip >= MAX_FAILURES_PER_IP:
+        raise TooManyRequests(
+            "too_many_login_attempts",
+            "登录失败次数过多，请15分钟后再试 (too many failed logins: try again in 15 minutes)",
+        )
+
+
+async def check_login(
+    session: AsyncSession, *, username: str, password: str, ip: str, at: datetime
+) -> User | None:
+    """Verify a password, refusing while the user name or address is rate-limited.
+
+    A failure is recorded (in its own committed transaction by the caller) and returns None.
+    """
+    await _check_rate(session, username, ip, at)
+    user = (
+        await session.execute(select(User).where(User.username == username))
+    ).scalar_one_or_none()
+    ok = verify_password(user.password_hash if user else None, password)
+    if not ok or user is None or not user.active:
+        return None
+    return user
+
+
+async def record_login_failure(
+    session: AsyncSession, *, username: str, ip: str, at: datetime
+) -> None:
+    session.add(LoginAttempt(username=username[:64], ip=ip[:64], at=at))
+    await session.flush()
+
+
+@dataclass(frozen=True)
+class IssuedSession:
+    token: str
+    csrf_token: str
+    expires_at: datetime
+
+
+async def open_session(
+    session: AsyncSession, *, user: User, actor: Actor, at: datetime, ttl: timedelta
+) -> IssuedSession:
+    token = new_token("sess")
+    csrf = secrets.token_urlsafe(32)
+    row = LoginSession(
+        token_hash=token_digest(token),
+        csrf_hash=token_digest(csrf),
+        user_id=user.id,
+        created_at=at,
+        expires_at=at + ttl,
+    )
+    session.add(row)
+    await session.flush()
+    await append_event(
+        session,
+        actor=actor,
+        at=at,
+        aggregate_type="user",
+        aggregate_id=user.id,
+        type="user.logged_in",
+        payload={"session_id": row.id},
+    )
+    return IssuedSession(token, csrf, row.expires_at)
+
+
+async def close_session(session: AsyncSession, *, token: str, actor: Actor, at: datetime) -> None:
+    row = (
+        await session.execute(
+            select(LoginSession).where(LoginSession.token_hash == token_digest(token))
+        )
+    ).scalar_one_or_none()
+    if row is None or row.revoked_at is not None:
+        return
+    row.revoked_at = at
+    await append_event(
+        session,
+        actor=actor,
+        at=at,
+        aggregate_type="user",
+        aggregate_id=row.user_id,
+        type="user.logged_out",
+        payload={"session_id": row.id},
+    )
+
+
+async def issue_api_token(
+    session: AsyncSession,
+    *,
+    user_id: int,
+    name: str,
+    actor: Actor,
+    at: datetime,
+    ttl: timedelta | None,
+) -> tuple[str, ApiToken]:
+    token = new_token("tsk")
+    row = ApiToken(
+        token_hash=token_digest(token),
+        user_id=user_id,
+        name=name,
+        created_at=at,
+        expires_at=(at + ttl) if ttl else None,
+    )
+    session.add(row)
+    await session.flush()
+    await append_event(
+        session,
+        actor=actor,
+        at=at,
+        aggregate_type="user",
+        aggregate_id=user_id,
+        type="user.token_issued",
+        payload={"token_id": row.id, "name": name},
+    )
+    return token, row
+
+
+def _principal(user: User, via: str, ip: str | None, user_agent: str | None) -> Principal:
+    return Principal(
+        user_id=user.id,
+        org_id=user.org_id,
+        username=user.username,
+        role=Role(user.role),
+        ip=ip,
+        user_agent=user_agent,
+        via=via,
+    )
+
+
+async def principal_from_session(
+    session: AsyncSession, *, token: str, at: datetime, ip: str | None, user_agent: str | None
+) -> tuple[Principal, str]:
+    """The caller of a session cookie, and the digest of its CSRF token."""
+    row = (
+        await session.execute(
+            select(LoginSession, User)
+            .join(User, User.id == LoginSession.user_id)
+            .where(LoginSession.token_hash == token_digest(token))
+        )
+    ).one_or_none()
+    if row is None:
+        raise Unauthenticated("session_invalid", "请重新登录 (the session is not valid)")
+    login, user = row
+    if login.revoked_at is not None or login.expires_at <= at or not user.active:
+        raise Unauthenticated("session_expired", "会话已过期，请重新登录 (the session expired)")
+    return _principal(user, "session", ip, user_agent), login.csrf_hash
+
+
+async def principal_from_token(
+    session: AsyncSession, *, token: str, at: datetime, ip: str | None, user_agent: str | None
+) -> Principal:
+    row = (
+        await session.execute(
+            select(ApiToken, User)
+            .join(User, User.id == ApiToken.user_id)
+            .where(ApiToken.token_hash == token_digest(token))
+        )
+    ).one_or_none()
+    if row is None:
+        raise Unauthenticated("token_invalid", "API 令牌无效 (the API token is not valid)")
+    api_token, user = row
+    expired = api_token.expires_at is not None and api_token.expires_at <= at
+    if api_token.revoked_at is not None or expired or not user.active:
+        raise Unauthenticated("token_expired", "API 令牌已失效 (the API token expired)")
+    return _principal(user, "token", ip, user_agent)
+
+
+def csrf_matches(csrf_hash: str, presented: str | None) -> bool:
+    if not presented:
+        return False
+    return hmac.compare_digest(csrf_hash, token_digest(presented))
+
+
+async def bootstrap_admin(
+    session: AsyncSession,
+    *,
+    org_name: str,
+    credit_code: str,
+    username: str,
+    password: str,
+    at: datetime,
+) -> User:
+    """Create the platform operator's organisation and first admin (``tradesys admin create``)."""
+    actor = Actor(user_agent="tradesys-cli")
+    org = (
+        await session.execute(select(Organisation).where(Organisation.credit_code == credit_code))
+    ).scalar_one_or_none()
+    if org is None:
+        org = await register_organisation(
+            session, name=org_name, credit_code=credit_code, actor=actor, at=at
+        )
+    return await create_user(
+        session,
+        org_id=org.id,
+        username=username,
+        display_name=username,
+        password=password,
+        role=Role.ADMIN,
+        actor=actor,
+        at=at,
+    )

@@ -1,0 +1,80 @@
+"""The validated inputs of workflow commands: the API parses requests straight into these.
+
+Strict models (no type coercion, no unknown fields, timezone-aware instants), so a bad request
+is refused at the edge before the domain runs.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Annotated
+
+from pydantic import AwareDatetime, Field
+
+from tradesys.procurement.kinds import Category, Procedure, TradeType
+from tradesys.strict import Strict
+
+Text200 = Annotated[str, Field(min_length=1, max_length=200)]
+LongText = Annotated[str, Field(min_length=1, max_length=20000)]
+Amount = Annotated[Decimal, Field(ge=0, max_digits=16, decimal_places=2)]
+CreditCode = Annotated[str, Field(min_length=18, max_length=18)]
+
+
+class SectionIn(Strict):
+    name: Text200
+    content: LongText
+    budget: Amount | None = None
+    ceiling_price: Amount | None = Field(default=None, description="最高投标限价")
+    bid_security: Amount | None = Field(default=None, description="投标保证金")
+
+
+class RegisterProject(Strict):
+    name: Text200
+    trade_type: TradeType
+    category: Category
+    procedure: Procedure
+    region_code: Annotated[str, Field(pattern=r"^[1-9]\d{5}$", description="GB/T 2260")]
+    content: LongText
+    owner_name: Text200 = Field(description="项目业主")
+    procurer_credit_code: CreditCode | None = Field(
+        default=None, description="招标人的统一社会信用代码 (required when an agency registers)"
+    )
+    agency_credit_code: CreditCode | None = Field(
+        default=None, description="受托代理机构的统一社会信用代码 (when the procurer entrusts one)"
+    )
+    approval_number: Annotated[str, Field(max_length=100)] | None = None
+    approval_dept_name: Annotated[str, Field(max_length=200)] | None = None
+    supervise_dept_name: Annotated[str, Field(max_length=200)] | None = None
+    sections: Annotated[list[SectionIn], Field(min_length=1, max_length=100)]
+
+
+class Announce(Strict):
+    title: Annotated[str, Field(min_length=1, max_length=300)]
+    content: LongText
+    doc_start: AwareDatetime
+    doc_end: AwareDatetime
+    clarification_deadline: AwareDatetime
+    bid_deadline: AwareDatetime = Field(description="投标截止时间，即开标时间")
+    opening_place: Annotated[str, Field(min_length=1, max_length=200)] = "网上开标大厅"
+    consortium_allowed: bool = False
+    contact: Annotated[str, Field(max_length=200)] | None = None
+
+
+class AskQuestion(Strict):
+    text: Annotated[str, Field(min_length=1, max_length=5000)]
+
+
+class AnswerQuestion(Strict):
+    answer: Annotated[str, Field(min_length=1, max_length=20000)]
+
+
+class Clarify(Strict):
+    title: Annotated[str, Field(min_length=1, max_length=300)]
+    content: LongText
+    changes_bid_content: bool
+    new_bid_deadline: AwareDatetime | None = None
+    document_id: int | None = None
+
+
+class Cancel(Strict):
+    reason: Annotated[str, Field(min_length=1, max_length=5000)]

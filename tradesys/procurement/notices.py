@@ -1,0 +1,141 @@
+"""Publishing the tender notice (招标公告) and the public notice list."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select, tuple_
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from tradesys.clock import isoformat_utc
+from tradesys.errors import Conflict, NotFound
+from tradesys.events.log import append_event
+from tradesys.identity.principal import Principal
+from tradesys.procurement.access import Action, authorize_project
+from tradesys.procurement.commands import Announce
+from tradesys.procurement.kinds import NoticeKind, Procedure, ProjectState, ReportSet, SectionState
+from tradesys.procurement.models import Notice, Project, Section, TenderDocument
+from tradesys.procurement.projects import section_facts, sections_of
+from tradesys.procurement.rules import KeyTimes, RuleBook, check_key_times
+
+
+async def announce(
+    session: AsyncSession,
+    principal: Principal,
+    project_id: int,
+    command: Announce,
+    now: datetime,
+    rules: RuleBook,
+) -> Notice:
+    project = await authorize_project(
+        session, principal, project_id, Action.MANAGE, for_update=True
+    )
+    if project.state != ProjectState.REGISTERED:
+        raise Conflict(
+            "not_registered",
+            "项目不处于待发布状态，不能发布招标公告 "
+            f"(the project is {project.state}, not registered)",
+        )
+    times = KeyTimes(
+        command.doc_start, command.doc_end, command.clarification_deadline, command.bid_deadline
+    )
+    check_key_times(times, rules.for_procedure(Procedure(project.procedure)), now)
+    has_documents = (
+        await session.execute(
+            select(TenderDocument.id).where(TenderDocument.project_id == project.id).limit(1)
+        )
+    ).scalar_one_or_none()
+    if has_documents is None:
+        raise Conflict(
+            "documents_missing",
+            "发布公告前须上传招标文件 (upload the tender documents before announcing)",
+        )
+    notice = Notice(
+        project_id=project.id,
+        kind=NoticeKind.TENDER.value,
+        title=command.title,
+        content=command.content,
+        published_at=now,
+        published_by=principal.user_id,
+        doc_start=command.doc_start,
+        doc_end=command.doc_end,
+        clarification_deadline=command.clarification_deadline,
+        bid_deadline=command.bid_deadline,
+        opening_place=command.opening_place,
+        consortium_allowed=command.consortium_allowed,
+        contact=command.contact,
+    )
+    session.add(notice)
+    project.state = ProjectState.ANNOUNCED.value
+    sections = await sections_of(session, project.id)
+    for section in sections:
+        section.state = SectionState.TENDERING.value
+        section.bid_deadline = command.bid_deadline
+    await session.flush()
+    await append_event(
+        session,
+        actor=principal.actor,
+        at=now,
+        aggregate_type="project",
+        aggregate_id=project.id,
+        project_id=project.id,
+        type="notice.published",
+        payload={
+            "notice_id": notice.id,
+            "kind": notice.kind,
+            "title": notice.title,
+            "content": notice.content,
+            "project_code": project.code,
+            "doc_start": isoformat_utc(command.doc_start),
+            "doc_end": isoformat_utc(command.doc_end),
+            "clarification_deadline": isoformat_utc(command.clarification_deadline),
+            "bid_deadline": isoformat_utc(command.bid_deadline),
+            "opening_place": command.opening_place,
+            "consortium_allowed": command.consortium_allowed,
+            "contact": command.contact,
+            "sections": [section_facts(section) for section in sections],
+        },
+        report_as=ReportSet.NOTICE,
+    )
+    return notice
+
+
+async def tender_notice(session: AsyncSession, project_id: int) -> Notice | None:
+    return (
+        await session.execute(
+            select(Notice).where(
+                Notice.project_id == project_id, Notice.kind == NoticeKind.TENDER.value
+            )
+        )
+    ).scalar_one_or_none()
+
+
+async def list_public_notices(
+    session: AsyncSession, *, before: tuple[datetime, int] | None, limit: int
+) -> list[tuple[Notice, Project]]:
+    """Newest first, paged by the key (published_at, id): stable under concurrent inserts."""
+    query = (
+        select(Notice, Project)
+        .join(Project, Project.id == Notice.project_id)
+        .order_by(Notice.published_at.desc(), Notice.id.desc())
+        .limit(limit)
+    )
+    if before is not None:
+        query = query.where(tuple_(Notice.published_at, Notice.id) < tuple_(*before))
+    return [(notice, project) for notice, project in (await session.execute(query)).all()]
+
+
+async def public_notice(
+    session: AsyncSession, notice_id: int
+) -> tuple[Notice, Project, list[Section]]:
+    row = (
+        await session.execute(
+            select(Notice, Project)
+            .join(Project, Project.id == Notice.project_id)
+            .where(Notice.id == notice_id)
+        )
+    ).one_or_none()
+    if row is None:
+        raise NotFound("notice_not_found", "公告不存在 (no such notice)")
+    notice, project = row
+    return notice, project, await sections_of(session, project.id)

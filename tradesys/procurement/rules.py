@@ -1,0 +1,162 @@
+"""Minimum periods per procedure, checked when a notice is published or amended.
+
+Defaults follow the 招标投标法 and its 实施条例 (20 days from documents to the deadline, a
+document period of at least 5 days, amendments that change bid content at least 15 days before
+the deadline, questions on the documents at least 10 days before it) and the government
+procurement rules for the non-tender procedures. Days are calendar days: working-day rules need
+a holiday calendar, which the platform does not yet keep (documented in docs/rules.md). An
+operator can override any value with a JSON file (``TRADESYS_RULES_FILE``).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, fields, replace
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from tradesys.errors import Invalid
+from tradesys.procurement.kinds import Procedure
+
+
+@dataclass(frozen=True)
+class PeriodRules:
+    #: From the start of the document period to the bid deadline.
+    min_days_documents_to_deadline: int
+    #: Length of the document period (招标文件发售期).
+    min_days_document_period: int
+    #: An amendment that changes bid content needs this many days before the deadline.
+    min_days_amendment_before_deadline: int
+    #: The clarification (question) deadline lies at least this many days before the deadline.
+    min_days_questions_before_deadline: int
+    #: Fewer valid bids than this and the tender fails (流标); used by the opening.
+    min_bids: int = 3
+
+
+DEFAULT_RULES: dict[Procedure, PeriodRules] = {
+    Procedure.OPEN: PeriodRules(20, 5, 15, 10),
+    Procedure.INVITED: PeriodRules(20, 5, 15, 10),
+    Procedure.COMPETITIVE_CONSULTATION: PeriodRules(10, 5, 5, 3, min_bids=3),
+    Procedure.COMPETITIVE_NEGOTIATION: PeriodRules(3, 3, 3, 1, min_bids=3),
+    Procedure.INQUIRY: PeriodRules(3, 3, 3, 1, min_bids=3),
+    Procedure.SINGLE_SOURCE: PeriodRules(0, 0, 0, 0, min_bids=1),
+}
+
+
+class RuleBook:
+    def __init__(self, rules: dict[Procedure, PeriodRules] | None = None) -> None:
+        self._rules = dict(rules or DEFAULT_RULES)
+
+    @classmethod
+    def from_file(cls, path: str) -> RuleBook:
+        """Defaults, with the values named in a JSON file ``{"open": {"min_bids": 3}, ...}``."""
+        rules = dict(DEFAULT_RULES)
+        if path:
+            data = json.loads(Path(path).read_text(encoding="utf-8"))
+            names = {f.name for f in fields(PeriodRules)}
+            for procedure_name, overrides in data.items():
+                procedure = Procedure(procedure_name)
+                unknown = set(overrides) - names
+                if unknown:
+                    raise ValueError(f"unknown rule(s) for {procedure_name}: {sorted(unknown)}")
+                rules[procedure] = replace(rules[procedure], **overrides)
+        return cls(rules)
+
+    def for_procedure(self, procedure: Procedure) -> PeriodRules:
+        return self._rules[procedure]
+
+
+@dataclass(frozen=True)
+class KeyTimes:
+    doc_start: datetime
+    doc_end: datetime
+    clarification_deadline: datetime
+    bid_deadline: datetime
+
+
+def _days(n: int) -> timedelta:
+    return timedelta(days=n)
+
+
+def check_key_times(times: KeyTimes, rules: PeriodRules, now: datetime) -> None:
+    """Refuse impossible or too-short periods with a message that names the rule."""
+    problems: list[str] = []
+    if times.doc_start < now - timedelta(minutes=5):
+        problems.append(
+            "文件获取开始时间不能早于发布时间 (the document period cannot start in the past)"
+        )
+    if not times.doc_start < times.doc_end:
+        problems.append(
+            "文件获取截止时间须晚于开始时间 (the document period must end after it starts)"
+        )
+    if not times.doc_end <= times.bid_deadline:
+        problems.append(
+            "文件获取截止时间不能晚于投标截止时间 (the document period must end by "
+            "the bid deadline)"
+        )
+    if not times.doc_start <= times.clarification_deadline < times.bid_deadline:
+        problems.append(
+            "澄清截止时间须在文件获取开始与投标截止之间 (the clarification deadline "
+            "must fall between the document start and the bid deadline)"
+        )
+    if times.bid_deadline <= now:
+        problems.append("投标截止时间须晚于当前时间 (the bid deadline must be in the future)")
+    if problems:
+        raise Invalid("impossible_dates", "；".join(problems), details=problems)
+    if times.doc_end - times.doc_start < _days(rules.min_days_document_period):
+        problems.append(
+            f"文件获取期不得少于 {rules.min_days_document_period} 日 (the document "
+            f"period must last at least {rules.min_days_document_period} days)"
+        )
+    if times.bid_deadline - times.doc_start < _days(rules.min_days_documents_to_deadline):
+        problems.append(
+            f"自文件发出至投标截止不得少于 {rules.min_days_documents_to_deadline} 日 "
+            f"(at least {rules.min_days_documents_to_deadline} days from documents "
+            "to the bid deadline)"
+        )
+    if times.bid_deadline - times.clarification_deadline < _days(
+        rules.min_days_questions_before_deadline
+    ):
+        problems.append(
+            f"澄清截止时间须在投标截止前至少 {rules.min_days_questions_before_deadline}"
+            f" 日 (the clarification deadline must be at least "
+            f"{rules.min_days_questions_before_deadline} days before the bid "
+            "deadline)"
+        )
+    if problems:
+        raise Invalid("period_too_short", "；".join(problems), details=problems)
+
+
+def check_amendment(
+    *,
+    changes_bid_content: bool,
+    current_deadline: datetime,
+    new_deadline: datetime | None,
+    rules: PeriodRules,
+    now: datetime,
+) -> None:
+    """An amendment that changes bid content needs the minimum notice before the deadline;
+    if there is less time left, it must move the deadline far enough."""
+    if now >= current_deadline:
+        raise Invalid(
+            "deadline_passed", "投标已截止，不能再澄清或修改 (the bid deadline has passed)"
+        )
+    if new_deadline is not None and new_deadline <= current_deadline:
+        raise Invalid(
+            "deadline_not_later",
+            "新的投标截止时间须晚于原截止时间 (a new bid "
+            "deadline must be later than the current one)",
+        )
+    if not changes_bid_content:
+        return
+    needed = _days(rules.min_days_amendment_before_deadline)
+    effective = new_deadline or current_deadline
+    if effective - now < needed:
+        raise Invalid(
+            "amendment_too_late",
+            f"影响投标文件编制的修改须在投标截止前至少 "
+            f"{rules.min_days_amendment_before_deadline} 日发出，否则须顺延投标截止时间 "
+            f"(an amendment that changes bid content must come at least "
+            f"{rules.min_days_amendment_before_deadline} days before the deadline, or "
+            "move the deadline)",
+        )
