@@ -1,0 +1,24 @@
+# The two commands of the README's quick start. Each installs what it needs first.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: serve test install install-test
+
+$(BIN)/tradesys: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $(BIN)/tradesys
+
+install: $(BIN)/tradesys
+
+# Start the system on the embedded default (SQLite under ./var/) with a demo tender loaded.
+serve: install
+	$(BIN)/tradesys serve --demo --host 127.0.0.1 --port 8000
+
+# Run the whole test suite on SQLite and PostgreSQL (and the browser tests in chromium).
+test: install
+	bash scripts/test-deps
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest
