@@ -6,18 +6,40 @@ is refused at the edge before the domain runs.
 
 from __future__ import annotations
 
+import re
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated
 
-from pydantic import AwareDatetime, Field
+from pydantic import AfterValidator, AwareDatetime, BeforeValidator, Field
 
 from tradesys.procurement.kinds import Category, Procedure, TradeType
 from tradesys.strict import Strict
 
 Text200 = Annotated[str, Field(min_length=1, max_length=200)]
 LongText = Annotated[str, Field(min_length=1, max_length=20000)]
-Amount = Annotated[Decimal, Field(ge=0, max_digits=16, decimal_places=2)]
+
+
+def _decimal_string(value: object) -> Decimal:
+    if isinstance(value, Decimal):
+        return value
+    if not isinstance(value, str) or not re.fullmatch(r"\d{1,14}(\.\d{1,2})?", value):
+        raise ValueError("amounts are decimal strings such as \"950000.00\" (元)")
+    return Decimal(value)
+
+
+#: Money in yuan as a decimal string: a JSON number would pass through binary floating point.
+Amount = Annotated[Decimal, BeforeValidator(_decimal_string),
+                   Field(ge=0, max_digits=16, decimal_places=2)]
 CreditCode = Annotated[str, Field(min_length=18, max_length=18)]
+
+
+def _to_utc(value: datetime) -> datetime:
+    return value.astimezone(UTC)
+
+
+#: An instant with an explicit offset, normalised to UTC at the edge (invariant 1).
+Instant = Annotated[AwareDatetime, AfterValidator(_to_utc)]
 
 
 class SectionIn(Strict):
@@ -51,10 +73,10 @@ class RegisterProject(Strict):
 class Announce(Strict):
     title: Annotated[str, Field(min_length=1, max_length=300)]
     content: LongText
-    doc_start: AwareDatetime
-    doc_end: AwareDatetime
-    clarification_deadline: AwareDatetime
-    bid_deadline: AwareDatetime = Field(description="投标截止时间，即开标时间")
+    doc_start: Instant
+    doc_end: Instant
+    clarification_deadline: Instant
+    bid_deadline: Instant = Field(description="投标截止时间，即开标时间")
     opening_place: Annotated[str, Field(min_length=1, max_length=200)] = "网上开标大厅"
     consortium_allowed: bool = False
     contact: Annotated[str, Field(max_length=200)] | None = None
@@ -72,7 +94,7 @@ class Clarify(Strict):
     title: Annotated[str, Field(min_length=1, max_length=300)]
     content: LongText
     changes_bid_content: bool
-    new_bid_deadline: AwareDatetime | None = None
+    new_bid_deadline: Instant | None = None
     document_id: int | None = None
 
 
