@@ -55,22 +55,21 @@ async def authorize_project(
         raise _not_found()
     held = await grants_of(session, project.id, principal.org_id)
     usable = held & ROLE_GRANTS[principal.role]
-    can_view = bool(usable) or principal.role in (Role.ADMIN, Role.SUPERVISOR)
+    visible = (
+        bool(usable)
+        or principal.role in (Role.ADMIN, Role.SUPERVISOR)
+        # Once announced, a project is public to bidders (its notice is public anyway).
+        or (principal.role is Role.BIDDER and project.state != ProjectState.REGISTERED)
+    )
+    if not visible:
+        raise _not_found()
     if action is Action.VIEW:
-        if can_view:
-            return project
-        if principal.role is Role.BIDDER and project.state != ProjectState.REGISTERED:
-            return project
-        raise _not_found()
-    if not can_view:
-        raise _not_found()
+        return project
     managers = {Grant.HOST} if project.agency_org_id is not None else {Grant.OWNER}
     allowed = managers | ({Grant.OWNER} if action is Action.CANCEL else set())
     if not usable & allowed:
-        raise Forbidden(
-            "not_project_manager",
-            "无权操作该项目：须由受托代理机构（或自行招标的招标人）操作 "
-            "(only the entrusted agency, or the procurer running its own tender, "
-            "may do this)",
-        )
+        raise Forbidden("not_project_manager",
+                        "无权操作该项目：须由受托代理机构（或自行招标的招标人）操作 "
+                        "(only the entrusted agency, or the procurer running its own tender, "
+                        "may do this)")
     return project
