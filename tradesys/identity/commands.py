@@ -4,10 +4,19 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import Field
+from pydantic import Field, StringConstraints
 
 from tradesys.identity.roles import Role
 from tradesys.strict import Strict
+
+#: A password is taken verbatim: the model-wide whitespace stripping of ``Strict`` would
+#: silently change it (and make a password set through the CLI, which never strips, fail to
+#: log in through the API when it starts or ends with a space).
+Password = Annotated[
+    str, StringConstraints(strip_whitespace=False), Field(min_length=1, max_length=256)
+]
+#: Ids are 32-bit on every back end; a larger number is no id at all (not a database error).
+Id = Annotated[int, Field(ge=1, le=2**31 - 1)]
 
 
 class NewOrganisation(Strict):
@@ -16,20 +25,20 @@ class NewOrganisation(Strict):
 
 
 class NewUser(Strict):
-    org_id: int
+    org_id: Id
     username: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]{3,64}$")]
     display_name: Annotated[str, Field(min_length=1, max_length=100)]
-    password: Annotated[str, Field(min_length=1, max_length=256)]
+    password: Password
     role: Role
 
 
 class Login(Strict):
     username: Annotated[str, Field(min_length=1, max_length=64)]
-    password: Annotated[str, Field(min_length=1, max_length=256)]
+    password: Password
 
 
 class NewToken(Strict):
     username: Annotated[str, Field(min_length=1, max_length=64)]
-    password: Annotated[str, Field(min_length=1, max_length=256)]
+    password: Password
     name: Annotated[str, Field(min_length=1, max_length=100)] = "cli"
     ttl_days: Annotated[int, Field(ge=1, le=365)] | None = 30
