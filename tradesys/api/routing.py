@@ -56,6 +56,8 @@ class Call:
     services: Services
     body: Any = None
     raw_body: bytes = b""
+    #: The authenticated caller; None only on public endpoints.
+    principal: Principal | None = None
     response_headers: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -72,14 +74,10 @@ class Call:
         return self.request.query_params.get(name)
 
     async def read(
-        self,
-        work: Callable[[AsyncSession, Principal | None], Awaitable[Result]],
-        *,
-        public: bool = False,
+        self, work: Callable[[AsyncSession, Principal | None], Awaitable[Result]]
     ) -> Result:
         async with self.services.db.reading() as session:
-            principal = None if public else await authenticate(self.request, session, self.services)
-            return await work(session, principal)
+            return await work(session, self.principal)
 
     async def command(
         self,
@@ -89,8 +87,10 @@ class Call:
     ) -> Response:
         """Run a write in one transaction, honouring ``Idempotency-Key``."""
         key = self.request.headers.get("idempotency-key")
+        principal = self.principal
+        if principal is None:
+            raise RuntimeError("command() on a public endpoint")
         async with self.services.db.transaction() as session:
-            principal = await authenticate(self.request, session, self.services)
             fingerprint = ""
             if key is not None:
                 idempotency.check_key(key)
@@ -213,6 +213,11 @@ def _dispatch(methods: dict[str, Endpoint]) -> Callable[[Request], Awaitable[Res
         spec = methods[request.method if request.method != "HEAD" else "GET"]
         services: Services = request.app.state.services
         call = Call(request, services)
+        if not spec.public:
+            # Who is calling is settled before the body is read: a stranger learns nothing
+            # about what the endpoint expects, and no transaction waits on a slow upload.
+            async with services.db.reading() as session:
+                call.principal = await authenticate(request, session, services)
         if spec.body is not None:
             call.body, call.raw_body = await parse_body(request, spec.body)
         result = await spec.handler(call)

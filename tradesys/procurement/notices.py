@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import Row, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tradesys.clock import isoformat_utc
@@ -110,19 +112,36 @@ async def tender_notice(session: AsyncSession, project_id: int) -> Notice | None
     ).scalar_one_or_none()
 
 
+#: The columns of one row of the public notice list, in the order of ``NoticeOut``.
+PUBLIC_NOTICE_COLUMNS = (
+    Notice.id,
+    Notice.project_id,
+    Project.code.label("project_code"),
+    Project.name.label("project_name"),
+    Notice.kind,
+    Notice.title,
+    Notice.published_at,
+    Notice.bid_deadline,
+)
+
+
 async def list_public_notices(
     session: AsyncSession, *, before: tuple[datetime, int] | None, limit: int
-) -> list[tuple[Notice, Project]]:
-    """Newest first, paged by the key (published_at, id): stable under concurrent inserts."""
+) -> Sequence[Row[Any]]:
+    """Newest first, paged by the key (published_at, id): stable under concurrent inserts.
+
+    Only the listed columns, as plain rows (``PUBLIC_NOTICE_COLUMNS``): a notice's content can
+    be long and the list never shows it, and ORM entities cost more than the query.
+    """
     query = (
-        select(Notice, Project)
-        .join(Project, Project.id == Notice.project_id)
+        select(*PUBLIC_NOTICE_COLUMNS)
+        .join_from(Notice, Project, Project.id == Notice.project_id)
         .order_by(Notice.published_at.desc(), Notice.id.desc())
         .limit(limit)
     )
     if before is not None:
         query = query.where(tuple_(Notice.published_at, Notice.id) < tuple_(*before))
-    return [(notice, project) for notice, project in (await session.execute(query)).all()]
+    return (await session.execute(query)).all()
 
 
 async def public_notice(

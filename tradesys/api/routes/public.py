@@ -62,24 +62,24 @@ async def list_notices(call: Call) -> Result:
         rows = await notices.list_public_notices(session, before=before, limit=limit + 1)
         items = [
             NoticeOut(
-                id=notice.id,
-                project_id=project.id,
-                project_code=project.code,
-                project_name=project.name,
-                kind=notice.kind,
-                title=notice.title,
-                published_at=notice.published_at,
-                bid_deadline=notice.bid_deadline,
+                id=row.id,
+                project_id=row.project_id,
+                project_code=row.project_code,
+                project_name=row.project_name,
+                kind=row.kind,
+                title=row.title,
+                published_at=row.published_at,
+                bid_deadline=row.bid_deadline,
             )
-            for notice, project in rows[:limit]
+            for row in rows[:limit]
         ]
         next_cursor = None
         if len(rows) > limit:
-            last = rows[limit - 1][0]
+            last = rows[limit - 1]
             next_cursor = encode_cursor([isoformat_utc(last.published_at), last.id])
         return NoticePage(items=items, next_cursor=next_cursor)
 
-    return await call.read(work, public=True)
+    return await call.read(work)
 
 
 @router.endpoint(
@@ -96,4 +96,4 @@ async def get_notice(call: Call) -> Result:
     async def work(session: AsyncSession, _principal: Principal | None) -> Result:
         return NoticeDetail.of(*await notices.public_notice(session, notice_id))
 
-    return await call.read(work, public=True)
+    return await call.read(work)

@@ -8,7 +8,6 @@ from urllib.parse import quote
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import FileResponse, Response
 
-from tradesys.api.auth import authenticate
 from tradesys.api.errors import BadRequest
 from tradesys.api.routing import Call, Result, Router
 from tradesys.api.schemas import (
@@ -45,8 +44,8 @@ async def upload_document(call: Call) -> Response:
         raise BadRequest("content_type_required", "须提供 Content-Type (Content-Type required)")
     # Authorize before reading the body, so a stranger cannot make us store anything.
     async with call.services.db.reading() as session:
-        principal = await authenticate(call.request, session, call.services)
-        await authorize_project(session, principal, project_id, Action.MANAGE)
+        assert call.principal is not None
+        await authorize_project(session, call.principal, project_id, Action.MANAGE)
     stored = await documents.store_upload(
         call.services.documents, call.request.stream(), call.services.settings.max_document_bytes
     )
