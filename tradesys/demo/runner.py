@@ -91,7 +91,7 @@ def run_demo(out_dir: Path, database_url: str | None = None) -> dict[str, Any]:
     chain = asyncio.run(_verify_and_export(url, events_file))
     state.steps.append("verify_log")
     state.artifacts["events"] = str(events_file)
-    if url.startswith("sqlite"):
+    if database_url is None:  # the SQLite file the demo made in DIR is one of its artifacts
         state.artifacts["database"] = url.split(":///", 1)[1]
     project = state.project
     summary.update(

@@ -1,0 +1,71 @@
+"""``tradesys db upgrade`` then ``tradesys demo --json`` on an empty database of each back end."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import _pg_admin, _pg_url
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "tradesys.cli", *args], capture_output=True,
+                          text=True, timeout=300, check=False)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def empty_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path / 'empty.db'}"
+        return
+    name = f"tradesys_demo_{uuid.uuid4().hex[:10]}"
+    asyncio.run(_pg_admin(f'CREATE DATABASE "{name}"'))
+    try:
+        yield _pg_url(name)
+    finally:
+        asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+def test_demo_runs_to_the_bid_deadline(empty_database: str, tmp_path: Path) -> None:
+    upgrade = _cli("db", "upgrade", "--database", empty_database)
+    assert upgrade.returncode == 0, upgrade.stderr
+    out = tmp_path / "artifacts"
+    demo = _cli("demo", "--json", "--database", empty_database, "--out", str(out))
+    assert demo.returncode == 0, demo.stderr + demo.stdout
+    summary = json.loads(demo.stdout)
+    assert summary["ok"] is True
+    assert summary["database"] == empty_database
+    assert summary["steps"] == ["bootstrap", "organisations", "register", "upload_documents",
+                                "announce", "obtain_documents", "questions", "clarify",
+                                "bid_deadline", "verify_log"]
+    assert isinstance(summary["project_id"], int)
+    for path in summary["artifacts"].values():
+        assert Path(path).is_absolute() and Path(path).exists()
+        assert Path(path).is_relative_to(out)
+    events = [json.loads(line) for line in Path(summary["artifacts"]["events"]).open()]
+    assert [e["type"] for e in events].count("section.closed") == 2
+    verify = _cli("verify", "log", "--database", empty_database)
+    assert verify.returncode == 0, verify.stderr
+
+
+def test_demo_exits_non_zero_when_a_step_fails(tmp_path: Path) -> None:
+    # A database URL that cannot be opened fails the very first step.
+    demo = _cli("demo", "--json", "--out", str(tmp_path),
+                "--database", "postgresql+asyncpg://postgres@127.0.0.1:1/nowhere")
+    assert demo.returncode != 0
+
+
+def test_demo_by_default_keeps_its_sqlite_file_in_the_out_dir(tmp_path: Path) -> None:
+    demo = _cli("demo", "--json", "--out", str(tmp_path / "run"))
+    assert demo.returncode == 0, demo.stderr
+    summary = json.loads(demo.stdout)
+    database = Path(summary["artifacts"]["database"])
+    assert database.parent == (tmp_path / "run").resolve() and database.exists()
+    assert summary["database"].startswith("sqlite+aiosqlite:///")
