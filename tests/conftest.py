@@ -68,8 +68,9 @@ async def _seed(url: str, data_dir: Path) -> Seed:
     seed = Seed()
     admin = Party("admin", "admin", "admin", "admin-password-1")
     async with services.db.transaction() as session:
-        user = await bootstrap_admin(session, org_name="平台运营方", credit_code=random_credit_code(),
-                                     username=admin.username, password=admin.password, at=T0)
+        user = await bootstrap_admin(session, org_name="平台运营方",
+                                     credit_code=random_credit_code(), username=admin.username,
+                                     password=admin.password, at=T0)
         admin.user_id, admin.org_id = user.id, user.org_id
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
