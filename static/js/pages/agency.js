@@ -1,0 +1,385 @@
+// 项目登记 → 上传招标文件 → 发布公告: what an agency (or a procurer) does to put a tender out.
+
+import { get, newIdempotencyKey, post, upload } from '../api.js';
+import { whenSynced } from '../clock.js';
+import { initLayout } from '../layout.js';
+import {
+  $, append, beijingInputToIso, busy, CATEGORIES, clear, clearInvalid, clearMessages, el,
+  fieldLabelIn, formatBeijing, formatMoney, idParam, label, markInvalid, PROCEDURES,
+  PROJECT_STATES, SECTION_STATES, showError, showStatus, timeEl, toBeijingLocalInput,
+  TRADE_TYPES,
+} from '../ui.js';
+
+const DAY_MS = 86400000;
+const HOUR_MS = 3600000;
+
+/** Types the server accepts as they are; a few browsers' aliases; anything else as is. */
+const TYPE_ALIASES = { 'application/x-zip-compressed': 'application/zip' };
+
+/** Which field a domain error (without validation details) is about. */
+const ERROR_FIELDS = {
+  procurer_required: 'procurer_credit_code',
+  unknown_procurer: 'procurer_credit_code',
+  agency_is_procurer: 'procurer_credit_code',
+  unknown_agency: 'agency_credit_code',
+};
+
+let user = null;
+let project = null;
+let sectionSerial = 0;
+
+// The same request body keeps the same Idempotency-Key, so a retry after a lost answer (or a
+// double click) cannot register twice; a changed body gets a new key.
+const keys = new Map();
+function keyFor(name, bodyText) {
+  const known = keys.get(name);
+  if (known && known.body === bodyText) return known.key;
+  const key = newIdempotencyKey();
+  keys.set(name, { body: bodyText, key });
+  return key;
+}
+
+function fillSelect(select, options) {
+  for (const [value, text] of Object.entries(options)) {
+    select.append(el('option', { value }, text));
+  }
+}
+
+function setStep(number) {
+  for (let i = 1; i <= 3; i += 1) {
+    const item = $(`#step-${i}`);
+    item.classList.toggle('done', i < number);
+    item.classList.toggle('current', i === number);
+    if (i === number) item.setAttribute('aria-current', 'step');
+    else item.removeAttribute('aria-current');
+  }
+}
+
+function showFormError(error, form) {
+  if (form) {
+    clearInvalid(form);
+    let first = markInvalid(form, error.details);
+    const field = ERROR_FIELDS[error.code];
+    if (!first && field) first = markInvalid(form, [{ loc: [field] }]);
+    showError(error, { fieldLabel: fieldLabelIn(form) });
+    if (first) first.focus();
+  } else {
+    showError(error);
+  }
+}
+
+// ---------------------------------------------------------------------------- sections
+
+function sectionField(n, name, text, control) {
+  control.id = `s${n}-${name}`;
+  control.dataset.name = name;
+  return el('div', { class: 'field' }, el('label', { for: control.id }, text), control);
+}
+
+function amountInput() {
+  return el('input', {
+    inputmode: 'decimal', pattern: '[0-9]{1,14}(\\.[0-9]{1,2})?', maxlength: '17',
+    autocomplete: 'off',
+  });
+}
+
+function addSection() {
+  sectionSerial += 1;
+  const n = sectionSerial;
+  const remove = el('button', { type: 'button', class: 'link-button remove-section' }, '删除此标段');
+  const box = el('fieldset', { class: 'section', dataset: { group: 'section' } },
+    el('legend', {}, '标段（包）'),
+    sectionField(n, 'name', '标段名称', el('input', { required: true, maxlength: '200' })),
+    sectionField(n, 'content', '标段内容',
+      el('textarea', { required: true, maxlength: '20000', rows: '2' })),
+    el('div', { class: 'grid-3' },
+      sectionField(n, 'budget', '预算金额（元，选填）', amountInput()),
+      sectionField(n, 'ceiling_price', '最高投标限价（元，选填）', amountInput()),
+      sectionField(n, 'bid_security', '投标保证金（元，选填）', amountInput())),
+    el('p', { class: 'actions' }, remove));
+  remove.addEventListener('click', () => {
+    const next = box.nextElementSibling || box.previousElementSibling;
+    box.remove();
+    renumberSections();
+    if (next) next.querySelector('input').focus();
+  });
+  $('#sections').append(box);
+  renumberSections();
+  return box;
+}
+
+function renumberSections() {
+  const boxes = Array.from($('#sections').children);
+  boxes.forEach((box, index) => {
+    box.querySelector('legend').textContent = `标段（包）${index + 1}`;
+    for (const control of box.querySelectorAll('[data-name]')) {
+      control.dataset.field = `sections.${index}.${control.dataset.name}`;
+    }
+    const remove = box.querySelector('.remove-section');
+    remove.disabled = boxes.length === 1;
+    remove.setAttribute('aria-label', `删除标段（包）${index + 1}`);
+  });
+}
+
+function sectionsBody() {
+  return Array.from($('#sections').children).map((box) => {
+    const section = {};
+    for (const control of box.querySelectorAll('[data-name]')) {
+      const value = control.value.trim();
+      if (value) section[control.dataset.name] = value;
+    }
+    return section;
+  });
+}
+
+// ---------------------------------------------------------------------------- register
+
+function optional(body, name, selector) {
+  const value = $(selector).value.trim();
+  if (value) body[name] = value;
+}
+
+async function register(event) {
+  event.preventDefault();
+  const form = event.currentTarget;
+  const body = {
+    name: $('#p-name').value.trim(),
+    trade_type: $('#p-trade-type').value,
+    category: $('#p-category').value,
+    procedure: $('#p-procedure').value,
+    region_code: $('#p-region').value.trim(),
+    content: $('#p-content').value.trim(),
+    owner_name: $('#p-owner').value.trim(),
+  };
+  if (user.role === 'agency') optional(body, 'procurer_credit_code', '#p-procurer');
+  else optional(body, 'agency_credit_code', '#p-agency');
+  optional(body, 'approval_number', '#p-approval-number');
+  optional(body, 'approval_dept_name', '#p-approval-dept');
+  optional(body, 'supervise_dept_name', '#p-supervise-dept');
+  body.sections = sectionsBody();
+  clearMessages();
+  clearInvalid(form);
+  const done = busy(form);
+  try {
+    const created = await post('/projects', body,
+      { idempotencyKey: keyFor('register', JSON.stringify(body)) });
+    history.replaceState(null, '', `agency.html?project=${created.id}`);
+    $('#register-step').hidden = true;
+    showProject(created);
+    done();
+    showStatus(`项目已登记，项目编号 ${created.code}。下一步：上传招标文件。`);
+    $('#upload-heading').focus();
+  } catch (error) {
+    done(); // first: a disabled field cannot take the focus
+    showFormError(error, form);
+  }
+}
+
+// ---------------------------------------------------------------------------- project
+
+function showProject(value) {
+  project = value;
+  const summary = clear($('#project-summary'));
+  for (const [term, detail] of [
+    ['项目编号', project.code],
+    ['项目名称', project.name],
+    ['交易类型', label(TRADE_TYPES, project.trade_type)],
+    ['招标方式', label(PROCEDURES, project.procedure)],
+    ['项目业主', project.owner_name],
+    ['状态', label(PROJECT_STATES, project.state)],
+    ['登记时间', timeEl(project.created_at)],
+  ]) {
+    summary.append(el('dt', {}, term), append(el('dd', {}), detail));
+  }
+  clear($('#project-sections')).append(...project.sections.map((section) => el('tr', {},
+    el('td', {}, section.code),
+    el('td', {}, section.name),
+    el('td', { class: 'num' }, formatMoney(section.budget)),
+    el('td', { class: 'num' }, formatMoney(section.ceiling_price)),
+    el('td', { class: 'num' }, formatMoney(section.bid_security)),
+    el('td', {}, label(SECTION_STATES, section.state)))));
+  $('#project-step').hidden = false;
+  const open = project.state === 'registered';
+  $('#upload-step').hidden = !open;
+  $('#announce-step').hidden = !open;
+  if (open) {
+    setStep(2);
+    loadDocuments();
+    prefillAnnounce();
+  } else {
+    setStep(project.state === 'announced' ? 4 : 1);
+    const text = clear($('#done-text'));
+    if (project.state === 'announced') {
+      $('#done-heading').textContent = '公告已发布';
+      append(text, '该项目的招标公告已发布，可在', el('a', { href: 'index.html' }, '招标公告'),
+        '中查看。');
+    } else {
+      $('#done-heading').textContent = '项目已终止';
+      append(text, `该项目状态为：${label(PROJECT_STATES, project.state)}。`);
+    }
+    $('#done-step').hidden = false;
+  }
+}
+
+// ---------------------------------------------------------------------------- documents
+
+function formatSize(bytes) {
+  if (bytes < 1024) return `${bytes} 字节`;
+  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KB`;
+  return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+}
+
+async function loadDocuments() {
+  try {
+    const list = await get(`/projects/${project.id}/documents`);
+    clear($('#document-rows')).append(...list.items.map((doc) => el('tr', {},
+      el('td', {}, doc.filename),
+      el('td', { class: 'num' }, formatSize(doc.size)),
+      el('td', {}, el('code', { class: 'hash' }, doc.sha256)),
+      el('td', {}, timeEl(doc.uploaded_at)))));
+    $('#documents').hidden = list.items.length === 0;
+    $('#documents-empty').hidden = list.items.length > 0;
+  } catch (error) {
+    showError(error);
+  }
+}
+
+async function uploadDocument(event) {
+  event.preventDefault();
+  const form = event.currentTarget;
+  const input = $('#document-file');
+  const file = input.files && input.files[0];
+  clearMessages();
+  if (!file) {
+    showError(new Error('请选择要上传的招标文件 (choose a file)'));
+    input.focus();
+    return;
+  }
+  const type = TYPE_ALIASES[file.type] || file.type || 'application/octet-stream';
+  const typed = type === file.type ? file : new Blob([file], { type });
+  const key = keyFor('upload', `${project.id}\0${file.name}\0${file.size}\0${file.lastModified}`);
+  const done = busy(form);
+  showStatus(`正在上传 ${file.name}…`);
+  try {
+    const doc = await upload(`/projects/${project.id}/documents`, typed,
+      { filename: file.name }, { idempotencyKey: key });
+    form.reset();
+    showStatus(`已上传 ${doc.filename}（SHA-256 ${doc.sha256.slice(0, 16)}…）。下一步：发布公告。`);
+    setStep(3);
+    await loadDocuments();
+  } catch (error) {
+    showError(error);
+  } finally {
+    done();
+  }
+}
+
+// ---------------------------------------------------------------------------- announce
+
+async function prefillAnnounce() {
+  if (!$('#n-title').value) $('#n-title').value = `${project.name}招标公告`;
+  const now = await whenSynced();
+  // From the next whole hour of server time: the statutory minimum periods of an open tender.
+  const start = Math.ceil(now.getTime() / HOUR_MS) * HOUR_MS;
+  const defaults = {
+    '#n-doc-start': start,
+    '#n-doc-end': start + 7 * DAY_MS,
+    '#n-clarification': start + 10 * DAY_MS,
+    '#n-bid-deadline': start + 21 * DAY_MS,
+  };
+  for (const [selector, when] of Object.entries(defaults)) {
+    if (!$(selector).value) $(selector).value = toBeijingLocalInput(new Date(when));
+  }
+}
+
+async function announce(event) {
+  event.preventDefault();
+  const form = event.currentTarget;
+  clearMessages();
+  clearInvalid(form);
+  const body = {
+    title: $('#n-title').value.trim(),
+    content: $('#n-content').value.trim(),
+    opening_place: $('#n-place').value.trim(),
+    consortium_allowed: $('#n-consortium').checked,
+  };
+  for (const [name, selector] of [
+    ['doc_start', '#n-doc-start'],
+    ['doc_end', '#n-doc-end'],
+    ['clarification_deadline', '#n-clarification'],
+    ['bid_deadline', '#n-bid-deadline'],
+  ]) {
+    const iso = beijingInputToIso($(selector).value);
+    if (!iso) {
+      $(selector).setAttribute('aria-invalid', 'true');
+      showError(new Error('请按“年-月-日 时:分”填写时间 (enter a date and time)'));
+      $(selector).focus();
+      return;
+    }
+    body[name] = iso;
+  }
+  optional(body, 'contact', '#n-contact');
+  const done = busy(form);
+  try {
+    const notice = await post(`/projects/${project.id}/announce`, body,
+      { idempotencyKey: keyFor('announce', JSON.stringify(body)) });
+    let fresh = { ...project, state: 'announced' };
+    try {
+      fresh = await get(`/projects/${project.id}`); // the sections are now 投标中
+    } catch (error) {
+      // The notice is out; the summary shows what we knew.
+    }
+    done();
+    showProject(fresh);
+    const link = el('a', { href: `notice.html?id=${notice.id}` }, '查看公告');
+    append(clear($('#done-text')), `“${notice.title}”已发布，投标截止时间（开标时间）为北京时间 `,
+      timeEl(notice.bid_deadline), '。', link);
+    showStatus(`招标公告已发布，投标截止时间 ${formatBeijing(notice.bid_deadline)}（北京时间）。`);
+    $('#done-heading').focus();
+  } catch (error) {
+    done();
+    showFormError(error, form);
+  }
+}
+
+// ---------------------------------------------------------------------------- start
+
+async function main() {
+  user = await initLayout();
+  if (!user) {
+    $('#agency-login').hidden = false;
+    return;
+  }
+  if (user.role !== 'agency' && user.role !== 'procurer') {
+    $('#agency-denied').hidden = false;
+    return;
+  }
+  for (const heading of ['#upload-heading', '#done-heading', '#project-heading']) {
+    $(heading).setAttribute('tabindex', '-1');
+  }
+  $('#upload-form').addEventListener('submit', uploadDocument);
+  $('#announce-form').addEventListener('submit', announce);
+  const projectId = idParam('project');
+  if (projectId !== null) {
+    try {
+      showProject(await get(`/projects/${projectId}`));
+    } catch (error) {
+      showError(error);
+    }
+    return;
+  }
+  fillSelect($('#p-trade-type'), TRADE_TYPES);
+  fillSelect($('#p-category'), CATEGORIES);
+  fillSelect($('#p-procedure'), PROCEDURES);
+  const asAgency = user.role === 'agency';
+  $('#procurer-field').hidden = !asAgency;
+  $('#p-procurer').required = asAgency;
+  $('#agency-field').hidden = asAgency;
+  addSection();
+  $('#add-section').addEventListener('click', () => addSection().querySelector('input').focus());
+  $('#register-form').addEventListener('submit', register);
+  $('#register-step').hidden = false;
+  setStep(1);
+}
+
+main();

@@ -1,0 +1,65 @@
+// 公告详情: one public notice with its key times in Beijing time.
+
+import { get } from '../api.js';
+import { initLayout } from '../layout.js';
+import {
+  $, append, el, formatMoney, idParam, label, NOTICE_KINDS, PROCEDURES, SECTION_STATES,
+  showError, timeEl, TRADE_TYPES,
+} from '../ui.js';
+
+function facts(target, pairs) {
+  for (const [term, value, id] of pairs) {
+    target.append(el('dt', {}, term), append(el('dd', { id }), value));
+  }
+}
+
+function render(notice) {
+  document.title = `${notice.title} — 电子招标投标交易平台`;
+  $('#notice-title').textContent = notice.title;
+  $('#notice-kind').textContent = label(NOTICE_KINDS, notice.kind);
+  append($('#notice-published'), timeEl(notice.published_at));
+  const period = el('span', {}, timeEl(notice.doc_start), ' 至 ', timeEl(notice.doc_end));
+  facts($('#notice-times'), [
+    ['招标文件获取时间', period, 'doc-period'],
+    ['澄清截止时间', timeEl(notice.clarification_deadline), 'clarification-deadline'],
+    ['投标截止时间（开标时间）', timeEl(notice.bid_deadline), 'bid-deadline'],
+    ['开标地点', notice.opening_place || '—', 'opening-place'],
+  ]);
+  facts($('#notice-project'), [
+    ['项目名称', notice.project_name, 'project-name'],
+    ['项目编号', notice.project_code, 'project-code'],
+    ['交易类型', label(TRADE_TYPES, notice.trade_type), 'trade-type'],
+    ['招标方式', label(PROCEDURES, notice.procedure), 'procedure'],
+    ['行政区划代码', notice.region_code, 'region-code'],
+    ['是否接受联合体投标', notice.consortium_allowed ? '接受' : '不接受', 'consortium'],
+    ['联系方式', notice.contact || '—', 'contact'],
+  ]);
+  const content = $('#notice-content');
+  for (const paragraph of String(notice.content).split(/\n{2,}/)) {
+    content.append(el('p', {}, paragraph));
+  }
+  $('#notice-sections').append(...notice.sections.map((section) => el('tr', {},
+    el('td', {}, section.code),
+    el('td', {}, section.name),
+    el('td', {}, section.content),
+    el('td', { class: 'num' }, formatMoney(section.ceiling_price)),
+    el('td', { class: 'num' }, formatMoney(section.bid_security)),
+    el('td', {}, label(SECTION_STATES, section.state)))));
+  $('#notice-body').hidden = false;
+}
+
+async function main() {
+  initLayout();
+  const id = idParam('id');
+  if (id === null) {
+    showError(new Error('未指定公告 (no notice given)'));
+    return;
+  }
+  try {
+    render(await get(`/notices/${id}`));
+  } catch (error) {
+    showError(error);
+  }
+}
+
+main();

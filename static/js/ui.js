@@ -1,0 +1,256 @@
+// DOM helpers: every text shown goes through textContent, never innerHTML. Also the message
+// regions, the Beijing-time formatting, and the Chinese labels of the API's vocabularies.
+
+export const TIME_ZONE = 'Asia/Shanghai';
+
+/** el('a', {href: '…', class: 'x'}, 'text', childNode, …): attributes and text, safely. */
+export function el(tag, attributes = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [name, value] of Object.entries(attributes)) {
+    if (value === undefined || value === null || value === false) continue;
+    if (name === 'class') node.className = value;
+    else if (name === 'dataset') Object.assign(node.dataset, value);
+    else node.setAttribute(name, value === true ? '' : String(value));
+  }
+  append(node, ...children);
+  return node;
+}
+
+export function append(node, ...children) {
+  for (const child of children.flat()) {
+    if (child === undefined || child === null || child === false) continue;
+    node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return node;
+}
+
+export function clear(node) {
+  node.replaceChildren();
+  return node;
+}
+
+export function $(selector, root = document) {
+  return root.querySelector(selector);
+}
+
+// ---------------------------------------------------------------------------- times
+
+const PARTS_FORMAT = new Intl.DateTimeFormat('en-GB', {
+  timeZone: TIME_ZONE,
+  year: 'numeric',
+  month: '2-digit',
+  day: '2-digit',
+  hour: '2-digit',
+  minute: '2-digit',
+  second: '2-digit',
+  hourCycle: 'h23',
+});
+
+/** Parse an ISO 8601 instant from the API (any number of fraction digits). */
+export function parseInstant(iso) {
+  if (typeof iso !== 'string') return null;
+  const trimmed = iso.replace(/(\.\d{3})\d+/, '$1');
+  const value = Date.parse(trimmed);
+  return Number.isNaN(value) ? null : new Date(value);
+}
+
+/** The wall-clock fields of an instant in Beijing. */
+export function beijingParts(date) {
+  const parts = {};
+  for (const { type, value } of PARTS_FORMAT.formatToParts(date)) parts[type] = value;
+  return parts;
+}
+
+/** "2026-03-24 09:30" (or with seconds), in Beijing time, from a Date or an ISO string. */
+export function formatBeijing(value, { seconds = false } = {}) {
+  const date = value instanceof Date ? value : parseInstant(value);
+  if (!date) return '—';
+  const p = beijingParts(date);
+  const time = seconds ? `${p.hour}:${p.minute}:${p.second}` : `${p.hour}:${p.minute}`;
+  return `${p.year}-${p.month}-${p.day} ${time}`;
+}
+
+/** A <time> element showing an instant in Beijing time, machine-readable in UTC. */
+export function timeEl(iso, options) {
+  if (!iso) return document.createTextNode('—');
+  return el('time', { datetime: iso }, formatBeijing(iso, options));
+}
+
+/** The value of a datetime-local input ("YYYY-MM-DDTHH:mm") for an instant, in Beijing. */
+export function toBeijingLocalInput(date) {
+  const p = beijingParts(date);
+  return `${p.year}-${p.month}-${p.day}T${p.hour}:${p.minute}`;
+}
+
+const LOCAL_INPUT = /^(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2})(:\d{2}(\.\d{1,3})?)?$/;
+
+/** A datetime-local value read as Beijing time, with its explicit +08:00 offset. */
+export function beijingInputToIso(value) {
+  const match = LOCAL_INPUT.exec(value || '');
+  if (!match) return null;
+  const secondsPart = match[3] || ':00';
+  return `${match[1]}T${match[2]}${secondsPart}+08:00`;
+}
+
+// ---------------------------------------------------------------------------- money
+
+/** "950000.00" -> "950,000.00 元"; the exact decimal string, never a float. */
+export function formatMoney(amount) {
+  if (amount === null || amount === undefined || amount === '') return '—';
+  const [whole, fraction] = String(amount).split('.');
+  const grouped = whole.replace(/\B(?=(\d{3})+(?!\d))/g, ',');
+  return `${grouped}${fraction !== undefined ? `.${fraction}` : ''} 元`;
+}
+
+// ---------------------------------------------------------------------------- labels
+
+export const TRADE_TYPES = {
+  works: '工程建设',
+  gov_procurement: '政府采购',
+  epc: '工程总承包',
+  survey_design: '勘察设计',
+  land_mineral: '土地矿产',
+  state_property: '国有产权',
+};
+
+export const CATEGORIES = { works: '工程', goods: '货物', services: '服务' };
+
+export const PROCEDURES = {
+  open: '公开招标',
+  invited: '邀请招标',
+  competitive_negotiation: '竞争性谈判',
+  competitive_consultation: '竞争性磋商',
+  inquiry: '询价',
+  single_source: '单一来源',
+};
+
+export const PROJECT_STATES = {
+  registered: '已登记（待发布公告）',
+  announced: '已发布公告',
+  cancelled: '已终止',
+};
+
+export const SECTION_STATES = {
+  registered: '已登记',
+  tendering: '投标中',
+  closed: '投标已截止',
+  cancelled: '已终止',
+};
+
+export const NOTICE_KINDS = { tender: '招标公告', termination: '终止公告' };
+
+export const ROLES = {
+  procurer: '招标人',
+  agency: '招标代理机构',
+  bidder: '投标人',
+  expert: '评标专家',
+  supervisor: '行政监督部门',
+  admin: '平台运维',
+};
+
+export function label(map, value) {
+  return Object.prototype.hasOwnProperty.call(map, value) ? map[value] : String(value ?? '—');
+}
+
+// ---------------------------------------------------------------------------- messages
+
+/** Show a success or progress message in the polite live region. */
+export function showStatus(...content) {
+  const region = $('#status');
+  if (region) append(clear(region), el('p', {}, ...content));
+}
+
+export function clearMessages() {
+  for (const id of ['#alert', '#status']) {
+    const region = $(id);
+    if (region) clear(region);
+  }
+}
+
+function detailText(detail, fieldLabel) {
+  if (typeof detail === 'string') return detail;
+  if (detail && typeof detail === 'object' && Array.isArray(detail.loc)) {
+    const where = fieldLabel(detail.loc) || detail.loc.join('.');
+    return `${where}：${detail.msg ?? ''}`;
+  }
+  return JSON.stringify(detail);
+}
+
+/**
+ * Show an error (an ApiError or any Error) in the assertive live region, with the API's
+ * details when there are any. `fieldLabel(loc)` names a field for a validation detail.
+ */
+export function showError(error, { fieldLabel = () => null } = {}) {
+  const region = $('#alert');
+  if (!region) return;
+  const message = error && error.message ? error.message : String(error);
+  const box = el('div', { class: 'alert-box' }, el('p', {}, message));
+  if (Array.isArray(error && error.details) && error.details.length) {
+    box.append(el('ul', {}, error.details.map((d) => el('li', {}, detailText(d, fieldLabel)))));
+  }
+  if (error && error.status === 401 && !location.pathname.endsWith('login.html')) {
+    box.append(el('p', {}, el('a', { href: loginHref() }, '前往登录')));
+  }
+  const status = $('#status');
+  if (status) clear(status);
+  append(clear(region), box);
+}
+
+export function loginHref() {
+  const here = location.pathname.split('/').pop() + location.search;
+  return `login.html?next=${encodeURIComponent(here || 'index.html')}`;
+}
+
+/** Disable a form's controls while a request runs; returns a function that re-enables them. */
+export function busy(form) {
+  const controls = Array.from(form.querySelectorAll('button, input, select, textarea'))
+    .filter((control) => !control.disabled);
+  for (const control of controls) control.disabled = true;
+  form.setAttribute('aria-busy', 'true');
+  return () => {
+    for (const control of controls) control.disabled = false;
+    form.removeAttribute('aria-busy');
+  };
+}
+
+/** Clear aria-invalid marks from a form's fields. */
+export function clearInvalid(form) {
+  for (const field of form.querySelectorAll('[aria-invalid="true"]')) {
+    field.removeAttribute('aria-invalid');
+  }
+}
+
+/**
+ * Mark the fields named by validation details ({loc: [...]}) as invalid; fields carry
+ * data-field="a.0.b". Returns the first one, to move the focus there.
+ */
+export function markInvalid(form, details) {
+  let first = null;
+  for (const detail of Array.isArray(details) ? details : []) {
+    if (!detail || !Array.isArray(detail.loc)) continue;
+    const field = form.querySelector(`[data-field="${CSS.escape(detail.loc.join('.'))}"]`);
+    if (field) {
+      field.setAttribute('aria-invalid', 'true');
+      first = first || field;
+    }
+  }
+  return first;
+}
+
+/** The text of the <label> of a field named by a validation loc, for messages. */
+export function fieldLabelIn(form) {
+  return (loc) => {
+    const field = form.querySelector(`[data-field="${CSS.escape(loc.join('.'))}"]`);
+    if (!field || !field.labels || !field.labels.length) return null;
+    const text = field.labels[0].textContent.trim();
+    const group = field.closest('fieldset[data-group]');
+    const legend = group ? group.querySelector('legend') : null;
+    return legend ? `${legend.textContent.trim()} · ${text}` : text;
+  };
+}
+
+/** A query parameter that must be a positive integer id, or null. */
+export function idParam(name) {
+  const raw = new URLSearchParams(location.search).get(name);
+  return raw && /^[1-9]\d{0,9}$/.test(raw) ? Number(raw) : null;
+}
