@@ -40,11 +40,17 @@ class UnsupportedMediaType(DomainError):
     kind = "unsupported_media_type"
 
 
-def error_response(status: int, code: str, message: str, details: Any = None) -> JSONResponse:
+def error_response(
+    status: int,
+    code: str,
+    message: str,
+    details: Any = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
     body: dict[str, Any] = {"code": code, "message": message}
     if details is not None:
         body["details"] = details
-    headers = {"Cache-Control": "no-store"}
+    headers = {**(headers or {}), "Cache-Control": "no-store"}
     return JSONResponse({"error": body}, status_code=status, headers=headers)
 
 
@@ -74,8 +80,12 @@ async def on_validation_error(_request: Request, exc: Exception) -> Response:
 async def on_http_error(_request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     codes = {404: "not_found", 405: "method_not_allowed"}
+    # Keep the exception's headers (Allow on a 405).
     return error_response(
-        exc.status_code, codes.get(exc.status_code, "http_error"), str(exc.detail)
+        exc.status_code,
+        codes.get(exc.status_code, "http_error"),
+        str(exc.detail),
+        headers=dict(exc.headers or {}),
     )
 
 

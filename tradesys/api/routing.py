@@ -15,9 +15,10 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import Match, Route
 
 from tradesys.api import idempotency
 from tradesys.api.auth import authenticate
@@ -28,6 +29,7 @@ from tradesys.services import Services
 
 MAX_JSON_BYTES = 1024 * 1024
 MAX_INT = 2**31 - 1
+ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 
 BodyT = TypeVar("BodyT", bound=BaseModel)
 Result = BaseModel | list[Any] | dict[str, Any] | None
@@ -202,10 +204,33 @@ class Router:
         grouped: dict[str, dict[str, Endpoint]] = {}
         for endpoint in self.endpoints:
             grouped.setdefault(endpoint.path, {})[endpoint.method] = endpoint
-        return [
+        routes = [
             Route(path, _dispatch(methods), methods=list(methods))
             for path, methods in grouped.items()
         ]
+        # Without these, a path under the prefix that no endpoint serves falls through to the
+        # static files mounted at "/", which answer POST with 405 and a GET to a POST-only
+        # endpoint with 404: the API's own 404/405 (with Allow) instead.
+        fallback = _fallback(routes)
+        return [
+            *routes,
+            Route(self.prefix, fallback, methods=ALL_METHODS),
+            Route(self.prefix + "/{rest:path}", fallback, methods=ALL_METHODS),
+        ]
+
+
+def _fallback(routes: list[Route]) -> Callable[[Request], Awaitable[Response]]:
+    async def endpoint(request: Request) -> Response:
+        allowed: set[str] = set()
+        for route in routes:
+            match, _ = route.matches(request.scope)
+            if match is not Match.NONE:
+                allowed |= route.methods or set()
+        if allowed:
+            raise HTTPException(405, headers={"Allow": ", ".join(sorted(allowed))})
+        raise HTTPException(404)
+
+    return endpoint
 
 
 def _dispatch(methods: dict[str, Endpoint]) -> Callable[[Request], Awaitable[Response]]:
