@@ -12,6 +12,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from tradesys.errors import DomainError
+from tradesys.ops.logging import REQUEST_ID_SCOPE_KEY
 
 log = logging.getLogger("tradesys.api")
 
@@ -100,7 +101,9 @@ async def on_integrity_error(_request: Request, exc: Exception) -> Response:
 
 
 async def on_unexpected(request: Request, exc: Exception) -> Response:
-    log.error("unhandled error", exc_info=exc, extra={"path": request.url.path})
+    # Runs outside the request-context middleware: take the request id from the scope.
+    extra = {"path": request.url.path, "request_id": request.scope.get(REQUEST_ID_SCOPE_KEY)}
+    log.error("unhandled error", exc_info=exc, extra=extra)
     return error_response(500, "internal_error", "服务器内部错误 (internal server error)")
 
 

@@ -12,6 +12,9 @@ from contextvars import ContextVar
 from datetime import UTC, datetime
 
 request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
+#: The request id is also kept in the ASGI scope, for handlers that run outside the middleware
+#: (Starlette's server-error handler runs after the context variable is reset).
+REQUEST_ID_SCOPE_KEY = "tradesys.request_id"
 
 _RESERVED = set(vars(logging.makeLogRecord({})))
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import time
@@ -9,12 +10,17 @@ import uuid
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from tradesys.ops.logging import request_id_var
+from tradesys.ops.headers import HEADERS as SECURITY_HEADERS
+from tradesys.ops.logging import REQUEST_ID_SCOPE_KEY, request_id_var
 from tradesys.ops.metrics import Metrics
 
 log = logging.getLogger("tradesys.access")
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+_INTERNAL_ERROR = json.dumps(
+    {"error": {"code": "internal_error", "message": "服务器内部错误 (internal server error)"}},
+    ensure_ascii=False,
+).encode()
 
 
 class RequestContext:
@@ -29,12 +35,15 @@ class RequestContext:
         incoming = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
         request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
         token = request_id_var.set(request_id)
+        scope[REQUEST_ID_SCOPE_KEY] = request_id
         started = time.perf_counter()
         status = 500
+        response_started = False
 
         async def send_with_id(message: Message) -> None:
-            nonlocal status
+            nonlocal status, response_started
             if message["type"] == "http.response.start":
+                response_started = True
                 status = message["status"]
                 headers = list(message.get("headers", []))
                 headers.append((b"x-request-id", request_id.encode()))
@@ -43,6 +52,24 @@ class RequestContext:
 
         try:
             await self.app(scope, receive, send_with_id)
+        except Exception:
+            # The server-error middleware outside this one would answer without the request id
+            # (the one thing that ties the answer to the logged traceback) and without the
+            # security headers: answer here, then re-raise so it logs and servers and test
+            # clients still see the failure (it sends nothing once a response has started).
+            if not response_started:
+                await send_with_id({
+                    "type": "http.response.start",
+                    "status": 500,
+                    "headers": [
+                        (b"content-type", b"application/json"),
+                        (b"content-length", str(len(_INTERNAL_ERROR)).encode()),
+                        (b"cache-control", b"no-store"),
+                        *SECURITY_HEADERS,
+                    ],
+                })
+                await send_with_id({"type": "http.response.body", "body": _INTERNAL_ERROR})
+            raise
         finally:
             elapsed = time.perf_counter() - started
             route = scope.get("route")
