@@ -314,6 +314,8 @@ async def bootstrap_admin(
 ) -> User:
     """Create the platform operator's organisation and first admin (``tradesys admin create``)."""
     actor = Actor(user_agent="tradesys-cli")
+    # Look the organisation up by the code as register_organisation would store it.
+    credit_code = credit_code.strip().upper()
     org = (
         await session.execute(select(Organisation).where(Organisation.credit_code == credit_code))
     ).scalar_one_or_none()
