@@ -268,3 +268,19 @@ async def test_twenty_failures_from_one_address_lock_the_address(
         assert (await elsewhere.post(LOGIN, json=right)).status_code == 200
     clock.advance(timedelta(minutes=15))
     assert (await client.post(LOGIN, json=right)).status_code == 200
+
+
+async def test_logout_with_a_bearer_token_leaves_the_cookie_session_alone(
+    client: httpx.AsyncClient, seed: Seed, services: Services
+) -> None:
+    # The caller is whoever the bearer token names; a session cookie riding along (another
+    # user's, here) is not the caller's to end.
+    await log_in(client, seed.bidder1)
+    before = await table_counts(services)
+    response = await client.post(LOGOUT, headers=seed.bidder2.auth)
+    assert response.status_code == 200, response.text
+    assert "set-cookie" not in response.headers
+    assert await table_counts(services) == before
+    me = await client.get(ME)
+    assert me.status_code == 200
+    assert me.json()["username"] == "bidder1"

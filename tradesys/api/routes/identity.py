@@ -94,15 +94,21 @@ async def login(call: Call) -> Response:
 @router.endpoint("POST", "/auth/logout", summary="退出登录 (log out)", tag="identity")
 async def logout(call: Call) -> Response:
     token = call.request.cookies.get(SESSION_COOKIE)
+    via_session = False
 
     async def work(session: AsyncSession, principal: Principal) -> Result:
-        if token:
+        nonlocal via_session
+        # Only the session the caller authenticated with: a caller using a bearer token does
+        # not end a session cookie that happens to ride along (perhaps another user's).
+        via_session = principal.via == "session"
+        if token and via_session:
             await service.close_session(session, token=token, actor=principal.actor, at=call.now)
         return {"ok": True}
 
     response = await call.command(work)
-    response.delete_cookie(SESSION_COOKIE, path="/")
-    response.delete_cookie(CSRF_COOKIE, path="/")
+    if via_session:
+        response.delete_cookie(SESSION_COOKIE, path="/")
+        response.delete_cookie(CSRF_COOKIE, path="/")
     return response
 
 
