@@ -105,3 +105,15 @@ async def test_clarification_before_announcement_or_by_others_is_refused(
     assert_error(await client.post(_url(announced), headers=seed.procurer.auth, json=body), 403,
                  "not_project_manager")
     assert await table_counts(services) == before
+
+
+async def test_out_of_range_document_id_is_a_validation_error(
+        client: httpx.AsyncClient, flow: Flow, seed: Seed, services: Services) -> None:
+    project = await flow.announced()
+    before = await table_counts(services)
+    for value in (0, 2**31, 2**63):
+        response = await client.post(_url(project), headers=seed.agency.auth, json={
+            "title": "澄清", "content": "内容", "changes_bid_content": False,
+            "document_id": value})
+        assert_error(response, 422, "validation_failed")
+    assert await table_counts(services) == before

@@ -80,3 +80,11 @@ async def test_bad_registrations_change_nothing(client: httpx.AsyncClient, seed:
     response = await client.post("/api/v1/projects", headers=seed.parties[who].auth, json=body)
     assert_error(response, status, code)
     assert await table_counts(services) == before
+
+
+async def test_credit_codes_are_matched_whatever_their_case(client: httpx.AsyncClient,
+                                                           seed: Seed) -> None:
+    body = project_body(seed.procurer, procurer_credit_code=seed.procurer.credit_code.lower())
+    response = await client.post("/api/v1/projects", headers=seed.agency.auth, json=body)
+    assert response.status_code == 201, response.text
+    assert response.json()["procurer_org_id"] == seed.procurer.org_id

@@ -31,7 +31,8 @@ def _decimal_string(value: object) -> Decimal:
 #: Money in yuan as a decimal string: a JSON number would pass through binary floating point.
 Amount = Annotated[Decimal, BeforeValidator(_decimal_string),
                    Field(ge=0, max_digits=16, decimal_places=2)]
-CreditCode = Annotated[str, Field(min_length=18, max_length=18)]
+#: Upper-cased at the edge, as the identity service stores it.
+CreditCode = Annotated[str, Field(min_length=18, max_length=18), AfterValidator(str.upper)]
 
 
 def _to_utc(value: datetime) -> datetime:
@@ -95,7 +96,7 @@ class Clarify(Strict):
     content: LongText
     changes_bid_content: bool
     new_bid_deadline: Instant | None = None
-    document_id: int | None = None
+    document_id: Annotated[int, Field(ge=1, le=2**31 - 1)] | None = None
 
 
 class Cancel(Strict):
