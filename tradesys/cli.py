@@ -112,6 +112,40 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_bidder(args: argparse.Namespace) -> int:
+    from tradesys.bids.cli import run
+
+    return run(args)
+
+
+def add_bidder_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """``tradesys bidder keygen|seal|open-share``: offline tools (docs/envelope.md §11)."""
+    bidder = sub.add_parser("bidder", help="bidder tools: keys, offline sealing").add_subparsers(
+        dest="bidder_command", required=True)
+    keygen = bidder.add_parser("keygen", help="make an encryption key pair (password from "
+                               "TRADESYS_KEY_PASSWORD or a prompt)")
+    keygen.add_argument("--out", required=True, help="private key file (created 0600)")
+    keygen.add_argument("--public-out", help="public key file (default: OUT.pub)")
+    keygen.add_argument("--format", choices=["pkcs8", "browser-backup"], default="pkcs8")
+    seal = bidder.add_parser("seal", help="seal a bid file offline")
+    seal.add_argument("--section", required=True, help="the section code (标段编号)")
+    seal.add_argument("--bidder", required=True, help="the bidder's credit code")
+    seal.add_argument("--key", help="the bidder's key file (public, or private with .pub)")
+    seal.add_argument("--bidder-key", help="the bidder's public key file")
+    seal.add_argument("--opening-key", required=True, help="the section's opening public key "
+                      "file (bidder submit will fetch it from the server)")
+    seal.add_argument("--summary", required=True, help="bid summary JSON (开标一览表)")
+    seal.add_argument("--chunk-size", type=int, default=1 << 20)
+    seal.add_argument("bid_file")
+    seal.add_argument("-o", "--out", required=True)
+    share = bidder.add_parser("open-share", help="unwrap your share of an envelope for release")
+    share.add_argument("--key", required=True, help="your private key file")
+    share.add_argument("envelope")
+    share.add_argument("-o", "--out", required=True, help="share file (created 0600)")
+    for parser in (keygen, seal, share):
+        parser.set_defaults(func=cmd_bidder)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="tradesys",
                                      description="电子招标投标交易平台 tradesys")
@@ -152,6 +186,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--out", help="directory for every artifact (default: a new temp dir)")
     demo.add_argument("--json", action="store_true", help="print the summary as JSON")
     demo.set_defaults(func=cmd_demo)
+    add_bidder_parser(sub)
     return parser
 
 
