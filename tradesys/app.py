@@ -26,6 +26,9 @@ from tradesys.ops.headers import SecurityHeaders
 from tradesys.ops.metrics import Metrics
 from tradesys.ops.middleware import RequestContext
 from tradesys.procurement.rules import RuleBook
+from tradesys.reporting.facts import ReportingSettings
+from tradesys.reporting.relay import Relay
+from tradesys.reporting.signing import load_or_create_key
 from tradesys.scheduler import Scheduler
 from tradesys.services import Services
 from tradesys.settings import Settings
@@ -41,7 +44,24 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         clock=clock or SystemClock(),
         rules=RuleBook.from_file(settings.rules_file),
         documents=FileStore(settings.documents_dir),
+        reporting=ReportingSettings(
+            platform_code=settings.platform_code,
+            pub_service_plat_code=settings.pub_service_plat_code,
+            ocid_prefix=settings.ocid_prefix,
+            public_base_url=settings.public_url.rstrip("/"),
+            publisher_name=f"tradesys 电子招标投标交易平台 {settings.platform_code}",
+        ),
+        report_key=load_or_create_key(settings.report_key_file),
     )
+
+
+def build_relay(services: Services) -> Relay | None:
+    settings = services.settings
+    if not settings.platform_url:
+        return None
+    return Relay(services.db, services.clock, services.reporting, settings.platform_url,
+                 services.report_key, max_attempts=settings.relay_max_attempts,
+                 interval=settings.relay_interval)
 
 
 def create_app(
@@ -50,11 +70,15 @@ def create_app(
     clock: Clock | None = None,
     services: Services | None = None,
     run_scheduler: bool = True,
+    run_relay: bool = True,
 ) -> Starlette:
     services = services or build_services(settings or Settings(), clock)
     metrics = Metrics()
     scheduler = Scheduler(services.db, services.clock,
                           interval=services.settings.scheduler_interval)
+    relay = build_relay(services)
+    if relay is not None:
+        services.commit_listeners.append(relay.wake)
     router = api_router()
     openapi = build_openapi(router)
 
@@ -62,10 +86,14 @@ def create_app(
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         if run_scheduler:
             scheduler.start()
+        if relay is not None and run_relay:
+            relay.start()
         try:
             yield
         finally:
             await scheduler.stop()
+            if relay is not None:
+                await relay.stop()
             await services.db.dispose()
 
     async def healthz(_request: Request) -> Response:
@@ -104,4 +132,5 @@ def create_app(
     app.state.services = services
     app.state.scheduler = scheduler
     app.state.metrics = metrics
+    app.state.relay = relay
     return app

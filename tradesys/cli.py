@@ -11,6 +11,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from tradesys.reporting.cli import add_platform_parsers
 from tradesys.settings import Settings
 
 
@@ -187,6 +188,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--json", action="store_true", help="print the summary as JSON")
     demo.set_defaults(func=cmd_demo)
     add_bidder_parser(sub)
+    add_platform_parsers(sub)
     return parser
 
 

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from tradesys.clock import Clock
 from tradesys.db.database import Database
 from tradesys.procurement.rules import RuleBook
+from tradesys.reporting.facts import ReportingSettings
 from tradesys.settings import Settings
 from tradesys.storage import FileStore
 
@@ -18,4 +22,11 @@ class Services:
     clock: Clock
     rules: RuleBook
     documents: FileStore
-    extras: dict[str, object] = field(default_factory=dict)
+    reporting: ReportingSettings
+    report_key: Ed25519PrivateKey
+    #: Called after every committed command (the relay wakes on it).
+    commit_listeners: list[Callable[[], None]] = field(default_factory=list)
+
+    def committed(self) -> None:
+        for listener in self.commit_listeners:
+            listener()

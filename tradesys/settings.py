@@ -32,6 +32,20 @@ class Settings:
     session_ttl_seconds: int = field(
         default_factory=lambda: int(_env("SESSION_TTL_SECONDS", str(8 * 3600)))
     )
+    #: This system's receiving public service platform (公共服务平台) and where to push to.
+    pub_service_plat_code: str = field(
+        default_factory=lambda: _env("PUB_SERVICE_PLAT_CODE", "PSP0000000001")
+    )
+    platform_url: str = field(default_factory=lambda: _env("PLATFORM_URL", ""))
+    #: The OCDS ocid prefix registered for this publisher ("ocds-" + six characters).
+    ocid_prefix: str = field(default_factory=lambda: _env("OCID_PREFIX", "ocds-tsys01"))
+    #: The public address of this system, used in report URLs.
+    public_url: str = field(default_factory=lambda: _env("PUBLIC_URL", "http://127.0.0.1:8000"))
+    #: Deliveries tried before a report is dead-lettered for an operator to replay.
+    relay_max_attempts: int = field(
+        default_factory=lambda: int(_env("RELAY_MAX_ATTEMPTS", "8"))
+    )
+    relay_interval: float = field(default_factory=lambda: float(_env("RELAY_INTERVAL", "1.0")))
     #: Optional JSON file overriding the per-procedure period rules (see docs/rules.md).
     rules_file: str = field(default_factory=lambda: _env("RULES_FILE", ""))
     #: Largest tender document accepted, in bytes.
@@ -47,6 +61,10 @@ class Settings:
     @property
     def documents_dir(self) -> Path:
         return self.data_dir / "documents"
+
+    @property
+    def report_key_file(self) -> Path:
+        return self.data_dir / "keys" / "report-signing.pem"
 
 
 def default_sqlite_url(data_dir: Path) -> str:

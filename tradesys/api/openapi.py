@@ -52,8 +52,9 @@ def build_openapi(router: Router) -> dict[str, Any]:
             },
         }
         parameters = [
-            {"name": name, "in": "path", "required": True, "schema": {"type": "integer"}}
-            for name in _path_names(endpoint.path)
+            {"name": name, "in": "path", "required": True,
+             "schema": {"type": "integer" if convertor == "int" else "string"}}
+            for name, convertor in _path_names(endpoint.path)
         ]
         parameters += [
             {"name": name, "in": "query", "required": False, "schema": {"type": "string"}}
@@ -92,5 +93,5 @@ def build_openapi(router: Router) -> dict[str, Any]:
     }
 
 
-def _path_names(path: str) -> list[str]:
-    return re.findall(r"\{(\w+)(?::\w+)?\}", path)
+def _path_names(path: str) -> list[tuple[str, str]]:
+    return re.findall(r"\{(\w+)(?::(\w+))?\}", path)

@@ -114,6 +114,7 @@ class Call:
                     idempotency.StoredResponse(status, body.decode()),
                     self.services.clock.now(),
                 )
+        self.services.committed()
         response = json_response(body, status)
         response.headers.update(self.response_headers)
         return response

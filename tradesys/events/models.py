@@ -67,3 +67,5 @@ class OutboxRow(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_error: Mapped[str | None] = mapped_column(Text)
+    #: A relay that took the row owns it until then; another relay may take it after.
+    leased_until: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -1,0 +1,191 @@
+"""Push: every report arrives exactly once in effect, in order per project, whatever happens."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+from sqlalchemy import select
+
+from tests.reporting.conftest import Receiver, make_relay
+from tests.support import Flow, Seed
+from tradesys.clock import AdjustableClock
+from tradesys.events.models import OutboxRow
+from tradesys.reporting.relay import Relay, replay
+from tradesys.services import Services
+
+
+async def _busy_history(client: httpx.AsyncClient, flow: Flow, seed: Seed,
+                        clock: AdjustableClock) -> list[int]:
+    """Two projects with several reportable steps each, interleaved."""
+    first = await flow.announced()
+    second = await flow.announced()
+    clock.advance(timedelta(days=1))
+    for project in (first, second, first):
+        response = await client.post(
+            f"/api/v1/projects/{project['id']}/clarifications", headers=seed.agency.auth,
+            json={"title": "澄清", "content": "说明", "changes_bid_content": False})
+        assert response.status_code == 201
+    response = await client.post(f"/api/v1/projects/{second['id']}/cancel",
+                                 headers=seed.agency.auth, json={"reason": "终止"})
+    assert response.status_code == 200
+    return [first["id"], second["id"]]
+
+
+async def _outbox(services: Services) -> list[OutboxRow]:
+    async with services.db.reading() as session:
+        return list((await session.execute(select(OutboxRow).order_by(OutboxRow.id))).scalars())
+
+
+def _assert_in_order_once(reports: list[dict[str, Any]], rows: list[OutboxRow]) -> None:
+    keys = [item["key"] for item in reports]
+    assert len(keys) == len(set(keys)) == len(rows)
+    by_project: dict[str, list[int]] = defaultdict(list)
+    for item in sorted(reports, key=lambda item: item["arrival"]):
+        by_project[item["ocid"]].append(item["event_seq"])
+    for sequence in by_project.values():
+        assert sequence == sorted(sequence)
+    assert {item["event_seq"] for item in reports} == {row.event_seq for row in rows}
+
+
+async def test_every_step_is_delivered_once_in_order(client: httpx.AsyncClient, flow: Flow,
+                                                     seed: Seed, clock: AdjustableClock,
+                                                     services: Services,
+                                                     receiver: Receiver) -> None:
+    await _busy_history(client, flow, seed, clock)
+    relay = make_relay(services, receiver.url)
+    try:
+        delivered = await relay.run_once()
+        assert await relay.run_once() == 0
+    finally:
+        await relay.stop()
+    rows = await _outbox(services)
+    assert delivered == len(rows) == 8
+    assert {row.status for row in rows} == {"delivered"}
+    reports = receiver.reports()
+    _assert_in_order_once(reports, rows)
+    datasets = [item["dataset"] for item in sorted(reports, key=lambda i: i["event_seq"])]
+    assert datasets.count("TENDER_PROJECT") == 2 and datasets.count("NOTICE") == 3
+    assert datasets.count("TENDER_FILE_CLARI_MODI") == 3
+
+
+async def test_receiver_down_then_failing_then_back(client: httpx.AsyncClient, flow: Flow,
+                                                   seed: Seed, clock: AdjustableClock,
+                                                   services: Services, tmp_path: Path) -> None:
+    await _busy_history(client, flow, seed, clock)
+    peer = Receiver(services, clock, tmp_path)  # its port is chosen but nothing listens yet
+    relay = make_relay(services, peer.url, base_delay=1.0, max_attempts=50)
+    try:
+        for _ in range(3):  # connection refused
+            assert await relay.run_once() == 0
+            clock.advance(timedelta(minutes=10))
+        rows = await _outbox(services)
+        heads = [row for row in rows if row.attempts]
+        assert heads and all(row.status == "pending" for row in rows)
+        assert all("ConnectError" in (row.last_error or "") for row in heads)
+        # Only the head of each project was tried: nothing later jumped the queue.
+        assert sorted({row.project_id for row in heads}) == sorted(
+            {row.project_id for row in rows}) and len(heads) == 2
+        peer.switch.failing = True
+        peer.start()
+        for _ in range(3):  # up, but answering 500
+            assert await relay.run_once() == 0
+            clock.advance(timedelta(minutes=10))
+        assert peer.switch.failures >= 2
+        assert peer.reports() == []
+        peer.switch.failing = False
+        delivered = await relay.run_once()
+        rows = await _outbox(services)
+        assert delivered == len(rows)
+        _assert_in_order_once(peer.reports(), rows)
+    finally:
+        await relay.stop()
+        peer.stop()
+
+
+class DiesAfterSending(Relay):
+    """A relay process that dies right after the receiver took a report, before recording it."""
+
+    def __init__(self, *args: Any, deaths_after: int, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.left = deaths_after
+
+    async def _settle(self, row_id: int, delivered: bool, permanent: bool, error: str) -> None:
+        if self.left == 0:
+            raise KeyboardInterrupt("relay killed")
+        self.left -= 1
+        await super()._settle(row_id, delivered, permanent, error)
+
+
+async def test_relay_killed_mid_batch_resends_without_duplicates(
+        client: httpx.AsyncClient, flow: Flow, seed: Seed, clock: AdjustableClock,
+        services: Services, receiver: Receiver) -> None:
+    await _busy_history(client, flow, seed, clock)
+    dying = DiesAfterSending(services.db, services.clock, services.reporting,
+                             f"{receiver.url}/reports", services.report_key, deaths_after=3)
+    try:
+        await dying.run_once()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        await dying.stop()
+    rows = await _outbox(services)
+    assert sum(row.status == "delivered" for row in rows) == 3
+    assert len(receiver.reports()) == 4  # the fourth arrived but was never recorded as sent
+    clock.advance(timedelta(minutes=5))  # the dead relay's lease runs out
+    relay = make_relay(services, receiver.url)
+    try:
+        await relay.run_once()
+    finally:
+        await relay.stop()
+    rows = await _outbox(services)
+    assert {row.status for row in rows} == {"delivered"}
+    _assert_in_order_once(receiver.reports(), rows)
+
+
+async def test_dead_letter_holds_its_project_until_replayed(
+        client: httpx.AsyncClient, flow: Flow, seed: Seed, clock: AdjustableClock,
+        services: Services, receiver: Receiver) -> None:
+    await _busy_history(client, flow, seed, clock)
+    receiver.switch.failing = True
+    relay = make_relay(services, receiver.url, max_attempts=3)
+    try:
+        for _ in range(4):
+            await relay.run_once()
+            clock.advance(timedelta(hours=1))
+        rows = await _outbox(services)
+        dead = [row for row in rows if row.status == "dead"]
+        assert len(dead) == 2 and all(row.attempts == 3 for row in dead)
+        assert not any(row.status == "delivered" for row in rows)
+        receiver.switch.failing = False
+        assert await relay.run_once() == 0  # dead heads hold their projects back
+        assert await replay(services.db, clock) == 2
+        await relay.run_once()
+    finally:
+        await relay.stop()
+    rows = await _outbox(services)
+    assert {row.status for row in rows} == {"delivered"}
+    _assert_in_order_once(receiver.reports(), rows)
+
+
+async def test_reports_hold_no_confidential_data(client: httpx.AsyncClient, flow: Flow,
+                                                 seed: Seed, clock: AdjustableClock,
+                                                 services: Services,
+                                                 receiver: Receiver) -> None:
+    project = await flow.announced()
+    documents = (await client.get(f"/api/v1/projects/{project['id']}/documents",
+                                  headers=seed.bidder1.auth)).json()["items"]
+    await client.get(f"/api/v1/projects/{project['id']}/documents/{documents[0]['id']}/content",
+                     headers={**seed.bidder1.auth, "User-Agent": "SecretAgent/1.0"})
+    relay = make_relay(services, receiver.url)
+    try:
+        await relay.run_once()
+    finally:
+        await relay.stop()
+    bodies = httpx.get(f"{receiver.url}/reports").text
+    assert "203.0.113.7" not in bodies  # the callers' network address
+    assert "SecretAgent" not in bodies and seed.bidder1.credit_code not in bodies
+    assert "password" not in bodies.lower()

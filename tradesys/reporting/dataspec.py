@@ -1,0 +1,157 @@
+"""The national data-spec face of a report (《公共资源交易平台系统数据规范》 field sets).
+
+Field names follow ../shared/PLATFORM-DATASPEC.md (as implemented by real trading systems);
+docs/platform-interface.md lists what we fill, what we add and what we lack. Times are Beijing
+time as ``yyyy-MM-dd HH:mm:ss``, the form those systems exchange; amounts are decimal strings
+in yuan. Codes: TENDER_MODE 1 公开 / 2 邀请 / 3 竞争性谈判 / 4 竞争性磋商 / 5 询价 / 6 单一来源;
+TENDER_ORGANIZE_FORM 1 自行 / 2 委托; *_CODE_TYPE 97 = 统一社会信用代码.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from tradesys.clock import DISPLAY_TZ
+from tradesys.reporting.facts import EventFacts, ReportingSettings
+
+TENDER_MODE = {
+    "open": "1",
+    "invited": "2",
+    "competitive_negotiation": "3",
+    "competitive_consultation": "4",
+    "inquiry": "5",
+    "single_source": "6",
+}
+TENDER_PROJECT_TYPE = {
+    "works": "A",
+    "gov_procurement": "D",
+    "epc": "A",
+    "survey_design": "A",
+    "land_mineral": "B",
+    "state_property": "C",
+}
+CODE_TYPE_USCC = "97"
+
+
+def beijing(value: datetime | str | None) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value.astimezone(DISPLAY_TZ).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _total(values: list[str | None]) -> str | None:
+    if not values or any(v is None for v in values):
+        return None
+    return f"{sum(Decimal(v) for v in values if v is not None):.2f}"
+
+
+def common(
+    event: EventFacts, project: dict[str, Any], settings: ReportingSettings
+) -> dict[str, Any]:
+    sections = [s["code"] for s in project["sections"]]
+    return {
+        "PLATFORM_CODE": settings.platform_code,
+        "PUB_SERVICE_PLAT_CODE": settings.pub_service_plat_code,
+        "DATA_TIMESTAMP": beijing(event.occurred_at),
+        "UNIFIED_DEAL_CODE": project["code"],
+        "TENDER_PROJECT_CODE": project["code"],
+        "BID_SECTION_CODES": sections,
+    }
+
+
+def build_record(
+    topic: str, event: EventFacts, registration: EventFacts, settings: ReportingSettings
+) -> dict[str, Any]:
+    project = registration.payload
+    record = common(event, project, settings)
+    payload = event.payload
+    procurer, agency = project["procurer"], project.get("agency")
+    if topic == "TENDER_PROJECT":
+        record.update(
+            PROJECT_CODE=project.get("approval_number") or project["code"],
+            TENDER_PROJECT_NAME=project["name"],
+            TENDER_PROJECT_TYPE=TENDER_PROJECT_TYPE[project["trade_type"]],
+            REGION_CODE=project["region_code"],
+            TENDER_CONTENT=project["content"],
+            OWNER_NAME=project["owner_name"],
+            TENDERER_NAME=procurer["name"],
+            TENDERER_CODE_TYPE=CODE_TYPE_USCC,
+            TENDERER_CODE=procurer["credit_code"],
+            TENDERER_ROLE="招标人",
+            TENDER_AGENCY_NAME=agency["name"] if agency else None,
+            TENDER_AGENCY_CODE_TYPE=CODE_TYPE_USCC if agency else None,
+            TENDER_AGENCY_CODE=agency["credit_code"] if agency else None,
+            TENDER_AGENCY_ROLE="招标代理机构" if agency else None,
+            TENDER_MODE=TENDER_MODE[project["procedure"]],
+            TENDER_ORGANIZE_FORM="2" if agency else "1",
+            CREATE_TIME=beijing(registration.occurred_at),
+            SUPERVISE_DEPT_NAME=project.get("supervise_dept_name"),
+            APPROVE_DEPT_NAME=project.get("approval_dept_name"),
+            APPROVE_NUMBER=project.get("approval_number"),
+            BID_SECTIONS=[
+                {
+                    "BID_SECTION_CODE": s["code"],
+                    "BID_SECTION_NAME": s["name"],
+                    "BID_SECTION_CONTENT": s["content"],
+                    "BUDGET": s["budget"],
+                    "CONTROL_PRICE": s["ceiling_price"],
+                    "MARGIN_AMOUNT": s["bid_security"],
+                }
+                for s in project["sections"]
+            ],
+        )
+    elif topic == "NOTICE" and event.type == "notice.published":
+        record.update(
+            PROJECT_CODE=project.get("approval_number") or project["code"],
+            NOTICE_NAME=payload["title"],
+            NOTICE_CONTENT=payload["content"],
+            NOTICE_SEND_TIME=beijing(event.occurred_at),
+            NOTICE_MEDIA="tradesys",
+            URL=f"{settings.public_base_url}/notice.html?id={payload['notice_id']}",
+            NOTICE_NATURE="1",
+            BULLETIN_TYPE="1",
+            DOC_GET_START_TIME=beijing(payload["doc_start"]),
+            DOC_GET_END_TIME=beijing(payload["doc_end"]),
+            TENDER_DOC_GET_METHOD="网上下载",
+            BID_DOC_REFER_END_TIME=beijing(payload["bid_deadline"]),
+            BID_OPEN_TIME=beijing(payload["bid_deadline"]),
+            BID_DOC_REFER_METHOD="网上递交加密投标文件",
+            SYNDICATED_FLAG="1" if payload["consortium_allowed"] else "0",
+            BULLETIN_DUTY=(agency or procurer)["name"],
+            CONTACT=payload.get("contact"),
+            CONTROL_PRICE=_total([s["ceiling_price"] for s in payload["sections"]]),
+            TRADE_PLAT=settings.platform_code,
+        )
+    elif topic == "NOTICE" and event.type == "project.cancelled":
+        record.update(
+            PROJECT_CODE=project.get("approval_number") or project["code"],
+            NOTICE_NAME=payload["title"],
+            NOTICE_CONTENT=payload["reason"],
+            NOTICE_SEND_TIME=beijing(event.occurred_at),
+            NOTICE_MEDIA="tradesys",
+            URL=f"{settings.public_base_url}/notice.html?id={payload['notice_id']}",
+            NOTICE_NATURE="9",
+            BULLETIN_TYPE="9",  # 9: other — a termination notice
+            BULLETIN_DUTY=(agency or procurer)["name"],
+            TRADE_PLAT=settings.platform_code,
+        )
+    elif topic == "TENDER_FILE_CLARI_MODI":
+        record.update(
+            CLARI_MODI_NO=payload["number"],
+            CLARI_MODI_TITLE=payload["title"],
+            CLARI_MODI_CONTENT=payload["content"],
+            IS_CHANGE_BID_CONTENT="1" if payload["changes_bid_content"] else "0",
+            BID_DOC_REFER_END_TIME=beijing(payload["bid_deadline"]),
+            BID_OPEN_TIME=beijing(payload["bid_deadline"]),
+            BID_OPEN_PLACE=payload.get("opening_place"),
+            CONTROL_PRICE=_total([s["ceiling_price"] for s in payload["sections"]]),
+            MARGIN_AMOUNT=_total([s["bid_security"] for s in payload["sections"]]),
+            CLARI_MODI_TIME=beijing(event.occurred_at),
+        )
+    else:
+        raise ValueError(f"no data-spec mapping for {topic} from {event.type!r}")
+    return record

@@ -1,0 +1,223 @@
+"""OCDS 1.1.5 releases for each reported step (one immutable release per change).
+
+``ocid`` = the registered prefix + the tender project code; a release's ``id`` is unique within
+its ``ocid`` (the event's sequence number), and ``ocid/id`` is the report's idempotency key.
+Organisations appear in full in ``parties`` with their roles, elsewhere by ``{id, name}``.
+Party ids use the scheme ``CN-USCC`` (统一社会信用代码).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from tradesys.clock import isoformat_utc
+from tradesys.reporting.facts import EventFacts, ReportingSettings
+
+PROCUREMENT_METHOD = {
+    "open": "open",
+    "invited": "selective",
+    "competitive_consultation": "limited",
+    "competitive_negotiation": "limited",
+    "inquiry": "limited",
+    "single_source": "direct",
+}
+METHOD_DETAILS = {
+    "open": "公开招标",
+    "invited": "邀请招标",
+    "competitive_consultation": "竞争性磋商",
+    "competitive_negotiation": "竞争性谈判",
+    "inquiry": "询价",
+    "single_source": "单一来源",
+}
+SCHEME = "CN-USCC"
+
+
+def ocid(settings: ReportingSettings, project_code: str) -> str:
+    return f"{settings.ocid_prefix}-{project_code}"
+
+
+def release_id(event: EventFacts) -> str:
+    return f"{event.seq:012d}"
+
+
+def _date(value: datetime | str) -> str:
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _amount(value: str | None) -> dict[str, Any] | None:
+    if value is None:
+        return None
+    number = Decimal(value)
+    return {
+        "amount": int(number) if number == number.to_integral() else float(number),
+        "currency": "CNY",
+    }
+
+
+def _party(org: dict[str, Any], roles: list[str]) -> dict[str, Any]:
+    return {
+        "id": f"{SCHEME}-{org['credit_code']}",
+        "name": org["name"],
+        "identifier": {"scheme": SCHEME, "id": org["credit_code"], "legalName": org["name"]},
+        "roles": roles,
+    }
+
+
+def _ref(org: dict[str, Any]) -> dict[str, str]:
+    return {"id": f"{SCHEME}-{org['credit_code']}", "name": org["name"]}
+
+
+def _parties(
+    project: dict[str, Any],
+) -> tuple[list[dict[str, Any]], dict[str, str], dict[str, str]]:
+    procurer, agency = project["procurer"], project.get("agency")
+    if agency is None:
+        return [_party(procurer, ["buyer", "procuringEntity"])], _ref(procurer), _ref(procurer)
+    return (
+        [_party(procurer, ["buyer"]), _party(agency, ["procuringEntity"])],
+        _ref(procurer),
+        _ref(agency),
+    )
+
+
+def _items(sections: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [
+        {"id": section["code"], "description": f"{section['name']}：{section['content']}"}
+        for section in sections
+    ]
+
+
+def _ceiling(sections: list[dict[str, Any]]) -> dict[str, Any] | None:
+    values = [s.get("ceiling_price") for s in sections]
+    if not values or any(v is None for v in values):
+        return None
+    return _amount(str(sum(Decimal(v) for v in values)))
+
+
+def build_release(
+    topic: str, event: EventFacts, registration: EventFacts, settings: ReportingSettings
+) -> dict[str, Any]:
+    project = registration.payload
+    parties, buyer, procuring = _parties(project)
+    tender: dict[str, Any] = {
+        "id": project["code"],
+        "title": project["name"],
+        "description": project["content"],
+        "procurementMethod": PROCUREMENT_METHOD[project["procedure"]],
+        "procurementMethodDetails": METHOD_DETAILS[project["procedure"]],
+        "mainProcurementCategory": project["category"],
+        "procuringEntity": procuring,
+        "items": _items(project["sections"]),
+    }
+    release: dict[str, Any] = {
+        "ocid": ocid(settings, project["code"]),
+        "id": release_id(event),
+        "date": _date(event.occurred_at),
+        "initiationType": "tender",
+        "language": "zh",
+        "parties": parties,
+        "buyer": buyer,
+        "tender": tender,
+    }
+    payload = event.payload
+    if event.type == "project.registered":
+        release["tag"] = ["planning"]
+        tender["status"] = "planned"
+        budget = [s.get("budget") for s in project["sections"]]
+        planning: dict[str, Any] = {}
+        if budget and all(b is not None for b in budget):
+            planning["budget"] = {
+                "amount": _amount(str(sum(Decimal(b) for b in budget))),
+                "description": "各标段预算合计",
+            }
+        if project.get("approval_number"):
+            planning["rationale"] = (
+                f"{project.get('approval_dept_name') or ''} {project['approval_number']}"
+            ).strip()
+        if planning:
+            release["planning"] = planning
+    elif event.type == "notice.published":
+        release["tag"] = ["tender"]
+        tender.update(
+            status="active",
+            submissionMethod=["electronicSubmission"],
+            submissionMethodDetails="网上递交加密投标文件",
+            tenderPeriod={
+                "startDate": _date(payload["doc_start"]),
+                "endDate": _date(payload["bid_deadline"]),
+            },
+            enquiryPeriod={
+                "startDate": _date(payload["doc_start"]),
+                "endDate": _date(payload["clarification_deadline"]),
+            },
+            documents=[
+                {
+                    "id": f"notice-{payload['notice_id']}",
+                    "documentType": "tenderNotice",
+                    "title": payload["title"],
+                    "description": payload["content"],
+                    "datePublished": _date(event.occurred_at),
+                    "language": "zh",
+                    "url": f"{settings.public_base_url}/notice.html?id={payload['notice_id']}",
+                }
+            ],
+        )
+        ceiling = _ceiling(payload["sections"])
+        if ceiling is not None:
+            tender["value"] = ceiling
+    elif event.type == "clarification.published":
+        moved = payload["bid_deadline"] != payload["previous_bid_deadline"]
+        release["tag"] = [
+            "tenderAmendment" if payload["changes_bid_content"] or moved else "tenderUpdate"
+        ]
+        tender.update(
+            status="active",
+            tenderPeriod={"endDate": _date(payload["bid_deadline"])},
+            amendments=[
+                {
+                    "id": f"clarification-{payload['number']}",
+                    "date": _date(event.occurred_at),
+                    "rationale": payload["title"],
+                    "description": payload["content"],
+                }
+            ],
+        )
+    elif event.type == "project.cancelled":
+        release["tag"] = ["tenderCancellation"]
+        tender.update(
+            status="cancelled",
+            documents=[
+                {
+                    "id": f"notice-{payload['notice_id']}",
+                    "documentType": "cancellationDetails",
+                    "title": payload["title"],
+                    "description": payload["reason"],
+                    "datePublished": _date(event.occurred_at),
+                    "language": "zh",
+                }
+            ],
+        )
+    else:
+        raise ValueError(f"no OCDS mapping for event type {event.type!r} ({topic})")
+    return release
+
+
+def release_package(
+    releases: list[dict[str, Any]], settings: ReportingSettings, published: datetime, uri: str
+) -> dict[str, Any]:
+    return {
+        "uri": uri,
+        "version": "1.1",
+        "extensions": [
+            "https://raw.githubusercontent.com/open-contracting-extensions/ocds_bid_extension/"
+            "v1.1.5/extension.json"
+        ],
+        "publishedDate": isoformat_utc(published)[:19] + "Z",
+        "publisher": {"name": settings.publisher_name},
+        "license": "https://creativecommons.org/publicdomain/zero/1.0/",
+        "releases": releases,
+    }
