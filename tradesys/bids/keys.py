@@ -86,7 +86,8 @@ def load_public_key(data: bytes | str | PublicKey) -> PublicKey:
             raise EnvelopeError("bad_public_key", "公钥不是 P-256 (public key is not P-256)")
         return data
     raw = data.encode("ascii", "replace") if isinstance(data, str) else bytes(data)
-    raw = raw.strip()
+    if not (len(raw) == PUBLIC_KEY_LEN and raw[0] == 4):  # a raw point may end in 0x20 or 0x0a
+        raw = raw.strip()
     try:
         if raw.startswith(b"-----BEGIN"):
             key = serialization.load_pem_public_key(raw)
