@@ -24,7 +24,9 @@ PRICE = re.compile(r"(0|[1-9][0-9]{0,17})(\.[0-9]{1,6})?")
 CURRENCY = re.compile(r"[A-Z]{3}")
 EXTRA_KEY = re.compile(r"[a-z][a-z0-9_]{0,63}")
 MAX_DURATION_DAYS = 36500
-MAX_TEXT = 200
+MAX_TEXT = 200  # Unicode code points
+#: Exactly these count as blank (not str.isspace, whose set JavaScript does not share).
+BLANK = " \t\n\x0b\x0c\r\u3000"
 
 
 def _bad(message: str) -> EnvelopeError:
@@ -33,7 +35,7 @@ def _bad(message: str) -> EnvelopeError:
 
 def _text(summary: Mapping[str, Any], name: str) -> None:
     value = summary[name]
-    if not isinstance(value, str) or not value.strip() or len(value) > MAX_TEXT:
+    if not isinstance(value, str) or not value.strip(BLANK) or len(value) > MAX_TEXT:
         raise _bad(f"{name} must be a non-empty string of at most {MAX_TEXT} characters")
 
 
