@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tradesys.reporting.validation import release_package_errors
+
 
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "tradesys.cli", *args], capture_output=True,
@@ -24,7 +26,12 @@ def test_demo_runs_to_the_bid_deadline(empty_database: str, tmp_path: Path) -> N
     assert summary["database"] == empty_database
     assert summary["steps"] == ["bootstrap", "organisations", "register", "upload_documents",
                                 "announce", "obtain_documents", "questions", "clarify",
-                                "bid_deadline", "verify_log"]
+                                "bid_deadline", "reports", "verify_log"]
+    assert summary["reports"] == {"TENDER_PROJECT": 1, "NOTICE": 1, "TENDER_FILE_CLARI_MODI": 2}
+    package = json.loads(Path(summary["releases"]).read_text(encoding="utf-8"))
+    assert release_package_errors(package) == []
+    assert [r["tag"] for r in package["releases"]] == [
+        ["planning"], ["tender"], ["tenderUpdate"], ["tenderAmendment"]]
     assert isinstance(summary["project_id"], int)
     for path in summary["artifacts"].values():
         assert Path(path).is_absolute() and Path(path).exists()

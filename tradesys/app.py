@@ -109,7 +109,7 @@ def create_app(
         return JSONResponse({"status": "ready"})
 
     async def metrics_endpoint(_request: Request) -> Response:
-        body = await metrics.render(services.db, services.clock)
+        body = await metrics.render(services.db, services.clock, relay)
         return Response(body, media_type="text/plain; version=0.0.4")
 
     async def openapi_endpoint(_request: Request) -> Response:

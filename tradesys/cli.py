@@ -107,9 +107,30 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
         credentials = ensure_demo_tender(settings)
         print(f"demo tender loaded; accounts in {credentials}", file=sys.stderr)
+    receiver = None
+    if not settings.platform_url and args.receiver_port:
+        # The embedded default reports to a reference public service platform of its own.
+        from dataclasses import replace
+
+        from tradesys.demo.server import InProcessServer
+        from tradesys.receiver.app import create_receiver_app
+        from tradesys.reporting.signing import load_or_create_key
+
+        receiver = InProcessServer(create_receiver_app(
+            f"sqlite+aiosqlite:///{(settings.data_dir / 'receiver.db').resolve()}",
+            platform_code=settings.pub_service_plat_code,
+            trusted={settings.platform_code:
+                     load_or_create_key(settings.report_key_file).public_key()},
+        ), port=args.receiver_port).__enter__()
+        settings = replace(settings, platform_url=f"{receiver.url}/reports")
+        print(f"reference public service platform at {receiver.url}/reports", file=sys.stderr)
     app = create_app(settings)
-    uvicorn.run(app, host=args.host, port=args.port, log_config=None, access_log=False,
-                timeout_graceful_shutdown=10)
+    try:
+        uvicorn.run(app, host=args.host, port=args.port, log_config=None, access_log=False,
+                    timeout_graceful_shutdown=10)
+    finally:
+        if receiver is not None:
+            receiver.__exit__(None, None, None)
     return 0
 
 
@@ -161,6 +182,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--migrate", action="store_true", help="upgrade the schema first")
+    serve.add_argument("--receiver-port", type=int, default=8001,
+                       help="when no TRADESYS_PLATFORM_URL is set, run the reference "
+                       "platform receiver on this loopback port (0: none)")
     serve.add_argument("--demo", action="store_true",
                        help="upgrade the schema and load a demo tender if none is loaded")
     serve.set_defaults(func=cmd_serve)

@@ -21,6 +21,9 @@ from tradesys.demo.server import InProcessServer
 from tradesys.events.models import Event
 from tradesys.events.verify import verify_chain
 from tradesys.identity.service import bootstrap_admin
+from tradesys.receiver.app import create_receiver_app
+from tradesys.reporting.signing import load_or_create_key
+from tradesys.reporting.validation import release_package_errors
 from tradesys.settings import Settings, default_sqlite_url
 
 
@@ -54,6 +57,30 @@ async def _verify_and_export(url: str, out_file: Path) -> dict[str, Any]:
         await db.dispose()
 
 
+def _await_reports(client: httpx.Client, receiver_url: str, state: DemoState, out_dir: Path,
+                   summary: dict[str, Any]) -> None:
+    """Wait (bounded) until the receiver holds every report the system owes, then keep its
+    release package as an artifact."""
+    expected = None
+    for _ in range(300):
+        feed = client.get("/api/v1/platform/releases", params={"limit": "200"}).json()
+        expected = len(feed["releases"])
+        stats = httpx.get(f"{receiver_url}/stats", timeout=10).json()
+        if stats["total"] >= expected:
+            summary["reports"] = stats["by_dataset"]
+            package = httpx.get(f"{receiver_url}/releases", timeout=10).json()
+            errors = release_package_errors(package)
+            if errors:
+                raise DemoFailure("reports", "; ".join(errors[:5]))
+            path = out_dir / "releases.json"
+            path.write_text(json.dumps(package, ensure_ascii=False, indent=2), encoding="utf-8")
+            state.artifacts["releases"] = str(path)
+            summary["releases"] = str(path)
+            return
+        time.sleep(0.05)
+    raise DemoFailure("reports", f"the receiver did not get all {expected} reports in time")
+
+
 def run_demo(out_dir: Path, database_url: str | None = None) -> dict[str, Any]:
     out_dir = out_dir.resolve()
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -61,14 +88,21 @@ def run_demo(out_dir: Path, database_url: str | None = None) -> dict[str, Any]:
     upgrade(url)
     admin_name, admin_password = f"admin-{secrets.token_hex(3)}", secrets.token_urlsafe(12)
     asyncio.run(bootstrap(url, admin_name, admin_password))
-    settings = Settings(data_dir=out_dir, database_url=url, scheduler_interval=0.2)
     clock = AdjustableClock()
+    receiver_settings = Settings(data_dir=out_dir, database_url=url)
+    receiver_app = create_receiver_app(
+        f"sqlite+aiosqlite:///{out_dir / 'receiver.db'}",
+        platform_code=receiver_settings.pub_service_plat_code,
+        trusted={receiver_settings.platform_code:
+                 load_or_create_key(receiver_settings.report_key_file).public_key()},
+        clock=clock)
     state = DemoState(base_url="", out_dir=out_dir)
     summary: dict[str, Any] = {"ok": False, "database": url, "steps": state.steps}
     try:
-        with InProcessServer(create_app(settings, clock=clock)) as server, httpx.Client(
-            base_url=server.url, timeout=30
-        ) as client:
+        with InProcessServer(receiver_app) as receiver, InProcessServer(create_app(
+            Settings(data_dir=out_dir, database_url=url, scheduler_interval=0.2,
+                     relay_interval=0.2, platform_url=f"{receiver.url}/reports"),
+            clock=clock)) as server, httpx.Client(base_url=server.url, timeout=30) as client:
             state.base_url = server.url
             scenario = Scenario(client, state, clock)
             admin = client.post("/api/v1/auth/tokens",
@@ -84,6 +118,8 @@ def run_demo(out_dir: Path, database_url: str | None = None) -> dict[str, Any]:
             scenario.step("questions", scenario.questions)
             scenario.step("clarify", scenario.clarify)
             scenario.step("bid_deadline", lambda: scenario.reach_deadline(time.sleep))
+            scenario.step("reports", lambda: _await_reports(
+                client, receiver.url, state, out_dir, summary))
     except DemoFailure as failure:
         summary["error"] = str(failure)
         return summary
