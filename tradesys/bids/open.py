@@ -112,7 +112,8 @@ def open_summary(header: EnvelopeHeader, key: EnvelopeKey) -> dict[str, Any]:
 @dataclass(frozen=True)
 class DecryptResult:
     plaintext_size: int
-    plaintext_sha256: str
+    #: Only when asked (``digest=True``): hashing costs more than the cipher (≈1.7 vs 9 GB/s).
+    plaintext_sha256: str | None
 
 
 def _read_exactly(source: BinaryIO, view: memoryview) -> int:
@@ -126,7 +127,8 @@ def _read_exactly(source: BinaryIO, view: memoryview) -> int:
 
 
 def decrypt(header: EnvelopeHeader, key: EnvelopeKey, source: BinaryIO, out: Writer,
-            progress: Callable[[int], None] | None = None) -> DecryptResult:
+            progress: Callable[[int], None] | None = None, *,
+            digest: bool = False) -> DecryptResult:
     """Streams the payload from ``source`` (positioned just after the header) to ``out``.
 
     Memory: two chunk-sized buffers, reused; ``out.write`` receives a memoryview that is
@@ -139,7 +141,7 @@ def decrypt(header: EnvelopeHeader, key: EnvelopeKey, source: BinaryIO, out: Wri
     sealed = bytearray(header.chunk_size + TAG_LEN)
     plain = bytearray(header.chunk_size)
     sealed_view, plain_view = memoryview(sealed), memoryview(plain)
-    digest = hashlib.sha256()
+    hasher = hashlib.sha256() if digest else None
     count = header.chunk_count
     remaining = header.plaintext_size
     for index in range(count):
@@ -156,7 +158,8 @@ def decrypt(header: EnvelopeHeader, key: EnvelopeKey, source: BinaryIO, out: Wri
                                 "authentication: tampered, reordered, spliced or moved)",
                                 {"chunk": index}) from error
         remaining -= want
-        digest.update(plain_view[:want])
+        if hasher is not None:
+            hasher.update(plain_view[:want])
         out.write(plain_view[:want])
         if progress is not None:
             progress(header.plaintext_size - remaining)
@@ -164,7 +167,7 @@ def decrypt(header: EnvelopeHeader, key: EnvelopeKey, source: BinaryIO, out: Wri
         raise EnvelopeError("trailing_data", "信封末尾有多余数据 (bytes after the last chunk)")
     plain[:] = bytes(len(plain))
     return DecryptResult(plaintext_size=header.plaintext_size,
-                         plaintext_sha256=digest.hexdigest())
+                         plaintext_sha256=hasher.hexdigest() if hasher else None)
 
 
 def read_header(source: BinaryIO) -> EnvelopeHeader:
@@ -185,7 +188,7 @@ def open_file(envelope_path: Path, out_path: Path, bidder_share: bytes,
             key = combine(header, bidder_share, opening_share)
             summary = open_summary(header, key)
             with tmp.open("wb") as out:
-                result = decrypt(header, key, source, out)
+                result = decrypt(header, key, source, out, digest=True)
         tmp.replace(out_path)
     finally:
         tmp.unlink(missing_ok=True)

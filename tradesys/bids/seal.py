@@ -82,8 +82,8 @@ def fresh_randomness() -> SealRandomness:
 class SealResult:
     header: EnvelopeHeader
     envelope_size: int
-    #: SHA-256 of the whole envelope: what the server's receipt will quote back.
-    envelope_sha256: str
+    #: SHA-256 of the whole envelope (what the receipt will quote back), if ``digest=True``.
+    envelope_sha256: str | None
 
 
 def xor(a: bytes, b: bytes) -> bytes:
@@ -139,17 +139,19 @@ def seal(source: BinaryIO, plaintext_size: int, out: Writer, *, section_code: st
          bidder_code: str, bidder_public_key: PublicKey | bytes | str,
          opening_public_key: PublicKey | bytes | str, summary: Mapping[str, Any],
          chunk_size: int = DEFAULT_CHUNK_SIZE, randomness: SealRandomness | None = None,
-         progress: Callable[[int], None] | None = None) -> SealResult:
+         progress: Callable[[int], None] | None = None, digest: bool = True) -> SealResult:
     """Seals ``plaintext_size`` bytes read from ``source`` (binary, ``readinto``) into ``out``.
 
-    Raises ``EnvelopeError("size_mismatch")`` if the source is shorter or longer than declared;
+    ``digest`` hashes the envelope while writing it (SHA-256 runs at ~1.7 GB/s here, the
+    cipher at ~9 GB/s: pass ``False`` when the caller hashes anyway). Raises
+    ``EnvelopeError("size_mismatch")`` if the source is shorter or longer than declared;
     ``out`` then holds a partial envelope that the caller must discard (:func:`seal_file` does).
     """
     header, payload_key = build_header(
         section_code=section_code, bidder_code=bidder_code, bidder_public_key=bidder_public_key,
         opening_public_key=opening_public_key, summary=summary, plaintext_size=plaintext_size,
         chunk_size=chunk_size, randomness=randomness)
-    digest = hashlib.sha256(header.raw)
+    hasher = hashlib.sha256(header.raw) if digest else None
     out.write(header.raw)
     aead = AESGCM(payload_key)
     aad = header.header_hash
@@ -166,7 +168,8 @@ def seal(source: BinaryIO, plaintext_size: int, out: Writer, *, section_code: st
         nonce = chunk_nonce(header.nonce_prefix, index, index == count - 1)
         aead.encrypt_into(nonce, plain_view[:want], aad, sealed_view[: want + TAG_LEN])
         piece = sealed_view[: want + TAG_LEN]
-        digest.update(piece)
+        if hasher is not None:
+            hasher.update(piece)
         out.write(piece)
         if progress is not None:
             progress(plaintext_size - remaining)
@@ -174,7 +177,7 @@ def seal(source: BinaryIO, plaintext_size: int, out: Writer, *, section_code: st
         raise EnvelopeError("size_mismatch", "bid file longer than declared (文件长度不符)")
     plain[:] = bytes(len(plain))  # best effort: do not leave the last plaintext chunk around
     return SealResult(header=header, envelope_size=header.envelope_size,
-                      envelope_sha256=digest.hexdigest())
+                      envelope_sha256=hasher.hexdigest() if hasher else None)
 
 
 def seal_file(bid_path: Path, out_path: Path, **options: Any) -> SealResult:
