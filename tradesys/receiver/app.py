@@ -19,13 +19,13 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from tradesys.clock import Clock, SystemClock, isoformat_utc
+from tradesys.db.database import Database
 from tradesys.receiver.store import ReceivedReport, ReceiverBase
 from tradesys.reporting.signing import verify_headers
 from tradesys.reporting.validation import release_errors
@@ -73,8 +73,9 @@ def create_receiver_app(database_url: str, *, platform_code: str,
                         trusted: dict[str, Ed25519PublicKey], clock: Clock | None = None,
                         tolerance_seconds: int = 300) -> Starlette:
     clock = clock or SystemClock()
-    engine: AsyncEngine = create_async_engine(database_url)
-    sessions = async_sessionmaker(engine, expire_on_commit=False)
+    # The same engine set-up as the trading system (WAL, immediate write transactions).
+    db = Database(database_url)
+    engine = db.engine
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
@@ -83,7 +84,7 @@ def create_receiver_app(database_url: str, *, platform_code: str,
         try:
             yield
         finally:
-            await engine.dispose()
+            await db.dispose()
 
     async def receive(request: Request) -> Response:
         body = await request.body()
@@ -110,26 +111,27 @@ def create_receiver_app(database_url: str, *, platform_code: str,
         if document["id"] != key:
             return _error(422, "bad_idempotency_key", "Idempotency-Key must equal the report id")
         digest = hashlib.sha256(body).hexdigest()
-        async with sessions() as session:
-            existing = (await session.execute(
-                select(ReceivedReport).where(ReceivedReport.key == key))).scalar_one_or_none()
-            if existing is not None:
-                if hmac.compare_digest(existing.body_sha256, digest):
-                    return JSONResponse({"key": key, "duplicate": True}, status_code=200)
-                return _error(409, "key_reused", "this key was used with another body")
-            session.add(ReceivedReport(
-                key=key, body_sha256=digest, platform_code=sender, dataset=document["dataset"],
-                ocid=document["release"]["ocid"], event_seq=int(document["event_seq"]),
-                body=body.decode("utf-8"), received_at=clock.now()))
-            try:
-                await session.commit()
-            except IntegrityError:  # the same key raced in: the first one won
-                return _error(409, "key_in_flight", "the same key arrived concurrently")
+        try:
+            async with db.transaction() as session:
+                existing = (await session.execute(
+                    select(ReceivedReport).where(ReceivedReport.key == key))
+                ).scalar_one_or_none()
+                if existing is not None:
+                    if hmac.compare_digest(existing.body_sha256, digest):
+                        return JSONResponse({"key": key, "duplicate": True}, status_code=200)
+                    return _error(409, "key_reused", "this key was used with another body")
+                session.add(ReceivedReport(
+                    key=key, body_sha256=digest, platform_code=sender,
+                    dataset=document["dataset"], ocid=document["release"]["ocid"],
+                    event_seq=int(document["event_seq"]), body=body.decode("utf-8"),
+                    received_at=clock.now()))
+        except IntegrityError:  # the same key raced in: the first one won
+            return _error(409, "key_in_flight", "the same key arrived concurrently")
         return JSONResponse({"key": key, "duplicate": False}, status_code=201)
 
     async def list_reports(request: Request) -> Response:
         after = int(request.query_params.get("after", "0") or 0)
-        async with sessions() as session:
+        async with db.reading() as session:
             rows = (await session.execute(
                 select(ReceivedReport).where(ReceivedReport.arrival > after)
                 .order_by(ReceivedReport.arrival).limit(1000))).scalars().all()
@@ -139,7 +141,7 @@ def create_receiver_app(database_url: str, *, platform_code: str,
              "report": json.loads(row.body)} for row in rows]})
 
     async def releases(_request: Request) -> Response:
-        async with sessions() as session:
+        async with db.reading() as session:
             rows = (await session.execute(
                 select(ReceivedReport.body).order_by(ReceivedReport.arrival))).scalars().all()
         items = [json.loads(body)["release"] for body in rows]
@@ -154,7 +156,7 @@ def create_receiver_app(database_url: str, *, platform_code: str,
         })
 
     async def stats(_request: Request) -> Response:
-        async with sessions() as session:
+        async with db.reading() as session:
             counts = dict((await session.execute(
                 select(ReceivedReport.dataset, func.count())
                 .group_by(ReceivedReport.dataset))).all())

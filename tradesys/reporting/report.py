@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from tradesys.clock import isoformat_utc
 from tradesys.events.models import Event, OutboxRow
 from tradesys.reporting.dataspec import build_record
 from tradesys.reporting.facts import EventFacts, ReportingSettings
@@ -25,6 +27,7 @@ class Report:
     project_id: int | None
     body: bytes
     document: dict[str, Any]
+    committed_at: datetime
 
 
 async def registration_of(session: AsyncSession, project_id: int) -> EventFacts:
@@ -48,18 +51,35 @@ def make_report(topic: str, event: EventFacts, registration: EventFacts,
         "pub_service_plat_code": settings.pub_service_plat_code,
         "dataset": topic,
         "event_seq": event.seq,
+        "committed_at": isoformat_utc(event.occurred_at),
         "record": build_record(topic, event, registration, settings),
         "release": release,
     }
     body = json.dumps(document, ensure_ascii=False, sort_keys=True,
                       separators=(",", ":")).encode("utf-8")
-    return Report(key, project_id, body, document)
+    return Report(key, project_id, body, document, event.occurred_at)
+
+
+async def reports_for(session: AsyncSession, rows: list[OutboxRow],
+                      settings: ReportingSettings) -> list[Report]:
+    """The reports of outbox rows, in the given order (one registration lookup per project)."""
+    events = {
+        event.seq: event
+        for event in (await session.execute(
+            select(Event).where(Event.seq.in_([row.event_seq for row in rows])))).scalars()
+    }
+    registrations: dict[int, EventFacts] = {}
+    reports = []
+    for row in rows:
+        if row.project_id is None:
+            raise ValueError(f"outbox row {row.id} has no project")
+        if row.project_id not in registrations:
+            registrations[row.project_id] = await registration_of(session, row.project_id)
+        reports.append(make_report(row.topic, EventFacts.of(events[row.event_seq]),
+                                   registrations[row.project_id], settings, row.project_id))
+    return reports
 
 
 async def report_for(session: AsyncSession, row: OutboxRow,
                      settings: ReportingSettings) -> Report:
-    event = EventFacts.of(await session.get_one(Event, row.event_seq))
-    if row.project_id is None:
-        raise ValueError(f"outbox row {row.id} has no project")
-    registration = await registration_of(session, row.project_id)
-    return make_report(row.topic, event, registration, settings, row.project_id)
+    return (await reports_for(session, [row], settings))[0]
