@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, select, tuple_
+from sqlalchemy import Integer, Row, bindparam, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tradesys.clock import isoformat_utc
@@ -112,17 +112,38 @@ async def tender_notice(session: AsyncSession, project_id: int) -> Notice | None
     ).scalar_one_or_none()
 
 
-#: The columns of one row of the public notice list, in the order of ``NoticeOut``.
-PUBLIC_NOTICE_COLUMNS = (
-    Notice.id,
-    Notice.project_id,
-    Project.code.label("project_code"),
-    Project.name.label("project_name"),
-    Notice.kind,
-    Notice.title,
-    Notice.published_at,
-    Notice.bid_deadline,
+_notices = Notice.__table__
+_projects = Project.__table__
+
+#: The public notice list, newest first by the key (published_at, id), built once: plain Core
+#: columns (no ORM entities, and never a notice's content, which can be long), a join on the
+#: project's primary key, and the ``ix_notices_published`` index for the order and the keyset.
+_PUBLIC_NOTICES = (
+    select(
+        _notices.c.id,
+        _notices.c.project_id,
+        _projects.c.code.label("project_code"),
+        _projects.c.name.label("project_name"),
+        _notices.c.kind,
+        _notices.c.title,
+        _notices.c.published_at,
+        _notices.c.bid_deadline,
+    )
+    .select_from(_notices.join(_projects, _projects.c.id == _notices.c.project_id))
+    .order_by(_notices.c.published_at.desc(), _notices.c.id.desc())
+    .limit(bindparam("limit", type_=Integer()))
 )
+_PUBLIC_NOTICES_BEFORE = _PUBLIC_NOTICES.where(
+    tuple_(_notices.c.published_at, _notices.c.id)
+    < tuple_(
+        bindparam("before_at", type_=_notices.c.published_at.type),
+        bindparam("before_id", type_=Integer()),
+    )
+)
+
+
+#: The names of a row's columns: the fields of ``NoticeOut``, in its order.
+PUBLIC_NOTICE_FIELDS: tuple[str, ...] = tuple(_PUBLIC_NOTICES.selected_columns.keys())
 
 
 async def list_public_notices(
@@ -130,18 +151,17 @@ async def list_public_notices(
 ) -> Sequence[Row[Any]]:
     """Newest first, paged by the key (published_at, id): stable under concurrent inserts.
 
-    Only the listed columns, as plain rows (``PUBLIC_NOTICE_COLUMNS``): a notice's content can
-    be long and the list never shows it, and ORM entities cost more than the query.
+    Rows of ``PUBLIC_NOTICE_FIELDS``: (id, project_id, project_code, project_name, kind, title,
+    published_at, bid_deadline).
     """
-    query = (
-        select(*PUBLIC_NOTICE_COLUMNS)
-        .join_from(Notice, Project, Project.id == Notice.project_id)
-        .order_by(Notice.published_at.desc(), Notice.id.desc())
-        .limit(limit)
-    )
-    if before is not None:
-        query = query.where(tuple_(Notice.published_at, Notice.id) < tuple_(*before))
-    return (await session.execute(query)).all()
+    if before is None:
+        result = await session.execute(_PUBLIC_NOTICES, {"limit": limit})
+    else:
+        result = await session.execute(
+            _PUBLIC_NOTICES_BEFORE,
+            {"limit": limit, "before_at": before[0], "before_id": before[1]},
+        )
+    return result.all()
 
 
 async def public_notice(
