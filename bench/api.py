@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/api.py [--notices 10000] [--seconds 10] [--connections 32]
                                   [--rounds 3] [--database sqlite | postgresql+asyncpg://…]
-                                  [--loadgen auto|wrk|python]
+                                  [--loadgen auto|wrk|python] [--reference]
 
 What it does:
 
@@ -22,7 +22,11 @@ What it does:
    through the cursors, wrapping around. The load generator is ``wrk`` when it is installed
    (Debian package ``wrk``), else a raw-asyncio client in a separate process.
 5. prints requests per second, p50 and p99 latency for each, and the ratio. Target: the notice
-   list at >= 25 % of the bare endpoint's rate.
+   list at >= 25 % of the bare endpoint's rate. With ``--reference`` it also loads the app's
+   ``/readyz`` (one read session, one trivial query): the floor that any read starts from.
+
+Exit status: 0 when every request succeeded (whether or not the target is met), 1 on failed
+requests, 2 when a run hit ``--max-requests`` before its time was up.
 """
 
 from __future__ import annotations
@@ -529,6 +533,9 @@ def main(argv: list[str] | None = None) -> int:
                         "(postgresql+asyncpg://user@host:port/db): a fresh database is created "
                         "on that server (connecting to db to do so) and dropped afterwards")
     parser.add_argument("--loadgen", choices=["auto", "wrk", "python"], default="auto")
+    parser.add_argument("--reference", action="store_true",
+                        help="also load the app's /readyz (a read session with one trivial "
+                        "query): the floor any database read starts from")
     opts = parser.parse_args(argv)
     if opts.notices < PAGE or opts.seconds <= 0 or opts.connections < 1 or opts.rounds < 1:
         parser.error("need --notices >= 50, --seconds > 0, --connections >= 1, --rounds >= 1")
@@ -572,6 +579,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"servers:   {servers()}")
         app_args = ["_serve-app", "--database", url, "--data-dir", str(work / "data")]
         results: dict[str, list[Load]] = {"bare": [], "notices": []}
+        targets = [("bare", "bare /bare", ["/bare"]),
+                   ("notices", "/api/v1/notices?limit=50", None)]
+        if opts.reference:
+            results["readyz"] = []
+            targets.append(("readyz", "reference: app /readyz", ["/readyz"]))
         with server(app_args, work / "app.log", "/healthz") as app_port, \
                 server(["_serve-bare"], work / "bare.log", "/bare") as bare_port:
             paths, app_size = walk_notices(app_port, opts.notices)
@@ -583,14 +595,14 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{'run':<30}{'req/s':>8}{'requests':>10}{'errors':>8}{'p50 ms':>9}"
                   f"{'p99 ms':>9}")
             for round_no in range(1, opts.rounds + 1):
-                for name, port, target in (("bare", bare_port, ["/bare"]),
-                                           ("notices", app_port, paths)):
+                for name, label, fixed in targets:
+                    port = bare_port if name == "bare" else app_port
+                    target = fixed or paths
                     if loadgen == "wrk":
                         load = wrk_load(port, target, opts, work)
                     else:
                         load = python_load(port, target, name == "notices", opts, work)
                     results[name].append(load)
-                    label = "bare /bare" if name == "bare" else "/api/v1/notices?limit=50"
                     print(f"{round_no}: {label:<27}{load.rps:>8.0f}{load.requests:>10}"
                           f"{load.errors:>8}{load.p50_ms:>9.2f}{load.p99_ms:>9.2f}"
                           f"{'  capped by --max-requests' if load.capped else ''}", flush=True)
@@ -605,6 +617,10 @@ def main(argv: list[str] | None = None) -> int:
               f"  p50 {summary['notices'][1]:.2f} ms  p99 {summary['notices'][2]:.2f} ms")
         print(f"bare Starlette JSON endpoint:                     {summary['bare'][0]:8.0f} req/s"
               f"  p50 {summary['bare'][1]:.2f} ms  p99 {summary['bare'][2]:.2f} ms")
+        if opts.reference:
+            floor = summary["readyz"][0] / summary["bare"][0] if summary["bare"][0] else 0.0
+            print(f"reference:   /readyz (a read session with one trivial query, tiny body): "
+                  f"{summary['readyz'][0]:.0f} req/s, {floor:.1%} of the bare rate")
         verdict = "met" if ratio >= TARGET else "NOT met"
         print(f"ratio:       {ratio:.1%} of the bare endpoint's rate "
               f"(target >= {TARGET:.0%}: {verdict}; medians of {opts.rounds} round(s))")
