@@ -22,6 +22,7 @@ from starlette.applications import Starlette
 
 from tests.support import T0, Flow, Party, Seed
 from tradesys.app import create_app
+from tradesys.bids.keys import generate_private_key, public_key_text
 from tradesys.clock import AdjustableClock
 from tradesys.db.migrate import upgrade
 from tradesys.demo.scenario import random_credit_code
@@ -92,6 +93,12 @@ async def _seed(url: str, data_dir: Path) -> Seed:
             token = await client.post("/api/v1/auth/tokens", json={
                 "username": party.username, "password": party.password, "ttl_days": 365})
             party.token = token.json()["token"]
+            if role in ("agency", "procurer", "supervisor", "bidder"):
+                party.private_key = generate_private_key()
+                registered = await client.post("/api/v1/keys", headers=party.auth, json={
+                    "purpose": "bidder" if role == "bidder" else "holder",
+                    "public_key": public_key_text(party.private_key)})
+                assert registered.status_code == 201, registered.text
             seed.parties[key] = party
     await services.db.dispose()
     return seed

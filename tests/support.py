@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 from sqlalchemy import func, select
 
+from tradesys.bids.keys import PrivateKey
 from tradesys.db.registry import metadata
 from tradesys.services import Services
 
@@ -26,6 +27,8 @@ class Party:
     user_id: int = 0
     credit_code: str = ""
     token: str = ""
+    #: The encryption key pair registered for this party (holder or bidder), if any.
+    private_key: PrivateKey | None = None
 
     @property
     def auth(self) -> dict[str, str]:
@@ -85,8 +88,17 @@ def key_times(now: datetime, *, deadline_days: float = 21, doc_days: float = 7,
     }
 
 
-def announce_body(now: datetime, **overrides: Any) -> dict[str, Any]:
-    body: dict[str, Any] = {"title": "测试招标公告", "content": "欢迎投标", **key_times(now)}
+#: Who holds the opening key shares in the usual flow: the host, the owner, a supervisor.
+HOLDER_KEYS = ("agency", "procurer", "supervisor")
+
+
+def holders(seed: Seed) -> list[int]:
+    return [seed.parties[key].user_id for key in HOLDER_KEYS]
+
+
+def announce_body(now: datetime, seed: Seed, **overrides: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {"title": "测试招标公告", "content": "欢迎投标", **key_times(now),
+                            "opening_key_holders": holders(seed)}
     body.update(overrides)
     return body
 
@@ -132,7 +144,7 @@ class Flow:
         await self.upload(project["id"])
         response = await self.client.post(
             f"/api/v1/projects/{project['id']}/announce", headers=self.seed.agency.auth,
-            json=announce_body(self.now, **announce))
+            json=announce_body(self.now, self.seed, **announce))
         assert response.status_code == 201, response.text
         project["notice"] = response.json()
         return project

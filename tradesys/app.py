@@ -20,6 +20,7 @@ from starlette.staticfiles import StaticFiles
 from tradesys.api.errors import HANDLERS
 from tradesys.api.openapi import build_openapi
 from tradesys.api.v1 import api_router
+from tradesys.bids.upload_files import UploadFiles
 from tradesys.clock import Clock, SystemClock
 from tradesys.db.database import Database
 from tradesys.ops.headers import SecurityHeaders
@@ -52,6 +53,8 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
             publisher_name=f"tradesys 电子招标投标交易平台 {settings.platform_code}",
         ),
         report_key=load_or_create_key(settings.report_key_file),
+        receipt_key=load_or_create_key(settings.receipt_key_file),
+        uploads=UploadFiles(settings.data_dir / "uploads", FileStore(settings.data_dir / "bids")),
     )
 
 

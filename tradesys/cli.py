@@ -48,6 +48,26 @@ def cmd_verify_log(args: argparse.Namespace) -> int:
     return asyncio.run(run())
 
 
+def cmd_verify_receipt(args: argparse.Namespace) -> int:
+    from tradesys.bids.receipts import verify_receipt_file
+    from tradesys.reporting.signing import load_or_create_key, load_public_pem
+
+    pinned = None
+    if args.key:
+        pinned = load_public_pem(Path(args.key).read_bytes())
+    elif Settings().receipt_key_file.exists():
+        pinned = load_or_create_key(Settings().receipt_key_file).public_key()
+    else:
+        print("warning: no platform key pinned (--key): checking against the key in the file",
+              file=sys.stderr)
+    genuine, reason = verify_receipt_file(Path(args.file).read_bytes(), pinned)
+    if genuine:
+        print(f"ok: {reason}")
+        return 0
+    print(f"NOT GENUINE: {reason}", file=sys.stderr)
+    return 1
+
+
 def cmd_admin_create(args: argparse.Namespace) -> int:
     from tradesys.clock import SystemClock
     from tradesys.db.database import Database
@@ -197,6 +217,11 @@ def build_parser() -> argparse.ArgumentParser:
         dest="verify", required=True)
     with_database(verify.add_parser("log", help="re-compute the event chain")).set_defaults(
         func=cmd_verify_log)
+    receipt = verify.add_parser("receipt", help="check a bid receipt's signature")
+    receipt.add_argument("file")
+    receipt.add_argument("--key", help="the platform's receipt key (PEM, from "
+                         "/api/v1/receipts/key); default: this installation's")
+    receipt.set_defaults(func=cmd_verify_receipt)
 
     admin = sub.add_parser("admin", help="operator tasks").add_subparsers(dest="admin",
                                                                           required=True)

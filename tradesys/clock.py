@@ -49,11 +49,16 @@ class AdjustableClock:
         self._subscribers: list[Callable[[], None]] = []
         if frozen and start is None:
             self._frozen_at = base
+        #: A frozen clock may move on by this much each time it is read: race tests use it to
+        #: make every reader see a later instant than the one before, in a known order.
+        self.step_per_read = timedelta(0)
 
     def now(self) -> datetime:
         with self._lock:
             if self._frozen_at is not None:
-                return self._frozen_at
+                value = self._frozen_at
+                self._frozen_at += self.step_per_read
+                return value
             return datetime.now(UTC) + self._offset
 
     def advance(self, delta: timedelta) -> datetime:

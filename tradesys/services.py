@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from tradesys.bids.upload_files import UploadFiles
 from tradesys.clock import Clock
 from tradesys.db.database import Database
 from tradesys.procurement.rules import RuleBook
@@ -24,6 +25,8 @@ class Services:
     documents: FileStore
     reporting: ReportingSettings
     report_key: Ed25519PrivateKey
+    receipt_key: Ed25519PrivateKey
+    uploads: UploadFiles
     #: Called after every committed command (the relay wakes on it).
     commit_listeners: list[Callable[[], None]] = field(default_factory=list)
 

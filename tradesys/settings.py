@@ -48,6 +48,10 @@ class Settings:
     relay_interval: float = field(default_factory=lambda: float(_env("RELAY_INTERVAL", "1.0")))
     #: Optional JSON file overriding the per-procedure period rules (see docs/rules.md).
     rules_file: str = field(default_factory=lambda: _env("RULES_FILE", ""))
+    #: Largest sealed bid accepted, in bytes (per envelope).
+    max_bid_bytes: int = field(
+        default_factory=lambda: int(_env("MAX_BID_BYTES", str(4 * 1024 * 1024 * 1024)))
+    )
     #: Largest tender document accepted, in bytes.
     max_document_bytes: int = field(
         default_factory=lambda: int(_env("MAX_DOCUMENT_BYTES", str(200 * 1024 * 1024)))
@@ -61,6 +65,10 @@ class Settings:
     @property
     def documents_dir(self) -> Path:
         return self.data_dir / "documents"
+
+    @property
+    def receipt_key_file(self) -> Path:
+        return self.data_dir / "keys" / "receipt-signing.pem"
 
     @property
     def report_key_file(self) -> Path:

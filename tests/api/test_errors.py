@@ -138,7 +138,7 @@ async def test_a_string_is_not_a_bool(
     await flow.upload(project["id"])
     before = await table_counts(services)
     response = await client.post(f"{PROJECTS}/{project['id']}/announce", headers=seed.agency.auth,
-                                 json=announce_body(flow.now, consortium_allowed=value))
+                                 json=announce_body(flow.now, seed, consortium_allowed=value))
     error = assert_error(response, 422, "validation_failed")
     assert ["consortium_allowed"] in locs(error)
     assert await table_counts(services) == before
@@ -164,7 +164,7 @@ async def test_path_ids_out_of_range_are_404_not_500(
     assert_error(get, 404)
     before = await table_counts(services)
     post = await client.post(f"{PROJECTS}/{project_id}/announce", headers=seed.agency.auth,
-                             json=announce_body(T0))
+                             json=announce_body(T0, seed))
     assert_error(post, 404)
     cancel = await client.post(f"{PROJECTS}/{project_id}/cancel", headers=seed.agency.auth,
                                json={"reason": "测试"})

@@ -9,7 +9,15 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from tests.support import Flow, Seed, announce_body, assert_error, key_times, table_counts
+from tests.support import (
+    Flow,
+    Seed,
+    announce_body,
+    assert_error,
+    holders,
+    key_times,
+    table_counts,
+)
 from tradesys.clock import AdjustableClock
 from tradesys.events.models import OutboxRow
 from tradesys.services import Services
@@ -37,7 +45,7 @@ async def test_times_in_beijing_time_are_the_same_instants(client: httpx.AsyncCl
                                                           flow: Flow, seed: Seed) -> None:
     project = await flow.register()
     await flow.upload(project["id"])
-    body = announce_body(flow.now)
+    body = announce_body(flow.now, seed)
     body["bid_deadline"] = "2026-03-23T09:00:00+08:00"
     response = await client.post(f"/api/v1/projects/{project['id']}/announce",
                                  headers=seed.agency.auth, json=body)
@@ -57,7 +65,8 @@ async def test_bad_key_times_change_nothing(client: httpx.AsyncClient, flow: Flo
     project = await flow.register()
     await flow.upload(project["id"])
     before = await table_counts(services)
-    body = {"title": "公告", "content": "内容", **key_times(flow.now, **overrides)}
+    body = {"title": "公告", "content": "内容", **key_times(flow.now, **overrides),
+            "opening_key_holders": holders(seed)}
     response = await client.post(f"/api/v1/projects/{project['id']}/announce",
                                  headers=seed.agency.auth, json=body)
     assert_error(response, 422, code)
@@ -69,7 +78,7 @@ async def test_naive_times_are_refused(client: httpx.AsyncClient, flow: Flow,
     project = await flow.register()
     await flow.upload(project["id"])
     before = await table_counts(services)
-    body = announce_body(flow.now, bid_deadline="2026-03-23T09:00:00")
+    body = announce_body(flow.now, seed, bid_deadline="2026-03-23T09:00:00")
     response = await client.post(f"/api/v1/projects/{project['id']}/announce",
                                  headers=seed.agency.auth, json=body)
     error = assert_error(response, 422, "validation_failed")
@@ -83,7 +92,8 @@ async def test_competitive_negotiation_allows_three_days(client: httpx.AsyncClie
                                   category="goods")
     await flow.upload(project["id"])
     body = {"title": "谈判公告", "content": "内容",
-            **key_times(flow.now, deadline_days=3, doc_days=3, questions_days=2)}
+            **key_times(flow.now, deadline_days=3, doc_days=3, questions_days=2),
+            "opening_key_holders": holders(seed)}
     response = await client.post(f"/api/v1/projects/{project['id']}/announce",
                                  headers=seed.agency.auth, json=body)
     assert response.status_code == 201, response.text
@@ -95,14 +105,14 @@ async def test_announce_needs_documents_and_happens_once(client: httpx.AsyncClie
     before = await table_counts(services)
     url = f"/api/v1/projects/{project['id']}/announce"
     assert_error(await client.post(url, headers=seed.agency.auth,
-                                   json=announce_body(flow.now)), 409, "documents_missing")
+                                   json=announce_body(flow.now, seed)), 409, "documents_missing")
     assert await table_counts(services) == before
     await flow.upload(project["id"])
     assert (await client.post(url, headers=seed.agency.auth,
-                              json=announce_body(flow.now))).status_code == 201
+                              json=announce_body(flow.now, seed))).status_code == 201
     before = await table_counts(services)
     assert_error(await client.post(url, headers=seed.agency.auth,
-                                   json=announce_body(flow.now)), 409, "not_registered")
+                                   json=announce_body(flow.now, seed)), 409, "not_registered")
     assert await table_counts(services) == before
 
 
@@ -121,7 +131,7 @@ async def test_only_the_host_announces(client: httpx.AsyncClient, flow: Flow, se
     await flow.upload(project["id"])
     before = await table_counts(services)
     response = await client.post(f"/api/v1/projects/{project['id']}/announce",
-                                 headers=seed.parties[who].auth, json=announce_body(flow.now))
+                                 headers=seed.parties[who].auth, json=announce_body(flow.now, seed))
     assert_error(response, status, code)
     assert await table_counts(services) == before
 
@@ -133,5 +143,5 @@ async def test_clock_drives_validation(client: httpx.AsyncClient, flow: Flow, se
     await flow.upload(project["id"])
     clock.advance(timedelta(days=30))
     response = await client.post(f"/api/v1/projects/{project['id']}/announce",
-                                 headers=seed.agency.auth, json=announce_body(flow.now))
+                                 headers=seed.agency.auth, json=announce_body(flow.now, seed))
     assert_error(response, 422, "impossible_dates")

@@ -38,7 +38,8 @@ Result = BaseModel | list[Any] | dict[str, Any] | None
 def to_json(result: Result) -> bytes:
     if isinstance(result, BaseModel):
         return result.__pydantic_serializer__.to_json(result)
-    return json.dumps(result, ensure_ascii=False, separators=(",", ":")).encode()
+    # Sorted keys: a dict answer is canonical JSON (receipts rely on it byte for byte).
+    return json.dumps(result, ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode()
 
 
 def json_response(body: bytes, status: int) -> Response:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from tradesys.api.routes import identity, platform, projects, public, tendering
+from tradesys.api.routes import bidding, identity, platform, projects, public, tendering
 from tradesys.api.routing import Router
 
 
 def api_router() -> Router:
     router = Router()
-    for module in (public, identity, projects, tendering, platform):
+    for module in (public, identity, projects, tendering, bidding, platform):
         router.endpoints.extend(module.router.endpoints)
     return router

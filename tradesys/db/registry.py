@@ -1,6 +1,7 @@
 """Imports every model module so that ``Base.metadata`` knows the whole schema (Alembic)."""
 
 from tradesys.api import idempotency as _idempotency  # noqa: F401
+from tradesys.bids import models as _bids  # noqa: F401
 from tradesys.db.base import Base
 from tradesys.events import models as _events  # noqa: F401
 from tradesys.identity import models as _identity  # noqa: F401

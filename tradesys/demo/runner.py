@@ -117,6 +117,7 @@ def run_demo(out_dir: Path, database_url: str | None = None) -> dict[str, Any]:
             scenario.step("obtain_documents", scenario.obtain_documents)
             scenario.step("questions", scenario.questions)
             scenario.step("clarify", scenario.clarify)
+            scenario.step("bids", scenario.submit_bids)
             scenario.step("bid_deadline", lambda: scenario.reach_deadline(time.sleep))
             scenario.step("reports", lambda: _await_reports(
                 client, receiver.url, state, out_dir, summary))
@@ -137,6 +138,7 @@ def run_demo(out_dir: Path, database_url: str | None = None) -> dict[str, Any]:
         section_ids=[section["id"] for section in project.get("sections", [])],
         notice_id=state.notice.get("id"),
         events=chain["checked"],
+        receipts=state.receipts,
         log=chain,
         artifacts=state.artifacts,
     )

@@ -8,6 +8,7 @@ announced (what ``tradesys serve --demo`` shows); ``run_procurement`` goes on to
 from __future__ import annotations
 
 import hashlib
+import io
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -17,8 +18,12 @@ from typing import Any
 
 import httpx
 
+from tradesys.bids.keys import PrivateKey, generate_private_key, public_key_text
+from tradesys.bids.receipts import verify_receipt_file
+from tradesys.bids.seal import seal
 from tradesys.clock import AdjustableClock
 from tradesys.identity.credit_code import ALPHABET, make_credit_code
+from tradesys.reporting.signing import load_public_pem
 
 
 def new_password() -> str:
@@ -44,6 +49,8 @@ class Party:
     username: str
     credit_code: str = field(default_factory=random_credit_code)
     password: str = field(default_factory=new_password)
+    user_id: int = 0
+    private_key: PrivateKey | None = None
     org_id: int = 0
     token: str = ""
 
@@ -60,6 +67,7 @@ class DemoState:
     project: dict[str, Any] = field(default_factory=dict)
     notice: dict[str, Any] = field(default_factory=dict)
     artifacts: dict[str, str] = field(default_factory=dict)
+    receipts: list[str] = field(default_factory=list)
 
 
 def _check(step: str, response: httpx.Response, expected: int) -> dict[str, Any]:
@@ -101,6 +109,7 @@ class Scenario:
             Party("bidder", f"闽江建设工程有限公司（演示）{s}", f"bidder1-{s}"),
             Party("bidder", f"榕城建筑集团有限公司（演示）{s}", f"bidder2-{s}"),
             Party("bidder", f"海峡路桥工程有限公司（演示）{s}", f"bidder3-{s}"),
+            Party("supervisor", f"福州市住房和城乡建设局（演示）{s}", f"supervisor-{s}"),
         ]
         admin = {"Authorization": f"Bearer {admin_token}"}
         for party in wanted:
@@ -118,6 +127,16 @@ class Scenario:
                 json={"username": party.username, "password": party.password,
                       "name": "demo"}), 201)
             party.token = token["token"]
+            me = _check("organisations", self.client.get("/api/v1/me", headers=party.headers()),
+                        200)
+            party.user_id = me["id"]
+            if party.role in ("agency", "procurer", "supervisor", "bidder"):
+                # Made on the party's own side; only the public key reaches the server.
+                party.private_key = generate_private_key()
+                _check("keys", self.client.post(
+                    "/api/v1/keys", headers=party.headers(),
+                    json={"purpose": "bidder" if party.role == "bidder" else "holder",
+                          "public_key": public_key_text(party.private_key)}), 201)
             self.state.parties[party.username] = party
 
     def party(self, prefix: str) -> Party:
@@ -183,6 +202,10 @@ class Scenario:
             "opening_place": "网上开标大厅（不见面开标）",
             "consortium_allowed": False,
             "contact": "示范代理 张工 0591-00000000",
+            # 开标密钥 2-of-3: the agency host, the procurer's representative, the supervisor.
+            "opening_key_holders": [self.party(name).user_id
+                                    for name in ("agency", "procurer", "supervisor")],
+            "opening_threshold": 2,
         }
         self.state.notice = _check("announce", self.client.post(
             f"/api/v1/projects/{self.state.project['id']}/announce", headers=agency.headers(),
@@ -228,6 +251,51 @@ class Scenario:
             json={"title": "修改（一）", "content": "工程量清单第5章补充室外排水工程量。",
                   "changes_bid_content": True,
                   "new_bid_deadline": _iso(now + timedelta(days=15, hours=1))}), 201)
+
+    def submit_bids(self) -> None:
+        """Each bidder seals its bid on its own side and uploads only the envelope."""
+        section = self.state.project["sections"][0]
+        receipts_dir = self.state.out_dir / "receipts"
+        receipts_dir.mkdir(exist_ok=True)
+        key_pem = self.client.get("/api/v1/receipts/key")
+        pinned = load_public_pem(key_pem.text)
+        key_path = self.state.out_dir / "receipt-key.pem"
+        key_path.write_text(key_pem.text, encoding="utf-8")
+        self.state.artifacts["receipt_key"] = str(key_path.resolve())
+        prices = ["34980000.00", "35050000.00", "34720000.00"]
+        for bidder, price in zip(self.bidders(), prices, strict=True):
+            assert bidder.private_key is not None
+            info = _check("bids", self.client.get(
+                f"/api/v1/sections/{section['id']}/sealing", headers=bidder.headers()), 200)
+            plaintext = (f"{bidder.org_name} 投标文件：商务标、技术标、报价 {price} 元。\n"
+                         * 2000).encode()
+            sealed = io.BytesIO()
+            seal(io.BytesIO(plaintext), len(plaintext), sealed,
+                 section_code=info["section_code"], bidder_code=info["bidder_code"],
+                 bidder_public_key=bidder.private_key.public_key(),
+                 opening_public_key=info["opening_public_key"],
+                 summary={"price": price, "currency": "CNY", "duration_days": 540,
+                          "quality": "合格", "project_manager": "项目经理（演示）"},
+                 chunk_size=64 * 1024)
+            envelope = sealed.getvalue()
+            upload = _check("bids", self.client.post(
+                f"/api/v1/sections/{section['id']}/uploads", headers=bidder.headers(),
+                json={"size": len(envelope)}), 201)
+            for offset in range(0, len(envelope), 48 * 1024):
+                _check("bids", self.client.patch(
+                    f"/api/v1/uploads/{upload['id']}", content=envelope[offset:offset + 48 * 1024],
+                    headers={**bidder.headers(), "Upload-Offset": str(offset),
+                             "Content-Type": "application/offset+octet-stream"}), 200)
+            response = self.client.post(f"/api/v1/uploads/{upload['id']}/complete",
+                                        headers=bidder.headers())
+            receipt = _check("bids", response, 201)
+            genuine, reason = verify_receipt_file(response.content, pinned)
+            if not genuine or receipt["receipt"]["envelope_sha256"] != hashlib.sha256(
+                    envelope).hexdigest():
+                raise DemoFailure("bids", f"receipt for {bidder.username}: {reason}")
+            path = receipts_dir / f"{bidder.username}.json"
+            path.write_bytes(response.content)
+            self.state.receipts.append(str(path.resolve()))
 
     def reach_deadline(self, wait: Callable[[float], None]) -> None:
         assert self.clock is not None

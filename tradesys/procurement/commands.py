@@ -81,6 +81,12 @@ class Announce(Strict):
     opening_place: Annotated[str, Field(min_length=1, max_length=200)] = "网上开标大厅"
     consortium_allowed: bool = False
     contact: Annotated[str, Field(max_length=200)] | None = None
+    opening_key_holders: Annotated[
+        list[Annotated[int, Field(ge=1, le=2**31 - 1)]], Field(min_length=2, max_length=9)
+    ] = Field(description="开标密钥持有人（用户 id）: the agency host, the procurer's "
+              "representative, a supervisor…; each needs a registered holder key")
+    opening_threshold: Annotated[int, Field(ge=2, le=9)] = Field(
+        default=2, description="开标时需要的份额数 (k of n)")
 
 
 class AskQuestion(Strict):

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import Integer, Row, bindparam, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from tradesys.bids.opening_keys import check_holders, create_opening_keys
 from tradesys.clock import isoformat_utc
 from tradesys.errors import Conflict, NotFound
 from tradesys.events.log import append_event
@@ -52,6 +53,8 @@ async def announce(
             "documents_missing",
             "发布公告前须上传招标文件 (upload the tender documents before announcing)",
         )
+    holders = await check_holders(session, project, command.opening_key_holders,
+                                  command.opening_threshold)
     notice = Notice(
         project_id=project.id,
         kind=NoticeKind.TENDER.value,
@@ -99,6 +102,9 @@ async def announce(
         },
         report_as=ReportSet.NOTICE,
     )
+    await create_opening_keys(session, actor=principal.actor, at=now, project=project,
+                              sections=sections, holders=holders,
+                              threshold=command.opening_threshold)
     return notice
 
 

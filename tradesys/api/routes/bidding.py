@@ -1,0 +1,335 @@
+"""Sealed bidding: key registration, sealing parameters, resumable uploads, receipts."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import BaseModel, Field
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.responses import PlainTextResponse, Response
+
+from tradesys.api.errors import BadRequest
+from tradesys.api.routing import Call, Result, Router, json_response, to_json
+from tradesys.bids import submission
+from tradesys.bids.envelope import MAX_HEADER_LEN, parse_header
+from tradesys.bids.errors import EnvelopeError
+from tradesys.bids.keyring import KeyPurpose, keys_of, register_key
+from tradesys.bids.models import BidUpload, EncryptionKey
+from tradesys.bids.opening_keys import holder_candidates, opening_key_of
+from tradesys.errors import Conflict, DomainError, Invalid
+from tradesys.identity.models import Organisation
+from tradesys.identity.principal import Principal
+from tradesys.procurement.access import Action, authorize_project
+from tradesys.reporting.signing import public_pem
+from tradesys.strict import Strict
+
+router = Router()
+
+
+class NewKey(Strict):
+    purpose: KeyPurpose
+    public_key: Annotated[str, Field(min_length=80, max_length=100)]
+
+
+class KeyOut(BaseModel):
+    id: int
+    purpose: str
+    public_key: str
+    key_id: str
+    user_id: int
+    created_at: datetime
+    revoked_at: datetime | None
+
+    @classmethod
+    def of(cls, key: EncryptionKey) -> KeyOut:
+        return cls(id=key.id, purpose=key.purpose, public_key=key.public_key, key_id=key.key_id,
+                   user_id=key.user_id, created_at=key.created_at, revoked_at=key.revoked_at)
+
+
+class KeyList(BaseModel):
+    items: list[KeyOut]
+
+
+class SealingOut(BaseModel):
+    section_id: int
+    section_code: str
+    bidder_code: str | None
+    opening_public_key: str
+    bid_deadline: datetime | None
+    max_bid_bytes: int
+
+
+class NewUpload(Strict):
+    size: Annotated[int, Field(ge=1, le=2**48)]
+
+
+class UploadOut(BaseModel):
+    id: str
+    section_id: int
+    size: int
+    offset: int
+    header_checked: bool
+    status: str
+
+    @classmethod
+    def of(cls, upload: BidUpload) -> UploadOut:
+        return cls(id=upload.id, section_id=upload.section_id, size=upload.size,
+                   offset=upload.received, header_checked=upload.header_checked,
+                   status=upload.status)
+
+
+class BidOut(BaseModel):
+    id: int
+    section_id: int
+    org_id: int
+    bidder_name: str
+    status: str
+    envelope_sha256: str
+    size: int
+    received_at: datetime
+    withdrawn_at: datetime | None
+
+
+class BidList(BaseModel):
+    items: list[BidOut]
+
+
+@router.endpoint("POST", "/keys", summary="登记加密公钥 (register a bidder or key-holder public "
+                 "key)", tag="bidding", body=NewKey, response=KeyOut, status=201)
+async def add_key(call: Call) -> Response:
+    async def work(session: AsyncSession, principal: Principal) -> Result:
+        body: NewKey = call.body
+        return KeyOut.of(await register_key(session, principal, body.purpose, body.public_key,
+                                            call.now))
+
+    return await call.command(work, status=201)
+
+
+@router.endpoint("GET", "/keys", summary="本机构的公钥 (the organisation's public keys)",
+                 tag="bidding", response=KeyList)
+async def list_keys(call: Call) -> Result:
+    async def work(session: AsyncSession, principal: Principal | None) -> Result:
+        assert principal is not None
+        return KeyList(items=[KeyOut.of(key) for key in await keys_of(session, principal)])
+
+    return await call.read(work)
+
+
+@router.endpoint("GET", "/sections/{section_id:int}/sealing",
+                 summary="封装参数 (what a bidder seals to: codes, opening key, deadline)",
+                 tag="bidding", response=SealingOut)
+async def sealing(call: Call) -> Result:
+    section_id = call.path_int("section_id")
+
+    async def work(session: AsyncSession, principal: Principal | None) -> Result:
+        assert principal is not None
+        section, _ = await submission.section_for(session, principal, section_id, Action.VIEW)
+        opening = await opening_key_of(session, section.id)
+        if opening is None:
+            raise Invalid("no_opening_key", "该标段尚未生成开标公钥 (the section has no opening "
+                          "key yet: it is announced with one)")
+        org = await session.get_one(Organisation, principal.org_id)
+        return SealingOut(section_id=section.id, section_code=section.code,
+                          bidder_code=org.credit_code if principal.role == "bidder" else None,
+                          opening_public_key=opening.public_key,
+                          bid_deadline=section.bid_deadline,
+                          max_bid_bytes=call.services.settings.max_bid_bytes)
+
+    return await call.read(work)
+
+
+@router.endpoint("POST", "/sections/{section_id:int}/uploads",
+                 summary="开始上传投标文件 (start a resumable upload of a sealed envelope)",
+                 tag="bidding", body=NewUpload, response=UploadOut, status=201)
+async def start_upload(call: Call) -> Response:
+    section_id = call.path_int("section_id")
+
+    async def work(session: AsyncSession, principal: Principal) -> Result:
+        body: NewUpload = call.body
+        upload = await submission.start_upload(session, principal, section_id, body.size,
+                                               call.now, call.services.settings.max_bid_bytes)
+        await asyncio.to_thread(call.services.uploads.create, upload.id)
+        return UploadOut.of(upload)
+
+    return await call.command(work, status=201)
+
+
+def _upload_id(call: Call) -> str:
+    value = call.request.path_params["upload_id"]
+    if not isinstance(value, str) or not 1 <= len(value) <= 64:
+        raise BadRequest("bad_upload_id", "上传编号无效 (invalid upload id)")
+    return value
+
+
+@router.endpoint("GET", "/uploads/{upload_id:str}", summary="上传进度 (where an upload stands, "
+                 "to resume it)", tag="bidding", response=UploadOut)
+async def upload_status(call: Call) -> Result:
+    upload_id = _upload_id(call)
+
+    async def work(session: AsyncSession, principal: Principal | None) -> Result:
+        assert principal is not None
+        return UploadOut.of(await submission.own_upload(session, principal, upload_id))
+
+    return await call.read(work)
+
+
+@router.endpoint("PATCH", "/uploads/{upload_id:str}",
+                 summary="续传 (append bytes at Upload-Offset; the body is raw envelope bytes)",
+                 tag="bidding", response=UploadOut)
+async def append(call: Call) -> Response:
+    upload_id = _upload_id(call)
+    raw_offset = call.request.headers.get("upload-offset", "")
+    if not raw_offset.isdigit() or len(raw_offset) > 16:
+        raise BadRequest("bad_offset", "须提供 Upload-Offset 头 (an Upload-Offset header is "
+                         "required)")
+    offset = int(raw_offset)
+    principal = call.principal
+    assert principal is not None
+    services = call.services
+    files = services.uploads
+    async with files.lock(upload_id):
+        async with services.db.reading() as session:
+            upload = await submission.own_upload(session, principal, upload_id)
+            submission.require_open_upload(upload)
+        if offset != upload.received:
+            raise Conflict("offset_mismatch", f"上传位置应为 {upload.received} (the "
+                                      f"upload continues at offset {upload.received})",
+                                      details={"offset": upload.received})
+        new = await files.append(upload_id, offset, call.request.stream(), upload.size)
+        checked = upload.header_checked
+        try:
+            if not checked:
+                head = await asyncio.to_thread(files.head, upload_id, min(new, MAX_HEADER_LEN))
+                need = submission.header_bytes_needed(head)
+                if need is not None and new >= need:
+                    async with services.db.reading() as session:
+                        await submission.check_header(session, upload, head[:need])
+                    checked = True
+        except (EnvelopeError, DomainError):
+            async with services.db.transaction() as session:
+                await submission.abort_upload(session, upload_id, call.now)
+            await asyncio.to_thread(files.discard, upload_id)
+            raise
+        async with services.db.transaction() as session:
+            await submission.record_progress(session, upload_id, offset, new, call.now)
+            upload = await session.get_one(BidUpload, upload_id)
+            upload.header_checked = checked
+            out = UploadOut.of(upload)
+    return json_response(to_json(out), 200)
+
+
+@router.endpoint("POST", "/uploads/{upload_id:str}/complete",
+                 summary="提交投标文件 (complete the upload: the bid is accepted, or refused "
+                 "after the deadline; returns the signed receipt)", tag="bidding", status=201)
+async def complete(call: Call) -> Response:
+    upload_id = _upload_id(call)
+    principal = call.principal
+    assert principal is not None
+    services = call.services
+    files = services.uploads
+    async with files.lock(upload_id):
+        async with services.db.reading() as session:
+            upload = await submission.own_upload(session, principal, upload_id)
+            submission.require_open_upload(upload)
+        if upload.received != upload.size or not upload.header_checked:
+            raise Conflict("upload_incomplete", f"尚未收齐：{upload.received}/"
+                                      f"{upload.size} 字节 (the upload is not complete)")
+        header = parse_header(await asyncio.to_thread(files.head, upload_id, MAX_HEADER_LEN))
+        sha256 = await files.digest(upload_id, upload.size)
+        call.raw_body = sha256.encode()
+
+        created = False
+
+        async def work(session: AsyncSession, principal: Principal) -> Result:
+            nonlocal created
+            _bid, receipt = await submission.accept_bid(
+                session, principal, upload_id, sha256, call.now,
+                receipt_key=services.receipt_key, platform_code=services.settings.platform_code,
+                header=header)
+            created = await files.publish(upload_id, sha256)
+            return receipt
+
+        try:
+            response = await call.command(work, status=201)
+        except BaseException as error:
+            if created:  # the bid was not committed: nothing may refer to the stored copy
+                await files.unpublish(sha256)
+            if isinstance(error, DomainError) and error.code in ("deadline_passed",
+                                                                 "not_tendering"):
+                async with services.db.transaction() as session:
+                    await submission.abort_upload(session, upload_id, call.now)
+                await asyncio.to_thread(files.discard, upload_id)
+            raise
+        await asyncio.to_thread(files.discard, upload_id)
+        return response
+
+
+@router.endpoint("POST", "/sections/{section_id:int}/bids/withdraw",
+                 summary="撤回投标文件 (withdraw the current bid before the deadline)",
+                 tag="bidding", response=BidList)
+async def withdraw(call: Call) -> Response:
+    section_id = call.path_int("section_id")
+
+    async def work(session: AsyncSession, principal: Principal) -> Result:
+        bid = await submission.withdraw(session, principal, section_id, call.now)
+        org = await session.get_one(Organisation, bid.org_id)
+        return BidList(items=[_bid_out(bid, org)])
+
+    return await call.command(work)
+
+
+def _bid_out(bid: submission.Bid, org: Organisation) -> BidOut:
+    return BidOut(id=bid.id, section_id=bid.section_id, org_id=bid.org_id, bidder_name=org.name,
+                  status=bid.status, envelope_sha256=bid.envelope_sha256, size=bid.size,
+                  received_at=bid.received_at, withdrawn_at=bid.withdrawn_at)
+
+
+@router.endpoint("GET", "/sections/{section_id:int}/bids",
+                 summary="投标文件 (a bidder's own bids; everyone's only after the deadline)",
+                 tag="bidding", response=BidList)
+async def list_bids(call: Call) -> Result:
+    section_id = call.path_int("section_id")
+
+    async def work(session: AsyncSession, principal: Principal | None) -> Result:
+        assert principal is not None
+        rows = await submission.bids_for(session, principal, section_id, call.now)
+        return BidList(items=[_bid_out(bid, org) for bid, org in rows])
+
+    return await call.read(work)
+
+
+class HolderCandidate(BaseModel):
+    user_id: int
+    display_name: str
+    role: str
+    organisation: str
+
+
+class HolderCandidates(BaseModel):
+    items: list[HolderCandidate]
+
+
+@router.endpoint("GET", "/projects/{project_id:int}/key-holder-candidates",
+                 summary="可选的开标密钥持有人 (users who may hold an opening-key share: the "
+                 "host's, the owner's and supervisors, each with a registered holder key)",
+                 tag="bidding", response=HolderCandidates)
+async def key_holder_candidates(call: Call) -> Result:
+    project_id = call.path_int("project_id")
+
+    async def work(session: AsyncSession, principal: Principal | None) -> Result:
+        assert principal is not None
+        project = await authorize_project(session, principal, project_id, Action.MANAGE)
+        return HolderCandidates(items=[
+            HolderCandidate(user_id=user.id, display_name=user.display_name, role=user.role,
+                            organisation=org_name)
+            for user, org_name in await holder_candidates(session, project)])
+
+    return await call.read(work)
+
+
+@router.endpoint("GET", "/receipts/key", summary="回执签名公钥 (the Ed25519 key that signs "
+                 "receipts, PEM)", tag="bidding", public=True)
+async def receipt_key(call: Call) -> Response:
+    return PlainTextResponse(public_pem(call.services.receipt_key))

@@ -1,0 +1,72 @@
+"""Receipts (回执): what the platform signs when it accepts a bid.
+
+A receipt is canonical JSON (section, bidder, envelope SHA-256, size, received time, event
+sequence) signed with the platform's Ed25519 receipt key. The file a bidder keeps is
+``{"receipt": {...}, "signature": base64, "public_key": PEM}`` as canonical JSON, so any
+altered byte shows; ``tradesys verify receipt``
+checks it against a pinned key (``--key``, or this installation's), never only against the key
+the file itself carries.
+"""
+
+from __future__ import annotations
+
+import base64
+import hmac
+import json
+from typing import Any
+
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+from tradesys.events.canonical import canonical_json
+from tradesys.reporting.signing import load_public_pem, public_pem
+
+RECEIPT_TYPE = "tradesys.bid-receipt"
+
+
+def sign_receipt(key: Ed25519PrivateKey, receipt: dict[str, Any]) -> str:
+    return base64.b64encode(key.sign(canonical_json(receipt))).decode()
+
+
+def receipt_file(key: Ed25519PrivateKey, receipt: dict[str, Any], signature: str) -> dict[str, Any]:
+    return {"receipt": receipt, "signature": signature, "public_key": public_pem(key)}
+
+
+def _pem(key: Ed25519PublicKey) -> str:
+    return key.public_bytes(serialization.Encoding.PEM,
+                            serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+
+
+def _raw(key: Ed25519PublicKey) -> bytes:
+    return key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+
+
+def verify_receipt_file(data: bytes, pinned: Ed25519PublicKey | None) -> tuple[bool, str]:
+    """(genuine, reason). Any altered byte of the receipt or signature makes it not genuine."""
+    try:
+        document = json.loads(data)
+        receipt = document["receipt"]
+        signature = base64.b64decode(document["signature"], validate=True)
+        embedded = load_public_pem(document["public_key"])
+    except (ValueError, KeyError, TypeError, UnsupportedAlgorithm) as error:
+        return False, f"not a receipt file: {error}"
+    if not isinstance(receipt, dict) or receipt.get("type") != RECEIPT_TYPE:
+        return False, "not a bid receipt"
+    key = pinned or embedded
+    if pinned is not None and not hmac.compare_digest(_raw(pinned), _raw(embedded)):
+        return False, "signed with another key than the platform's"
+    # Base64 and PEM admit several spellings of the same bytes: only the issued one counts.
+    if base64.b64encode(signature).decode() != document["signature"] or (
+            _pem(embedded) != document["public_key"]):
+        return False, "the file is not exactly as issued"
+    try:
+        key.verify(signature, canonical_json(receipt))
+    except InvalidSignature:
+        return False, "the signature does not match the receipt"
+    # The file is canonical JSON as issued: any other byte sequence, even one that parses to
+    # the same values, is an alteration.
+    if canonical_json(document) != data.rstrip(b"\n"):
+        return False, "the file is not exactly as issued"
+    return True, "genuine"
+
