@@ -117,6 +117,17 @@ class Bid(Base):
     receipt: Mapped[str] = mapped_column(Text)
     receipt_signature: Mapped[str] = mapped_column(String(200))
     withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: The bidder's data-key share, released by the bidder after the deadline (base64url).
+    #: Alone it reveals nothing; with the opening share it opens this one envelope.
+    bidder_share: Mapped[str | None] = mapped_column(String(64))
+    share_released_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: decrypted | revoked (撤销: the bidder's fault) | withdrawn (撤回: not the bidder's fault)
+    outcome: Mapped[str | None] = mapped_column(String(16))
+    outcome_reason: Mapped[str | None] = mapped_column(Text)
+    opened_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: The bid summary (开标一览表), canonical JSON, known only once decrypted.
+    summary: Mapped[str | None] = mapped_column(Text)
+    plaintext_sha256: Mapped[str | None] = mapped_column(String(64))
 
 
 class BidSecurity(Base):

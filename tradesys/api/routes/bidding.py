@@ -12,13 +12,14 @@ from starlette.responses import PlainTextResponse, Response
 
 from tradesys.api.errors import BadRequest
 from tradesys.api.routing import Call, Result, Router, json_response, to_json
-from tradesys.bids import submission
+from tradesys.bids import opening, submission
+from tradesys.bids.encoding import b64u
 from tradesys.bids.envelope import MAX_HEADER_LEN, parse_header
 from tradesys.bids.errors import EnvelopeError
 from tradesys.bids.keyring import KeyPurpose, keys_of, register_key
 from tradesys.bids.models import BidUpload, EncryptionKey
 from tradesys.bids.opening_keys import holder_candidates, opening_key_of
-from tradesys.errors import Conflict, DomainError, Invalid
+from tradesys.errors import Conflict, DomainError, Invalid, NotFound
 from tradesys.identity.models import Organisation
 from tradesys.identity.principal import Principal
 from tradesys.procurement.access import Action, authorize_project
@@ -333,3 +334,116 @@ async def key_holder_candidates(call: Call) -> Result:
                  "receipts, PEM)", tag="bidding", public=True)
 async def receipt_key(call: Call) -> Response:
     return PlainTextResponse(public_pem(call.services.receipt_key))
+
+
+class HolderShareIn(Strict):
+    share: dict[str, object]
+
+
+class BidderShareIn(Strict):
+    share: Annotated[str, Field(min_length=40, max_length=50, pattern=r"^[A-Za-z0-9_-]+$")]
+
+
+class DecryptIn(Strict):
+    finalize: bool = False
+
+
+class OpenedOut(BaseModel):
+    bid_id: int
+    outcome: str
+    reason: str | None
+    summary: dict[str, object] | None
+
+
+class OpenedList(BaseModel):
+    items: list[OpenedOut]
+
+
+class EnvelopeHeaderOut(BaseModel):
+    bid_id: int
+    header: str
+
+
+@router.endpoint("GET", "/sections/{section_id:int}/opening/my-share",
+                 summary="我的开标密钥份额（加密） (the caller's wrapped opening-key share)",
+                 tag="opening")
+async def my_share(call: Call) -> Result:
+    section_id = call.path_int("section_id")
+
+    async def work(session: AsyncSession, principal: Principal | None) -> Result:
+        assert principal is not None
+        return await opening.my_wrapped_share(session, principal, section_id)
+
+    return await call.read(work)
+
+
+@router.endpoint("POST", "/sections/{section_id:int}/opening/holder-share",
+                 summary="提交开标密钥份额 (a key holder releases its unwrapped share, after the "
+                 "deadline)", tag="opening", body=HolderShareIn)
+async def release_holder_share(call: Call) -> Response:
+    section_id = call.path_int("section_id")
+
+    async def work(session: AsyncSession, principal: Principal) -> Result:
+        body: HolderShareIn = call.body
+        row = await opening.release_holder_share(session, principal, section_id,
+                                                 dict(body.share), call.now)
+        return {"share_index": row.share_index, "released_at": row.released_at.isoformat()
+                if row.released_at else None}
+
+    return await call.command(work)
+
+
+@router.endpoint("POST", "/sections/{section_id:int}/opening/bidder-share",
+                 summary="投标人解密 (a bidder releases its data-key share, after the deadline)",
+                 tag="opening", body=BidderShareIn)
+async def release_bidder_share(call: Call) -> Response:
+    section_id = call.path_int("section_id")
+
+    async def work(session: AsyncSession, principal: Principal) -> Result:
+        body: BidderShareIn = call.body
+        bid = await opening.release_bidder_share(session, principal, section_id, body.share,
+                                                 call.now, call.services.uploads.store)
+        return {"bid_id": bid.id, "released_at": bid.share_released_at.isoformat()
+                if bid.share_released_at else None}
+
+    return await call.command(work)
+
+
+@router.endpoint("POST", "/sections/{section_id:int}/opening/decrypt",
+                 summary="解密 (open every bid whose two shares are present; finalize: the "
+                 "window has ended, bids without a bidder share are revoked)", tag="opening",
+                 body=DecryptIn, response=OpenedList)
+async def decrypt(call: Call) -> Response:
+    section_id = call.path_int("section_id")
+    services = call.services
+
+    async def work(session: AsyncSession, principal: Principal) -> Result:
+        body: DecryptIn = call.body
+        results = await opening.decrypt_section(
+            session, principal, section_id, call.now, services.uploads.store,
+            services.settings.data_dir / "opened", finalize=body.finalize)
+        return OpenedList(items=[OpenedOut(bid_id=r.bid_id, outcome=r.outcome, reason=r.reason,
+                                           summary=r.summary) for r in results])
+
+    return await call.command(work)
+
+
+@router.endpoint("GET", "/sections/{section_id:int}/bids/{bid_id:int}/header",
+                 summary="我的信封头 (the caller's own envelope header, to unwrap its share)",
+                 tag="opening", response=EnvelopeHeaderOut)
+async def envelope_header(call: Call) -> Result:
+    section_id = call.path_int("section_id")
+    bid_id = call.path_int("bid_id")
+    store = call.services.uploads.store
+
+    async def work(session: AsyncSession, principal: Principal | None) -> Result:
+        assert principal is not None
+        rows = await submission.bids_for(session, principal, section_id, call.now)
+        bid = next((bid for bid, _ in rows if bid.id == bid_id
+                    and bid.org_id == principal.org_id), None)
+        if bid is None:
+            raise NotFound("bid_not_found", "投标文件不存在 (no such bid of yours)")
+        header = await asyncio.to_thread(opening.header_of, store, bid.envelope_sha256)
+        return EnvelopeHeaderOut(bid_id=bid.id, header=b64u(header.raw))
+
+    return await call.read(work)
