@@ -102,6 +102,14 @@ export function formatMoney(amount) {
   return `${grouped}${fraction !== undefined ? `.${fraction}` : ''} 元`;
 }
 
+/** "512 字节", "12.5 KB", "3.2 MB": a file size for people. */
+export function formatSize(bytes) {
+  if (bytes < 1024) return `${bytes} 字节`;
+  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KB`;
+  if (bytes < 1024 * 1024 * 1024) return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+  return `${(bytes / 1024 / 1024 / 1024).toFixed(2)} GB`;
+}
+
 // ---------------------------------------------------------------------------- labels
 
 export const TRADE_TYPES = {
@@ -136,6 +144,8 @@ export const SECTION_STATES = {
   closed: '投标已截止',
   cancelled: '已终止',
 };
+
+export const BID_STATES = { valid: '有效', replaced: '已被替换', withdrawn: '已撤回' };
 
 export const NOTICE_KINDS = { tender: '招标公告', termination: '终止公告' };
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -47,6 +48,10 @@ def screenshot(page: Page, name: str) -> None:
         page.screenshot(path=str(Path(folder) / name), full_page=True)
 
 
+def db_path(db_url: str) -> str:
+    return db_url.removeprefix("sqlite+aiosqlite:///")
+
+
 def log_in(page: Page, username: str, password: str) -> None:
     page.goto("/login.html")
     page.get_by_label("用户名").fill(username)
@@ -55,7 +60,7 @@ def log_in(page: Page, username: str, password: str) -> None:
 
 
 def test_agency_registers_uploads_and_announces(page: Page, server: InProcessServer,
-                                                seed: Seed) -> None:
+                                                seed: Seed, db_url: str) -> None:
     agency = seed.agency
     log_in(page, agency.username, agency.password)
     expect(page).to_have_url(re.compile(r"/projects\.html$"))
@@ -120,6 +125,25 @@ def test_agency_registers_uploads_and_announces(page: Page, server: InProcessSer
     page.get_by_label("澄清截止时间").fill("2026-03-12T17:00")
     page.get_by_label("投标截止时间").fill("2026-03-24T09:30")
     page.get_by_label("联系方式").fill("示范代理 张工 0591-00000000")
+
+    # 开标密钥持有人: the project's agency and procurer users and the supervisor (each has a
+    # registered holder key), all checked; the threshold k of n, 2 by default.
+    holders = page.get_by_role("group", name="开标密钥持有人")
+    expect(holders.get_by_role("checkbox")).to_have_count(3)
+    for name in ("procurer（招标人，procurer 有限公司）", "agency（招标代理机构，agency 有限公司）",
+                 "supervisor（行政监督部门，supervisor 有限公司）"):
+        expect(holders.get_by_role("checkbox", name=name)).to_be_checked()
+    threshold = holders.get_by_label("开标时需要的份额数")
+    explain = page.locator("#threshold-explain")
+    expect(threshold).to_have_value("2")
+    expect(explain).to_have_text("开标密钥由所选 3 位持有人分持，开标时需 2 人提交份额（2/3）。")
+    supervisor_box = holders.get_by_role("checkbox", name=re.compile("^supervisor"))
+    supervisor_box.uncheck()
+    expect(explain).to_have_text("开标密钥由所选 2 位持有人分持，开标时需 2 人提交份额（2/2）。")
+    expect(threshold.locator("option")).to_have_count(1)
+    supervisor_box.check()
+    threshold.select_option("3")
+    expect(explain).to_have_text("开标密钥由所选 3 位持有人分持，开标时需 3 人提交份额（3/3）。")
     page.get_by_role("button", name="发布公告").click()
     expect(page.get_by_role("alert")).to_contain_text("发布公告前须上传招标文件")
     screenshot(page, "agency.png")
@@ -139,6 +163,17 @@ def test_agency_registers_uploads_and_announces(page: Page, server: InProcessSer
         "招标公告已发布，投标截止时间 2026-03-24 09:30（北京时间）")
     expect(page.get_by_role("heading", name="公告已发布")).to_be_focused()
     expect(sections_table).to_contain_text("投标中")
+    # Every section's opening key went to the three chosen holders, 3 of 3.
+    with sqlite3.connect(f"file:{db_path(db_url)}?mode=ro", uri=True) as db:
+        keys = db.execute("SELECT k.section_id, k.threshold, k.holders, s.holder_user_id "
+                          "FROM opening_keys k JOIN opening_key_shares s "
+                          "ON s.opening_key_id = k.id ORDER BY k.section_id, s.share_index").fetchall()
+    chosen = [seed.procurer.user_id, seed.agency.user_id, seed.supervisor.user_id]
+    assert sorted({row[0] for row in keys}) == sorted(s["id"] for s in project["sections"])
+    for section in project["sections"]:
+        rows = [row for row in keys if row[0] == section["id"]]
+        assert [(r[1], r[2]) for r in rows] == [(3, 3)] * 3
+        assert sorted(r[3] for r in rows) == sorted(chosen)
 
     # The form's Beijing wall-clock times went out with +08:00.
     notices = api_get(server, {}, "/notices")["items"]

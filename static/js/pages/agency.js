@@ -5,8 +5,8 @@ import { whenSynced } from '../clock.js';
 import { initLayout } from '../layout.js';
 import {
   $, append, beijingInputToIso, busy, CATEGORIES, clear, clearInvalid, clearMessages, el,
-  fieldLabelIn, formatBeijing, formatMoney, idParam, label, markInvalid, PROCEDURES,
-  PROJECT_STATES, SECTION_STATES, showError, showStatus, timeEl, toBeijingLocalInput,
+  fieldLabelIn, formatBeijing, formatMoney, formatSize, idParam, label, markInvalid, PROCEDURES,
+  PROJECT_STATES, ROLES, SECTION_STATES, showError, showStatus, timeEl, toBeijingLocalInput,
   TRADE_TYPES,
 } from '../ui.js';
 
@@ -22,7 +22,16 @@ const ERROR_FIELDS = {
   unknown_procurer: 'procurer_credit_code',
   agency_is_procurer: 'procurer_credit_code',
   unknown_agency: 'agency_credit_code',
+  duplicate_key_holder: 'opening_key_holders',
+  key_holder_unknown: 'opening_key_holders',
+  key_holder_not_party: 'opening_key_holders',
+  key_holder_without_key: 'opening_key_holders',
+  bad_threshold: 'opening_threshold',
 };
+
+/** At most this many key holders (the API's limit); at least two. */
+const MAX_HOLDERS = 9;
+const MIN_HOLDERS = 2;
 
 let user = null;
 let project = null;
@@ -206,6 +215,7 @@ function showProject(value) {
     setStep(2);
     loadDocuments();
     prefillAnnounce();
+    loadHolders();
   } else {
     setStep(project.state === 'announced' ? 4 : 1);
     const text = clear($('#done-text'));
@@ -222,12 +232,6 @@ function showProject(value) {
 }
 
 // ---------------------------------------------------------------------------- documents
-
-function formatSize(bytes) {
-  if (bytes < 1024) return `${bytes} 字节`;
-  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KB`;
-  return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
-}
 
 async function loadDocuments() {
   try {
@@ -292,6 +296,81 @@ async function prefillAnnounce() {
   }
 }
 
+// The opening key of every section is split among the chosen holders: k of n must release
+// their shares at the opening. Candidates are the project's agency and procurer users and the
+// supervisors who have registered a holder key (keys.html).
+
+function checkedHolders() {
+  return Array.from($('#holders').querySelectorAll('input[type="checkbox"]:checked'))
+    .map((box) => Number(box.value));
+}
+
+function updateThreshold() {
+  const count = checkedHolders().length;
+  const select = $('#n-threshold');
+  const previous = Number(select.value) || MIN_HOLDERS;
+  clear(select);
+  for (let k = MIN_HOLDERS; k <= Math.max(MIN_HOLDERS, count); k += 1) {
+    select.append(el('option', { value: String(k) }, `${k} 人`));
+  }
+  select.value = String(Math.min(Math.max(previous, MIN_HOLDERS), Math.max(MIN_HOLDERS, count)));
+  select.disabled = count < MIN_HOLDERS;
+  const explain = $('#threshold-explain');
+  if (count < MIN_HOLDERS) {
+    explain.textContent = `请至少选择 ${MIN_HOLDERS} 位开标密钥持有人。`;
+  } else {
+    explain.textContent = `开标密钥由所选 ${count} 位持有人分持，开标时需 ${select.value} 人提交份额（${select.value}/${count}）。`;
+  }
+}
+
+function onHolderChange(event) {
+  const boxes = Array.from($('#holders').querySelectorAll('input[type="checkbox"]'));
+  if (checkedHolders().length > MAX_HOLDERS) {
+    event.target.checked = false;
+    showError(new Error(`开标密钥持有人最多 ${MAX_HOLDERS} 位 (at most ${MAX_HOLDERS} key holders)`));
+  }
+  for (const box of boxes) box.removeAttribute('aria-invalid');
+  updateThreshold();
+}
+
+async function loadHolders() {
+  const list = clear($('#holders'));
+  $('#holders-loading').hidden = false;
+  $('#holders-missing').hidden = true;
+  $('#threshold-field').hidden = true;
+  $('#threshold-explain').textContent = '';
+  let candidates = [];
+  try {
+    candidates = (await get(`/projects/${project.id}/key-holder-candidates`)).items;
+  } catch (error) {
+    showError(error);
+  }
+  $('#holders-loading').hidden = true;
+  candidates.forEach((candidate, index) => {
+    const id = `holder-${candidate.user_id}`;
+    const box = el('input', {
+      type: 'checkbox', id, value: String(candidate.user_id), checked: index < MAX_HOLDERS,
+      dataset: index === 0 ? { field: 'opening_key_holders' } : {},
+    });
+    box.addEventListener('change', onHolderChange);
+    list.append(el('li', {}, el('div', { class: 'field checkbox' }, box,
+      el('label', { for: id },
+        `${candidate.display_name}（${label(ROLES, candidate.role)}，${candidate.organisation}）`))));
+  });
+  const enough = candidates.length >= MIN_HOLDERS;
+  $('#threshold-field').hidden = !enough;
+  $('#announce-submit').disabled = !enough;
+  if (enough) {
+    updateThreshold();
+  } else {
+    const text = clear($('#holders-missing-text'));
+    append(text, `可选的开标密钥持有人只有 ${candidates.length} 位，至少需要 ${MIN_HOLDERS} 位，暂不能发布公告。`
+      + '本项目招标代理机构、招标人的用户或行政监督部门的用户须先在', el('a', { href: 'keys.html' }, '加密密钥'),
+    '页生成并登记开标密钥持有人密钥，然后重新获取持有人。');
+    $('#holders-missing').hidden = false;
+  }
+}
+
 async function announce(event) {
   event.preventDefault();
   const form = event.currentTarget;
@@ -319,6 +398,14 @@ async function announce(event) {
     body[name] = iso;
   }
   optional(body, 'contact', '#n-contact');
+  body.opening_key_holders = checkedHolders();
+  body.opening_threshold = Number($('#n-threshold').value);
+  if (body.opening_key_holders.length < MIN_HOLDERS) {
+    showError(new Error(`请至少选择 ${MIN_HOLDERS} 位开标密钥持有人 (choose at least two key holders)`));
+    const first = $('#holders input[type="checkbox"]');
+    if (first) first.focus();
+    return;
+  }
   const done = busy(form);
   try {
     const notice = await post(`/projects/${project.id}/announce`, body,
@@ -359,6 +446,8 @@ async function main() {
   }
   $('#upload-form').addEventListener('submit', uploadDocument);
   $('#announce-form').addEventListener('submit', announce);
+  $('#holders-reload').addEventListener('click', loadHolders);
+  $('#n-threshold').addEventListener('change', updateThreshold);
   const projectId = idParam('project');
   if (projectId !== null) {
     try {
