@@ -50,10 +50,13 @@ function apiUrl(path, query) {
 }
 
 /**
- * One request. Options: method, query (object), json (a value sent as JSON), or body (a Blob
- * or File sent raw) with contentType, and idempotencyKey. Resolves to the parsed JSON answer.
+ * One request, answered with the raw bytes. Options: method, query (object), json (a value
+ * sent as JSON), or body (a Blob or File sent raw) with contentType, headers (extra request
+ * headers, e.g. Upload-Offset), and idempotencyKey. Resolves to {data, bytes}: the parsed JSON
+ * answer (or null) and the exact bytes of the body (a Uint8Array), e.g. to save a signed
+ * receipt exactly as issued. Rejects with ApiError.
  */
-export async function request(path, options = {}) {
+export async function requestBytes(path, options = {}) {
   const method = (options.method || 'GET').toUpperCase();
   const headers = new Headers({ Accept: 'application/json' });
   let body;
@@ -64,12 +67,16 @@ export async function request(path, options = {}) {
     headers.set('Content-Type', options.contentType || 'application/octet-stream');
     body = options.body;
   }
+  for (const [name, value] of Object.entries(options.headers || {})) {
+    headers.set(name, String(value));
+  }
   if (!SAFE_METHODS.has(method)) {
     const csrf = readCookie(CSRF_COOKIE);
     if (csrf) headers.set('X-CSRF-Token', csrf);
     if (options.idempotencyKey) headers.set('Idempotency-Key', options.idempotencyKey);
   }
   let response;
+  let bytes;
   try {
     response = await fetch(apiUrl(path, options.query), {
       method,
@@ -79,15 +86,15 @@ export async function request(path, options = {}) {
       cache: 'no-store',
       redirect: 'error',
     });
+    bytes = new Uint8Array(await response.arrayBuffer());
   } catch (error) {
     throw new ApiError(0, 'network_error',
       '无法连接服务器，请检查网络后重试 (the server could not be reached)');
   }
-  const text = await response.text();
   let data = null;
-  if (text) {
+  if (bytes.length) {
     try {
-      data = JSON.parse(text);
+      data = JSON.parse(new TextDecoder().decode(bytes));
     } catch (error) {
       data = null;
     }
@@ -101,7 +108,12 @@ export async function request(path, options = {}) {
     throw new ApiError(response.status, `http_${response.status}`,
       `服务器返回错误 ${response.status} (the server answered ${response.status})`);
   }
-  return data;
+  return { data, bytes };
+}
+
+/** One request (options as requestBytes); resolves to the parsed JSON answer. */
+export async function request(path, options = {}) {
+  return (await requestBytes(path, options)).data;
 }
 
 export function get(path, query) {

@@ -13,7 +13,7 @@
 //   combine(header, bidderShare, openingShare) → keys;  openSummary(header, keys) → object
 //   decrypt(blob, keys, header) → Blob;  canonicalJson(value) → string
 //   generateBidderKey(password) → {publicKey, privateKey, backup};  importBackup(backup, password)
-//   importPrivateKeyJwk(jwk);  saveKeyPair(name, pair);  loadKeyPair(name)
+//   importPrivateKeyJwk(jwk);  saveKeyPair(name, pair);  loadKeyPair(name);  listKeyNames()
 // Secrets (keys, shares, plaintext) are never logged.
 
 const subtle = globalThis.crypto.subtle;
@@ -306,6 +306,11 @@ export function saveKeyPair(name, pair) {
 
 export function loadKeyPair(name) {
   return keyStore("readonly", (store) => store.get(name));
+}
+
+/** The names under which key pairs are kept in this browser. */
+export function listKeyNames() {
+  return keyStore("readonly", (store) => store.getAllKeys());
 }
 
 // --- ECIES wrap (keys.py) --------------------------------------------------------------------

@@ -23,11 +23,18 @@ export function canManageProjects(user) {
   return Boolean(user) && (user.role === 'agency' || user.role === 'procurer');
 }
 
+/** Bidders (sealing keys) and the possible opening-key holders register encryption keys. */
+export function canHoldKeys(user) {
+  return Boolean(user)
+    && ['bidder', 'agency', 'procurer', 'supervisor'].includes(user.role);
+}
+
 function showNav(user) {
   for (const item of document.querySelectorAll('[data-auth]')) {
     const want = item.dataset.auth;
     const visible = (want === 'in' && user) || (want === 'out' && !user)
-      || (want === 'manager' && canManageProjects(user));
+      || (want === 'manager' && canManageProjects(user))
+      || (want === 'keys' && canHoldKeys(user));
     item.hidden = !visible;
   }
   const who = $('#whoami');

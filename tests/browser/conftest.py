@@ -22,6 +22,7 @@ from playwright.sync_api import (
     Page,
     sync_playwright,
 )
+from starlette.applications import Starlette
 
 from tradesys.app import create_app
 from tradesys.clock import AdjustableClock
@@ -53,9 +54,14 @@ def browser() -> Iterator[Browser]:
 
 
 @pytest.fixture
-def server(settings: Settings, clock: AdjustableClock) -> Iterator[InProcessServer]:
-    app = create_app(settings, clock=clock, run_scheduler=False)
-    with InProcessServer(app) as running:
+def web_app(settings: Settings, clock: AdjustableClock) -> Starlette:
+    """The app the browser talks to (``web_app.state.services``: its keys, clock, database)."""
+    return create_app(settings, clock=clock, run_scheduler=False)
+
+
+@pytest.fixture
+def server(web_app: Starlette) -> Iterator[InProcessServer]:
+    with InProcessServer(web_app) as running:
         yield running
 
 

@@ -165,9 +165,10 @@ def test_agency_registers_uploads_and_announces(page: Page, server: InProcessSer
     expect(sections_table).to_contain_text("投标中")
     # Every section's opening key went to the three chosen holders, 3 of 3.
     with sqlite3.connect(f"file:{db_path(db_url)}?mode=ro", uri=True) as db:
-        keys = db.execute("SELECT k.section_id, k.threshold, k.holders, s.holder_user_id "
-                          "FROM opening_keys k JOIN opening_key_shares s "
-                          "ON s.opening_key_id = k.id ORDER BY k.section_id, s.share_index").fetchall()
+        keys = db.execute(
+            "SELECT k.section_id, k.threshold, k.holders, s.holder_user_id FROM opening_keys k "
+            "JOIN opening_key_shares s ON s.opening_key_id = k.id "
+            "ORDER BY k.section_id, s.share_index").fetchall()
     chosen = [seed.procurer.user_id, seed.agency.user_id, seed.supervisor.user_id]
     assert sorted({row[0] for row in keys}) == sorted(s["id"] for s in project["sections"])
     for section in project["sections"]:

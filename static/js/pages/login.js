@@ -4,7 +4,7 @@ import { post } from '../api.js';
 import { initLayout } from '../layout.js';
 import { $, busy, clearMessages, showError, showStatus } from '../ui.js';
 
-const PAGES = /^(index|projects|agency|notice)\.html(\?[\w=&%.-]*)?$/;
+const PAGES = /^(index|projects|agency|notice|keys|bid)\.html(\?[\w=&%.-]*)?$/;
 
 /** Where to go after logging in: only one of our own pages, never another site. */
 function nextPage() {

@@ -13,7 +13,16 @@ function facts(target, pairs) {
   }
 }
 
-function render(notice) {
+/** A bidder may bid on a section taking bids: the link to the bid page. */
+function bidCell(notice, section) {
+  if (section.state === 'tendering') {
+    return el('a', { href: `bid.html?section=${section.id}&notice=${notice.id}`,
+      'aria-label': `递交投标文件：${section.code} ${section.name}` }, '递交投标文件');
+  }
+  return '—';
+}
+
+function render(notice, user) {
   document.title = `${notice.title} — 电子招标投标交易平台`;
   $('#notice-title').textContent = notice.title;
   $('#notice-kind').textContent = label(NOTICE_KINDS, notice.kind);
@@ -38,25 +47,29 @@ function render(notice) {
   for (const paragraph of String(notice.content).split(/\n{2,}/)) {
     content.append(el('p', {}, paragraph));
   }
+  const bidder = Boolean(user) && user.role === 'bidder';
+  if (bidder) $('#sections-head').append(el('th', { scope: 'col' }, '投标'));
   $('#notice-sections').append(...notice.sections.map((section) => el('tr', {},
     el('td', {}, section.code),
     el('td', {}, section.name),
     el('td', {}, section.content),
     el('td', { class: 'num' }, formatMoney(section.ceiling_price)),
     el('td', { class: 'num' }, formatMoney(section.bid_security)),
-    el('td', {}, label(SECTION_STATES, section.state)))));
+    el('td', {}, label(SECTION_STATES, section.state)),
+    bidder ? el('td', {}, bidCell(notice, section)) : null)));
   $('#notice-body').hidden = false;
 }
 
 async function main() {
-  initLayout();
+  const layout = initLayout();
   const id = idParam('id');
   if (id === null) {
     showError(new Error('未指定公告 (no notice given)'));
     return;
   }
   try {
-    render(await get(`/notices/${id}`));
+    const [notice, user] = await Promise.all([get(`/notices/${id}`), layout]);
+    render(notice, user);
   } catch (error) {
     showError(error);
   }
