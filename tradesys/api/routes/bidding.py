@@ -336,8 +336,21 @@ async def receipt_key(call: Call) -> Response:
     return PlainTextResponse(public_pem(call.services.receipt_key))
 
 
+class ReleasedShare(Strict):
+    """A holder's unwrapped opening-key share (docs/envelope.md, released form)."""
+
+    format: Annotated[str, Field(max_length=40)]
+    version: Annotated[int, Field(ge=1, le=100)]
+    section: Annotated[str, Field(min_length=1, max_length=64)]
+    opening_public_key: Annotated[str, Field(min_length=80, max_length=100)]
+    threshold: Annotated[int, Field(ge=2, le=255)]
+    count: Annotated[int, Field(ge=2, le=255)]
+    index: Annotated[int, Field(ge=1, le=255)]
+    value: Annotated[str, Field(min_length=40, max_length=50)]
+
+
 class HolderShareIn(Strict):
-    share: dict[str, object]
+    share: ReleasedShare
 
 
 class BidderShareIn(Strict):
@@ -386,7 +399,7 @@ async def release_holder_share(call: Call) -> Response:
     async def work(session: AsyncSession, principal: Principal) -> Result:
         body: HolderShareIn = call.body
         row = await opening.release_holder_share(session, principal, section_id,
-                                                 dict(body.share), call.now)
+                                                 body.share.model_dump(), call.now)
         return {"share_index": row.share_index, "released_at": row.released_at.isoformat()
                 if row.released_at else None}
 
