@@ -161,7 +161,7 @@ def cmd_bidder(args: argparse.Namespace) -> int:
 
 
 def add_bidder_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    """``tradesys bidder keygen|seal|open-share``: offline tools (docs/envelope.md §11)."""
+    """``tradesys bidder keygen|seal|open-share|submit`` (docs/envelope.md §11)."""
     bidder = sub.add_parser("bidder", help="bidder tools: keys, offline sealing").add_subparsers(
         dest="bidder_command", required=True)
     keygen = bidder.add_parser("keygen", help="make an encryption key pair (password from "
@@ -184,7 +184,14 @@ def add_bidder_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[
     share.add_argument("--key", required=True, help="your private key file")
     share.add_argument("envelope")
     share.add_argument("-o", "--out", required=True, help="share file (created 0600)")
-    for parser in (keygen, seal, share):
+    submit = bidder.add_parser("submit", help="upload a sealed envelope; save the receipt")
+    submit.add_argument("--server", default="http://127.0.0.1:8000")
+    submit.add_argument("--token", help="bearer token (better: TRADESYS_TOKEN)")
+    submit.add_argument("--section", type=int, required=True, help="the section id")
+    submit.add_argument("--slice-mib", type=int, default=8, help="upload slice size")
+    submit.add_argument("envelope")
+    submit.add_argument("-o", "--out", required=True, help="receipt file")
+    for parser in (keygen, seal, share, submit):
         parser.set_defaults(func=cmd_bidder)
 
 

@@ -131,8 +131,33 @@ def open_share(args: argparse.Namespace) -> int:
     return 0
 
 
+def submit(args: argparse.Namespace) -> int:
+    """Upload a sealed envelope; write the signed receipt (回执) the server returns."""
+    import httpx
+
+    from tradesys.bids.upload_client import SubmitError, submit_envelope
+
+    token = os.environ.get("TRADESYS_TOKEN") or args.token
+    if not token:
+        print("error: a bearer token is needed (TRADESYS_TOKEN or --token)", file=sys.stderr)
+        return 2
+    with httpx.Client(base_url=args.server, timeout=120,
+                      headers={"Authorization": f"Bearer {token}"}) as client:
+        try:
+            receipt = submit_envelope(client, args.section, Path(args.envelope),
+                                      slice_bytes=args.slice_mib * 1024 * 1024)
+        except SubmitError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 1
+    Path(args.out).write_bytes(receipt)
+    document = json.loads(receipt)["receipt"]
+    print(f"accepted: section {document['section_code']}, sha256 {document['envelope_sha256']},"
+          f" received {document['received_at']}; receipt in {args.out}")
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
-    commands = {"keygen": keygen, "seal": seal, "open-share": open_share}
+    commands = {"keygen": keygen, "seal": seal, "open-share": open_share, "submit": submit}
     try:
         return commands[args.bidder_command](args)
     except EnvelopeError as error:
