@@ -266,3 +266,52 @@ def test_bidder_registers_a_key_seals_uploads_and_keeps_the_receipt(
     page.reload()
     expect(page.locator("#countdown")).to_have_text("投标已截止")
     expect(page.get_by_role("button", name=re.compile("^加密并递交"))).to_be_disabled()
+
+
+def test_a_supervisor_registers_a_holder_key(page: Page, server: InProcessServer,
+                                              seed: Seed) -> None:
+    supervisor = seed.supervisor
+    log_in(page, supervisor.username, supervisor.password)
+    expect(page).to_have_url(re.compile(r"/projects\.html$"))
+    page.goto("/keys.html")
+    expect(page.get_by_role("form", name="生成新密钥")).to_contain_text("开标密钥持有人的密钥")
+    generate = page.get_by_role("form", name="生成新密钥")
+    generate.get_by_label("备份密码", exact=True).fill(PASSWORD)
+    generate.get_by_label("再次输入备份密码").fill(PASSWORD)
+    generate.get_by_role("button", name="生成密钥对").click()
+    with page.expect_download() as backup_download:
+        page.get_by_role("link", name="下载备份文件").click()
+    backup = json.loads(downloaded(backup_download.value))
+    page.get_by_role("button", name="登记公钥").click()
+    expect(page.get_by_role("status")).to_contain_text("公钥已登记（开标密钥持有人密钥）")
+    with api(server, supervisor) as client:
+        keys = client.get("/keys").json()["items"]
+    assert [(k["purpose"], k["public_key"]) for k in keys][-1] == ("holder",
+                                                                   backup["public_key"])
+
+
+def test_announce_explains_missing_key_holders(page: Page, server: InProcessServer,
+                                               seed: Seed) -> None:
+    agency = seed.agency
+    with api(server, agency) as client:
+        project = client.post("/projects", json=project_body(seed.procurer)).json()
+    log_in(page, agency.username, agency.password)
+    expect(page).to_have_url(re.compile(r"/projects\.html$"))
+    # Only one candidate has a holder key (as the server would say before the others register).
+    candidates = f"**/api/v1/projects/{project['id']}/key-holder-candidates"
+    page.route(candidates, lambda route: route.fulfill(json={"items": [{
+        "user_id": agency.user_id, "display_name": "agency", "role": "agency",
+        "organisation": "agency 有限公司"}]}))
+    page.goto(f"/agency.html?project={project['id']}")
+    missing = page.locator("#holders-missing")
+    expect(missing).to_contain_text("可选的开标密钥持有人只有 1 位，至少需要 2 位，暂不能发布公告")
+    expect(missing.get_by_role("link", name="加密密钥")).to_have_attribute("href", "keys.html")
+    publish = page.get_by_role("button", name="发布公告")
+    expect(publish).to_be_disabled()
+    # The others register their keys; asking again offers all three.
+    page.unroute(candidates)
+    missing.get_by_role("button", name="重新获取持有人").click()
+    holders = page.get_by_role("group", name="开标密钥持有人")
+    expect(holders.get_by_role("checkbox")).to_have_count(3)
+    expect(missing).to_be_hidden()
+    expect(publish).to_be_enabled()
