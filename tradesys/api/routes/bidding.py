@@ -12,17 +12,19 @@ from starlette.responses import PlainTextResponse, Response
 
 from tradesys.api.errors import BadRequest
 from tradesys.api.routing import Call, Result, Router, json_response, to_json
-from tradesys.bids import opening, submission
+from tradesys.bids import opening, security, submission
 from tradesys.bids.encoding import b64u
 from tradesys.bids.envelope import MAX_HEADER_LEN, parse_header
 from tradesys.bids.errors import EnvelopeError
 from tradesys.bids.keyring import KeyPurpose, keys_of, register_key
-from tradesys.bids.models import BidUpload, EncryptionKey
+from tradesys.bids.models import BidSecurity, BidUpload, EncryptionKey
 from tradesys.bids.opening_keys import holder_candidates, opening_key_of
+from tradesys.bids.security import Decision, SecurityMethod
 from tradesys.errors import Conflict, DomainError, Invalid, NotFound
 from tradesys.identity.models import Organisation
 from tradesys.identity.principal import Principal
 from tradesys.procurement.access import Action, authorize_project
+from tradesys.procurement.commands import Amount
 from tradesys.reporting.signing import public_pem
 from tradesys.strict import Strict
 
@@ -458,5 +460,79 @@ async def envelope_header(call: Call) -> Result:
             raise NotFound("bid_not_found", "投标文件不存在 (no such bid of yours)")
         header = await asyncio.to_thread(opening.header_of, store, bid.envelope_sha256)
         return EnvelopeHeaderOut(bid_id=bid.id, header=b64u(header.raw))
+
+    return await call.read(work)
+
+
+class SecurityIn(Strict):
+    method: SecurityMethod
+    amount: Amount
+    reference: Annotated[str, Field(min_length=1, max_length=100)]
+
+
+class DecisionIn(Strict):
+    status: Decision
+
+
+class SecurityOut(BaseModel):
+    org_id: int
+    status: str
+    method: str
+    amount: str
+    reference: str
+    declared_at: datetime
+    decided_at: datetime | None
+
+    @classmethod
+    def of(cls, row: BidSecurity) -> SecurityOut:
+        return cls(org_id=row.org_id, status=row.status, method=row.method, amount=row.amount,
+                   reference=row.reference, declared_at=row.declared_at,
+                   decided_at=row.decided_at)
+
+
+class SecurityList(BaseModel):
+    items: list[SecurityOut]
+
+
+@router.endpoint("POST", "/sections/{section_id:int}/security",
+                 summary="申报投标保证金 (a bidder declares its bid security, before the "
+                 "deadline)", tag="bidding", body=SecurityIn, response=SecurityOut)
+async def declare_security(call: Call) -> Response:
+    section_id = call.path_int("section_id")
+
+    async def work(session: AsyncSession, principal: Principal) -> Result:
+        body: SecurityIn = call.body
+        return SecurityOut.of(await security.declare(session, principal, section_id,
+                                                     body.method, body.amount, body.reference,
+                                                     call.now))
+
+    return await call.command(work)
+
+
+@router.endpoint("POST", "/sections/{section_id:int}/security/{org_id:int}/decision",
+                 summary="核验保证金 (the host confirms or rejects a declared security, after "
+                 "the deadline)", tag="bidding", body=DecisionIn, response=SecurityOut)
+async def decide_security(call: Call) -> Response:
+    section_id = call.path_int("section_id")
+    org_id = call.path_int("org_id")
+
+    async def work(session: AsyncSession, principal: Principal) -> Result:
+        body: DecisionIn = call.body
+        return SecurityOut.of(await security.decide(session, principal, section_id, org_id,
+                                                    body.status, call.now))
+
+    return await call.command(work)
+
+
+@router.endpoint("GET", "/sections/{section_id:int}/security",
+                 summary="保证金情况 (a bidder's own; everyone's after the deadline)",
+                 tag="bidding", response=SecurityList)
+async def list_security(call: Call) -> Result:
+    section_id = call.path_int("section_id")
+
+    async def work(session: AsyncSession, principal: Principal | None) -> Result:
+        assert principal is not None
+        rows = await security.securities(session, principal, section_id, call.now)
+        return SecurityList(items=[SecurityOut.of(row) for row in rows])
 
     return await call.read(work)
