@@ -351,3 +351,28 @@ async def test_bad_key_holders_change_nothing(client: httpx.AsyncClient, seed: S
                                  headers=seed.agency.auth, json=body)
     assert_error(response, 422, code)
     assert await table_counts(services) == before
+
+
+async def test_a_lost_receipt_is_replayed_or_fetched_again(client: httpx.AsyncClient,
+                                                          seed: Seed, services: Services,
+                                                          tendering: dict[str, Any]) -> None:
+    section = tendering["notice"]["sections"][0]
+    opening = (await sealing(client, section["id"], seed.bidder1))["opening_public_key"]
+    envelope = seal_bid(section, seed.bidder1, opening)
+    started = await client.post(f"/api/v1/sections/{section['id']}/uploads",
+                                headers=seed.bidder1.auth, json={"size": len(envelope)})
+    upload_id = started.json()["id"]
+    await client.patch(f"/api/v1/uploads/{upload_id}", content=envelope,
+                       headers={**seed.bidder1.auth, "Upload-Offset": "0"})
+    headers = {**seed.bidder1.auth, "Idempotency-Key": "complete-once"}
+    first = await client.post(f"/api/v1/uploads/{upload_id}/complete", headers=headers)
+    again = await client.post(f"/api/v1/uploads/{upload_id}/complete", headers=headers)
+    assert first.status_code == again.status_code == 201
+    assert again.content == first.content and again.headers["idempotent-replayed"] == "true"
+    bid_id = first.json()["receipt"]["bid_id"]
+    fetched = await client.get(f"/api/v1/sections/{section['id']}/bids/{bid_id}/receipt",
+                               headers=seed.bidder1.auth)
+    assert fetched.content == first.content
+    assert verify_receipt_file(fetched.content, services.receipt_key.public_key())[0]
+    assert_error(await client.get(f"/api/v1/sections/{section['id']}/bids/{bid_id}/receipt",
+                                  headers=seed.bidder2.auth), 404, "bid_not_found")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+from typing import BinaryIO
 
 from tradesys.bids.errors import EnvelopeError
 
@@ -21,8 +22,7 @@ def unb64u(text: str, *, field: str = "value") -> bytes:
     try:
         data = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
     except (ValueError, TypeError) as error:
-        raise EnvelopeError("bad_base64", f"{field} 不是 base64url 编码 (not base64url)") \
-            from error
+        raise EnvelopeError("bad_base64", f"{field} 不是 base64url 编码 (not base64url)") from error
     if b64u(data) != text:
         raise EnvelopeError("bad_base64", f"{field} 不是规范的 base64url (non-canonical)")
     return data
@@ -33,3 +33,14 @@ def sha256(*parts: bytes) -> bytes:
     for part in parts:
         digest.update(part)
     return digest.digest()
+
+
+def read_exactly(source: BinaryIO, view: memoryview) -> int:
+    """Fill ``view`` from ``source`` (short only at the end of the stream); bytes read."""
+    filled = 0
+    while filled < len(view):
+        got = source.readinto(view[filled:])  # type: ignore[attr-defined]
+        if not got:
+            break
+        filled += got
+    return filled

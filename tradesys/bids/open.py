@@ -29,6 +29,7 @@ from typing import Any, BinaryIO
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from tradesys.bids.encoding import read_exactly
 from tradesys.bids.envelope import (
     LABEL_PAYLOAD,
     LABEL_SUMMARY,
@@ -116,15 +117,6 @@ class DecryptResult:
     plaintext_sha256: str | None
 
 
-def _read_exactly(source: BinaryIO, view: memoryview) -> int:
-    filled = 0
-    while filled < len(view):
-        got = source.readinto(view[filled:])  # type: ignore[attr-defined]
-        if not got:
-            break
-        filled += got
-    return filled
-
 
 def decrypt(header: EnvelopeHeader, key: EnvelopeKey, source: BinaryIO, out: Writer,
             progress: Callable[[int], None] | None = None, *,
@@ -146,7 +138,7 @@ def decrypt(header: EnvelopeHeader, key: EnvelopeKey, source: BinaryIO, out: Wri
     remaining = header.plaintext_size
     for index in range(count):
         want = min(header.chunk_size, remaining)
-        got = _read_exactly(source, sealed_view[: want + TAG_LEN])
+        got = read_exactly(source, sealed_view[: want + TAG_LEN])
         if got != want + TAG_LEN:
             raise EnvelopeError("truncated", "加密投标文件不完整 (the envelope is truncated)",
                                 {"chunk": index})

@@ -20,7 +20,7 @@ from typing import Any, BinaryIO, Protocol
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from tradesys.bids.encoding import sha256
+from tradesys.bids.encoding import read_exactly, sha256
 from tradesys.bids.envelope import (
     DEFAULT_CHUNK_SIZE,
     LABEL_PAYLOAD,
@@ -125,15 +125,6 @@ def build_header(*, section_code: str, bidder_code: str, bidder_public_key: Publ
     return header, derive_key(rnd.data_key, context, LABEL_PAYLOAD)
 
 
-def _read_exactly(source: BinaryIO, view: memoryview) -> int:
-    filled = 0
-    while filled < len(view):
-        got = source.readinto(view[filled:])  # type: ignore[attr-defined]
-        if not got:
-            break
-        filled += got
-    return filled
-
 
 def seal(source: BinaryIO, plaintext_size: int, out: Writer, *, section_code: str,
          bidder_code: str, bidder_public_key: PublicKey | bytes | str,
@@ -162,7 +153,7 @@ def seal(source: BinaryIO, plaintext_size: int, out: Writer, *, section_code: st
     remaining = plaintext_size
     for index in range(count):
         want = min(chunk_size, remaining)
-        if _read_exactly(source, plain_view[:want]) != want:
+        if read_exactly(source, plain_view[:want]) != want:
             raise EnvelopeError("size_mismatch", "bid file shorter than declared (文件长度不符)")
         remaining -= want
         nonce = chunk_nonce(header.nonce_prefix, index, index == count - 1)

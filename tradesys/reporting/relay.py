@@ -24,6 +24,7 @@ import httpx
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import and_, select, update
 
+from tradesys.background import Background
 from tradesys.clock import Clock
 from tradesys.db.database import Database
 from tradesys.events.models import OutboxRow
@@ -53,7 +54,9 @@ def backoff(attempts: int, base: float, cap: float) -> timedelta:
     return timedelta(seconds=delay * _jitter.uniform(0.5, 1.0))
 
 
-class Relay:
+class Relay(Background):
+    name = "tradesys-relay"
+
     def __init__(
         self,
         db: Database,
@@ -72,8 +75,8 @@ class Relay:
         parallel: int = 8,
         settle_every: int = 20,
     ) -> None:
+        super().__init__(clock, interval)
         self.db = db
-        self.clock = clock
         self.settings = settings
         self.endpoint = endpoint
         self.key = key
@@ -83,15 +86,11 @@ class Relay:
         self.batch = batch
         self.lease = timedelta(seconds=lease_seconds)
         self.timeout = timeout
-        self.interval = interval
         self.parallel = parallel
         #: Acknowledged reports recorded per transaction (at most this many re-sent on a crash).
         self.settle_every = settle_every
         self.stats = RelayStats()
         self._client: httpx.AsyncClient | None = None
-        self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
 
     # -- one pass -----------------------------------------------------------------------------
 
@@ -298,37 +297,8 @@ class Relay:
             if not progressed:
                 return sent
 
-    # -- background loop ----------------------------------------------------------------------
-
-    def wake(self) -> None:
-        if self._loop is not None and not self._loop.is_closed():
-            self._loop.call_soon_threadsafe(self._wake.set)
-
-    async def _run(self) -> None:
-        while True:
-            self._wake.clear()
-            try:
-                await self.run_once()
-            except Exception:
-                log.exception("relay pass failed")
-            try:
-                await asyncio.wait_for(self._wake.wait(), timeout=self.interval)
-            except TimeoutError:
-                pass
-
-    def start(self) -> None:
-        self._loop = asyncio.get_running_loop()
-        self.clock.subscribe(self.wake)
-        self._task = asyncio.create_task(self._run(), name="tradesys-relay")
-
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
-            self._task = None
+        await super().stop()
         if self._client is not None:
             await self._client.aclose()
             self._client = None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from datetime import datetime
 from typing import Annotated
 
@@ -10,6 +11,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import PlainTextResponse, Response
 
+from tradesys.api import idempotency
 from tradesys.api.errors import BadRequest
 from tradesys.api.routing import Call, Result, Router, json_response, to_json
 from tradesys.bids import opening, security, submission
@@ -19,6 +21,7 @@ from tradesys.bids.errors import EnvelopeError
 from tradesys.bids.keyring import KeyPurpose, keys_of, register_key
 from tradesys.bids.models import BidSecurity, BidUpload, EncryptionKey
 from tradesys.bids.opening_keys import holder_candidates, opening_key_of
+from tradesys.bids.receipts import receipt_file
 from tradesys.bids.security import Decision, SecurityMethod
 from tradesys.errors import Conflict, DomainError, Invalid, NotFound
 from tradesys.identity.models import Organisation
@@ -232,16 +235,27 @@ async def complete(call: Call) -> Response:
     assert principal is not None
     services = call.services
     files = services.uploads
+    # The request is named by its path (the upload id): a retry with the same Idempotency-Key
+    # after a lost answer gets the stored receipt, even though the upload is now closed.
+    call.raw_body = b""
+    key = call.request.headers.get("idempotency-key")
     async with files.lock(upload_id):
         async with services.db.reading() as session:
             upload = await submission.own_upload(session, principal, upload_id)
+            if key is not None and upload.status == submission.COMPLETED:
+                stored = await idempotency.lookup(
+                    session, str(principal.user_id), idempotency.check_key(key),
+                    idempotency.request_fingerprint("POST", call.request.url.path, b""))
+                if stored is not None:
+                    replay = json_response(stored.body.encode(), stored.status_code)
+                    replay.headers["Idempotent-Replayed"] = "true"
+                    return replay
             submission.require_open_upload(upload)
         if upload.received != upload.size or not upload.header_checked:
             raise Conflict("upload_incomplete", f"尚未收齐：{upload.received}/"
                                       f"{upload.size} 字节 (the upload is not complete)")
         header = parse_header(await asyncio.to_thread(files.head, upload_id, MAX_HEADER_LEN))
         sha256 = await files.digest(upload_id, upload.size)
-        call.raw_body = sha256.encode()
 
         created = False
 
@@ -534,5 +548,25 @@ async def list_security(call: Call) -> Result:
         assert principal is not None
         rows = await security.securities(session, principal, section_id, call.now)
         return SecurityList(items=[SecurityOut.of(row) for row in rows])
+
+    return await call.read(work)
+
+
+@router.endpoint("GET", "/sections/{section_id:int}/bids/{bid_id:int}/receipt",
+                 summary="再次下载回执 (the receipt of one of the caller's bids, byte for byte "
+                 "as issued)", tag="bidding")
+async def receipt_again(call: Call) -> Response:
+    section_id = call.path_int("section_id")
+    bid_id = call.path_int("bid_id")
+    key = call.services.receipt_key
+
+    async def work(session: AsyncSession, principal: Principal | None) -> Result:
+        assert principal is not None
+        rows = await submission.bids_for(session, principal, section_id, call.now)
+        bid = next((bid for bid, _ in rows if bid.id == bid_id
+                    and bid.org_id == principal.org_id), None)
+        if bid is None:
+            raise NotFound("bid_not_found", "投标文件不存在 (no such bid of yours)")
+        return receipt_file(key, json.loads(bid.receipt), bid.receipt_signature)
 
     return await call.read(work)
