@@ -61,6 +61,10 @@ class KeyList(BaseModel):
 class SealingOut(BaseModel):
     section_id: int
     section_code: str
+    section_name: str
+    project_id: int
+    project_code: str
+    project_name: str
     bidder_code: str | None
     opening_public_key: str
     bid_deadline: datetime | None
@@ -131,13 +135,16 @@ async def sealing(call: Call) -> Result:
 
     async def work(session: AsyncSession, principal: Principal | None) -> Result:
         assert principal is not None
-        section, _ = await submission.section_for(session, principal, section_id, Action.VIEW)
+        section, project = await submission.section_for(session, principal, section_id,
+                                                        Action.VIEW)
         opening = await opening_key_of(session, section.id)
         if opening is None:
             raise Invalid("no_opening_key", "该标段尚未生成开标公钥 (the section has no opening "
                           "key yet: it is announced with one)")
         org = await session.get_one(Organisation, principal.org_id)
         return SealingOut(section_id=section.id, section_code=section.code,
+                          section_name=section.name, project_id=project.id,
+                          project_code=project.code, project_name=project.name,
                           bidder_code=org.credit_code if principal.role == "bidder" else None,
                           opening_public_key=opening.public_key,
                           bid_deadline=section.bid_deadline,
