@@ -22,7 +22,6 @@ COLUMNS = [
     ("outcome_reason", sa.Text()),
     ("opened_at", sa.DateTime(timezone=True)),
     ("summary", sa.Text()),
-    ("plaintext_sha256", sa.String(length=64)),
 ]
 
 

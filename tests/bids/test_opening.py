@@ -180,10 +180,17 @@ async def test_a_corrupted_stored_copy_is_withdrawn_not_blamed_on_the_bidder(
     data = bytearray(stored.read_bytes())
     data[-10] ^= 0xFF  # the platform's storage damaged it after the receipt
     stored.write_bytes(bytes(data))
+    assert (await release_bidder(client, section_id, seed.bidder2)).status_code == 200
+    lost = (await client.get(f"/api/v1/sections/{section_id}/bids",
+                             headers=seed.bidder2.auth)).json()["items"][-1]
+    services.uploads.store.path_of(lost["envelope_sha256"]).unlink()  # and lost another
     opened = await client.post(f"/api/v1/sections/{section_id}/opening/decrypt",
                                headers=seed.agency.auth, json={})
-    [item] = opened.json()["items"]
-    assert item["outcome"] == "withdrawn" and "receipted" in item["reason"]
+    outcomes = {item["bid_id"]: item for item in opened.json()["items"]}
+    assert outcomes[bid["id"]]["outcome"] == "withdrawn"
+    assert "receipted" in outcomes[bid["id"]]["reason"]
+    assert outcomes[lost["id"]]["outcome"] == "withdrawn"
+    assert "missing" in outcomes[lost["id"]]["reason"]
 
 
 async def test_an_envelope_the_bidder_broke_is_revoked(

@@ -127,7 +127,6 @@ class Bid(Base):
     opened_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     #: The bid summary (开标一览表), canonical JSON, known only once decrypted.
     summary: Mapped[str | None] = mapped_column(Text)
-    plaintext_sha256: Mapped[str | None] = mapped_column(String(64))
 
 
 class BidSecurity(Base):

@@ -140,53 +140,77 @@ class Opened:
     outcome: str
     reason: str | None
     summary: dict[str, Any] | None
-    plaintext_sha256: str | None
 
 
-class _DigestWriter:
-    """Writes the plaintext to a file while hashing it."""
+class _HashingReader:
+    """Reads the envelope once: every byte that passes to the decryption is also hashed, so
+    the SHA-256 commitment costs no second read of the file."""
 
-    def __init__(self, out: Any) -> None:
-        self.out = out
+    def __init__(self, source: Any) -> None:
+        self.source = source
         self.hasher = hashlib.sha256()
 
-    def write(self, data: bytes | memoryview) -> int:
+    def readinto(self, view: Any) -> int:
+        count = int(self.source.readinto(view))
+        self.hasher.update(memoryview(view)[:count])
+        return count
+
+    def read(self, size: int = -1) -> bytes:
+        data: bytes = self.source.read(size)
         self.hasher.update(data)
-        return int(self.out.write(data))
+        return data
 
 
-def _open_one(store: FileStore, opened_dir: Path, bid_id: int, sha256: str, bidder_share: str,
-              opening_key: PrivateKey) -> Opened:
-    """Everything CPU- and disk-bound about one bid, in a worker thread."""
-    path = store.open(sha256)
-    if not path.exists():
-        return Opened(bid_id, WITHDRAWN, "存储的投标文件缺失 (the stored envelope is missing)",
-                      None, None)
+class _Discard:
+    def write(self, data: Any) -> int:
+        return len(data)
+
+
+def _sha256_of(path: Path) -> str:
     hasher = hashlib.sha256()
     with path.open("rb") as source:
         while block := source.read(BUFFER):
             hasher.update(block)
-    if hasher.hexdigest() != sha256:
-        return Opened(bid_id, WITHDRAWN, "存储的投标文件与回执不符 (the stored envelope differs "
-                      "from the receipted one)", None, None)
+    return hasher.hexdigest()
+
+
+def _open_one(store: FileStore, opened_dir: Path, bid_id: int, sha256: str, bidder_share: str,
+              opening_key: PrivateKey) -> Opened:
+    """Everything CPU- and disk-bound about one bid, in a worker thread.
+
+    One pass over the file decrypts it and hashes it; the hash must be the receipted one. If
+    decryption fails, the hash decides whose fault it is: the file as receipted → the bidder's
+    envelope is bad (revoked); a file that changed since → not the bidder's fault (withdrawn).
+    """
+    path = store.open(sha256)
+    if not path.exists():
+        return Opened(bid_id, WITHDRAWN, "存储的投标文件缺失 (the stored envelope is missing)",
+                      None)
     opened_dir.mkdir(parents=True, exist_ok=True)
     target = opened_dir / f"{bid_id}.bin"
     temporary = opened_dir / f".{bid_id}.part"
+    changed = Opened(bid_id, WITHDRAWN, "存储的投标文件与回执不符 (the stored envelope differs "
+                     "from the receipted one)", None)
     try:
-        with path.open("rb") as source:
+        with path.open("rb") as raw:
+            source = _HashingReader(raw)
             header = read_header(source)
             opening_share = unwrap_share(header, ROLE_OPENING, opening_key)
             key = combine(header, unb64u(bidder_share, field="share"), opening_share)
             summary = open_summary(header, key)
             with temporary.open("wb") as out:
-                writer = _DigestWriter(out)
-                decrypt(header, key, source, writer)
+                decrypt(header, key, source, out)
+        if source.hasher.hexdigest() != sha256:
+            temporary.unlink(missing_ok=True)
+            return changed
         os.replace(temporary, target)
     except (EnvelopeError, ShareError) as error:
         temporary.unlink(missing_ok=True)
+        if _sha256_of(path) != sha256:
+            return changed
         return Opened(bid_id, REVOKED, f"投标文件无法解密 (the envelope does not open): "
-                      f"{error.code}", None, None)
-    return Opened(bid_id, DECRYPTED, None, summary, writer.hasher.hexdigest())
+                      f"{error.code}", None)
+    return Opened(bid_id, DECRYPTED, None, summary)
 
 
 async def decrypt_section(session: AsyncSession, principal: Principal, section_id: int,
@@ -216,15 +240,22 @@ async def decrypt_section(session: AsyncSession, principal: Principal, section_i
     )).scalars().all()
     key = recover_opening_key(shares, opening.public_key, section.code)
     results: list[Opened] = []
+    # Hashing and AES-GCM release the GIL: bids open side by side, one per core.
+    workers = asyncio.Semaphore(os.cpu_count() or 1)
+
+    async def open_bid(bid: Bid, share: str, key: PrivateKey) -> Opened:
+        async with workers:
+            return await asyncio.to_thread(_open_one, store, opened_dir, bid.id,
+                                           bid.envelope_sha256, share, key)
+
     try:
-        for bid in bids:
-            if bid.bidder_share is None:
-                if finalize:
-                    results.append(Opened(bid.id, REVOKED, "投标人未在解密时限内解密 (the bidder "
-                                          "did not release its share in time)", None, None))
-                continue
-            results.append(await asyncio.to_thread(
-                _open_one, store, opened_dir, bid.id, bid.envelope_sha256, bid.bidder_share, key))
+        ready = [(bid, bid.bidder_share) for bid in bids if bid.bidder_share is not None]
+        results = list(await asyncio.gather(*(open_bid(bid, share, key)
+                                              for bid, share in ready)))
+        if finalize:
+            results += [Opened(bid.id, REVOKED, "投标人未在解密时限内解密 (the bidder did not "
+                               "release its share in time)", None)
+                        for bid in bids if bid.bidder_share is None]
     finally:
         del key
     by_id = {bid.id: bid for bid in bids}
@@ -240,10 +271,8 @@ async def _record(session: AsyncSession, principal: Principal, project: Project,
     bid.opened_at = now
     if result.summary is not None:
         bid.summary = canonical_json(result.summary).decode()
-        bid.plaintext_sha256 = result.plaintext_sha256
     await append_event(
         session, actor=principal.actor, at=now, aggregate_type="section",
         aggregate_id=section.id, project_id=project.id, type=f"bid.{result.outcome}",
         payload={"bid_id": bid.id, "section_code": section.code, "org_id": bid.org_id,
-                 "reason": result.reason, "summary": result.summary,
-                 "plaintext_sha256": result.plaintext_sha256})
+                 "reason": result.reason, "summary": result.summary})
