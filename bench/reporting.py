@@ -23,6 +23,7 @@ import argparse
 import asyncio
 import json
 import os
+import secrets
 import socket
 import subprocess
 import sys
@@ -84,10 +85,11 @@ def start_receiver(workdir: Path, name: str, pem: Path) -> tuple[subprocess.Pope
 async def seed_projects(db: Database, projects: int) -> list[tuple[int, list[str]]]:
     now = SystemClock().now()
     async with db.transaction() as session:
-        procurer = await register_organisation(session, name="采购人", credit_code=random_credit_code(),
+        procurer = await register_organisation(session, name="采购人",
+                                               credit_code=random_credit_code(),
                                                actor=Actor(), at=now)
         user = await create_user(session, org_id=procurer.id, username="bench-procurer",
-                                 display_name="bench", password="bench-password-1",
+                                 display_name="bench", password=secrets.token_urlsafe(16),
                                  role=Role.PROCURER, actor=Actor(), at=now)
     principal = Principal(user_id=user.id, org_id=procurer.id, username="bench-procurer",
                           role=Role.PROCURER)
@@ -144,11 +146,12 @@ async def lag_phase(db: Database, relay: Relay, projects: list[tuple[int, list[s
         ahead = (start + chunk) / rate - (time.perf_counter() - writer_started)
         await asyncio.sleep(max(0.0, ahead))
     write_seconds = time.perf_counter() - writer_started
-    for _ in range(6000):
-        stats = httpx.get(f"{receiver}/stats", timeout=10).json()
-        if stats["total"] >= events + len(projects):
-            break
-        await asyncio.sleep(0.05)
+    async with httpx.AsyncClient(timeout=10) as client:
+        for _ in range(6000):
+            stats = (await client.get(f"{receiver}/stats")).json()
+            if stats["total"] >= events + len(projects):
+                break
+            await asyncio.sleep(0.05)
     await relay.stop()
     lags = []
     after = 0
