@@ -26,18 +26,19 @@ def test_demo_runs_to_the_bid_deadline(empty_database: str, tmp_path: Path) -> N
     assert summary["database"] == empty_database
     assert summary["steps"] == ["bootstrap", "organisations", "register", "upload_documents",
                                 "announce", "obtain_documents", "questions", "clarify", "bids",
-                                "bid_deadline", "reports", "verify_log"]
+                                "bid_deadline", "opening", "reports", "verify_log"]
     assert len(summary["receipts"]) == 3
     for receipt in summary["receipts"]:
         assert Path(receipt).is_relative_to(out)
         checked = _cli("verify", "receipt", receipt, "--key",
                        summary["artifacts"]["receipt_key"])
         assert checked.returncode == 0, checked.stderr
-    assert summary["reports"] == {"TENDER_PROJECT": 1, "NOTICE": 1, "TENDER_FILE_CLARI_MODI": 2}
+    assert summary["reports"] == {"TENDER_PROJECT": 1, "NOTICE": 1, "TENDER_FILE_CLARI_MODI": 2,
+                                  "TENDER_LIST": 1}
     package = json.loads(Path(summary["releases"]).read_text(encoding="utf-8"))
     assert release_package_errors(package) == []
     assert [r["tag"] for r in package["releases"]] == [
-        ["planning"], ["tender"], ["tenderUpdate"], ["tenderAmendment"]]
+        ["planning"], ["tender"], ["tenderUpdate"], ["tenderAmendment"], ["tenderUpdate"]]
     assert isinstance(summary["project_id"], int)
     for path in summary["artifacts"].values():
         assert Path(path).is_absolute() and Path(path).exists()

@@ -28,7 +28,7 @@ from tradesys.bids.encoding import b64u, unb64u
 from tradesys.bids.envelope import ROLE_BIDDER, ROLE_OPENING
 from tradesys.bids.errors import EnvelopeError, ShareError
 from tradesys.bids.keys import PrivateKey
-from tradesys.bids.models import Bid, OpeningKey, OpeningKeyShare
+from tradesys.bids.models import Bid, BidSecurity, OpeningKey, OpeningKeyShare
 from tradesys.bids.open import (
     check_share,
     combine,
@@ -40,12 +40,16 @@ from tradesys.bids.open import (
 from tradesys.bids.opening_keys import opening_key_of
 from tradesys.bids.shamir import HolderShare, recover_opening_key
 from tradesys.bids.submission import VALID, section_for
+from tradesys.clock import isoformat_utc
 from tradesys.errors import Conflict, Forbidden, Invalid, NotFound
 from tradesys.events.canonical import canonical_json
 from tradesys.events.log import append_event
+from tradesys.events.models import Event
+from tradesys.identity.models import Organisation
 from tradesys.identity.principal import Principal
 from tradesys.identity.roles import Role
 from tradesys.procurement.access import Action
+from tradesys.procurement.kinds import ReportSet
 from tradesys.procurement.models import Project, Section
 from tradesys.storage import FileStore
 
@@ -261,7 +265,48 @@ async def decrypt_section(session: AsyncSession, principal: Principal, section_i
     by_id = {bid.id: bid for bid in bids}
     for result in results:
         await _record(session, principal, project, section, by_id[result.bid_id], result, now)
+    if finalize:
+        await _publish_tender_list(session, principal, project, section, now)
     return results
+
+
+async def _publish_tender_list(session: AsyncSession, principal: Principal, project: Project,
+                               section: Section, now: datetime) -> None:
+    """When the decryption window ends, the list of bids received and their outcomes (投标人
+    名单, reported as TENDER_LIST) is settled: published once per section."""
+    already = (await session.execute(
+        select(Event.seq).where(Event.aggregate_type == "section",
+                                Event.aggregate_id == str(section.id),
+                                Event.type == "section.tender_list").limit(1)
+    )).scalar_one_or_none()
+    if already is not None:
+        return
+    rows = (await session.execute(
+        select(Bid, Organisation, BidSecurity.status)
+        .join(Organisation, Organisation.id == Bid.org_id)
+        .outerjoin(BidSecurity, (BidSecurity.section_id == Bid.section_id)
+                   & (BidSecurity.org_id == Bid.org_id))
+        .where(Bid.section_id == section.id, Bid.status == VALID).order_by(Bid.received_at)
+    )).all()
+    bidders = []
+    for bid, org, security_status in rows:
+        summary = json.loads(bid.summary) if bid.summary else {}
+        bidders.append({
+            "bid_id": bid.id, "org_id": org.id, "name": org.name,
+            "credit_code": org.credit_code, "outcome": bid.outcome,
+            "received_at": isoformat_utc(bid.received_at),
+            "price": summary.get("price"), "currency": summary.get("currency"),
+            "duration_days": summary.get("duration_days"),
+            "quality": summary.get("quality"),
+            "project_manager": summary.get("project_manager"),
+            "security": security_status,
+        })
+    await append_event(session, actor=principal.actor, at=now, aggregate_type="section",
+                       aggregate_id=section.id, project_id=project.id,
+                       type="section.tender_list",
+                       payload={"section_code": section.code, "section_name": section.name,
+                                "bidders": bidders},
+                       report_as=ReportSet.TENDER_LIST)
 
 
 async def _record(session: AsyncSession, principal: Principal, project: Project,

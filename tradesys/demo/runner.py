@@ -119,6 +119,7 @@ def run_demo(out_dir: Path, database_url: str | None = None) -> dict[str, Any]:
             scenario.step("clarify", scenario.clarify)
             scenario.step("bids", scenario.submit_bids)
             scenario.step("bid_deadline", lambda: scenario.reach_deadline(time.sleep))
+            scenario.step("opening", scenario.open_bids)
             scenario.step("reports", lambda: _await_reports(
                 client, receiver.url, state, out_dir, summary))
     except DemoFailure as failure:

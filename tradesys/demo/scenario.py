@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -18,9 +19,13 @@ from typing import Any
 
 import httpx
 
+from tradesys.bids.encoding import b64u, unb64u
+from tradesys.bids.envelope import ROLE_BIDDER, parse_header
 from tradesys.bids.keys import PrivateKey, generate_private_key, public_key_text
+from tradesys.bids.open import unwrap_share
 from tradesys.bids.receipts import verify_receipt_file
 from tradesys.bids.seal import seal
+from tradesys.bids.shamir import unwrap_holder_share
 from tradesys.clock import AdjustableClock
 from tradesys.identity.credit_code import ALPHABET, make_credit_code
 from tradesys.reporting.signing import load_public_pem
@@ -296,6 +301,40 @@ class Scenario:
             path = receipts_dir / f"{bidder.username}.json"
             path.write_bytes(response.content)
             self.state.receipts.append(str(path.resolve()))
+
+    def open_bids(self) -> None:
+        """After the deadline: two of the three key holders and every bidder release their
+        shares; the agency opens the bids (the hall will drive this live)."""
+        section = self.state.project["sections"][0]
+        base = f"/api/v1/sections/{section['id']}"
+        for name in ("agency", "supervisor"):
+            holder = self.party(name)
+            assert holder.private_key is not None
+            wrapped = _check("opening", self.client.get(f"{base}/opening/my-share",
+                                                        headers=holder.headers()), 200)
+            share = unwrap_holder_share(wrapped, holder.private_key)
+            _check("opening", self.client.post(f"{base}/opening/holder-share",
+                                               headers=holder.headers(),
+                                               json={"share": share.to_json()}), 200)
+        for bidder in self.bidders():
+            assert bidder.private_key is not None
+            bid = _check("opening", self.client.get(f"{base}/bids", headers=bidder.headers()),
+                         200)["items"][-1]
+            header = _check("opening", self.client.get(f"{base}/bids/{bid['id']}/header",
+                                                       headers=bidder.headers()), 200)["header"]
+            own = unwrap_share(parse_header(unb64u(header)), ROLE_BIDDER, bidder.private_key)
+            _check("opening", self.client.post(f"{base}/opening/bidder-share",
+                                               headers=bidder.headers(),
+                                               json={"share": b64u(own)}), 200)
+        opened = _check("opening", self.client.post(f"{base}/opening/decrypt",
+                                                    headers=self.party("agency").headers(),
+                                                    json={"finalize": True}), 200)
+        outcomes = [item["outcome"] for item in opened["items"]]
+        if outcomes != ["decrypted"] * len(self.bidders()):
+            raise DemoFailure("opening", f"unexpected outcomes {outcomes}")
+        path = self.state.out_dir / "opening.json"
+        path.write_text(json.dumps(opened, ensure_ascii=False, indent=2), encoding="utf-8")
+        self.state.artifacts["opening"] = str(path.resolve())
 
     def reach_deadline(self, wait: Callable[[float], None]) -> None:
         assert self.clock is not None

@@ -139,6 +139,25 @@ def build_record(
             BULLETIN_DUTY=(agency or procurer)["name"],
             TRADE_PLAT=settings.platform_code,
         )
+    elif topic == "TENDER_LIST":
+        record["BID_SECTION_CODES"] = [payload["section_code"]]
+        record["BIDDERS"] = [
+            {
+                "BIDDER_NAME": bidder["name"],
+                "BIDDER_CODE_TYPE": CODE_TYPE_USCC,
+                "BIDDER_ORG_CODE": bidder["credit_code"],
+                "BIDDER_ROLE": "投标人",
+                "BID_MANAGER": bidder.get("project_manager"),
+                "BID_PRICE": bidder.get("price"),
+                "PRICE_CURRENCY": bidder.get("currency"),
+                "PRICE_UNIT": "元" if bidder.get("price") else None,
+                "TIME_LIMIT": bidder.get("duration_days"),
+                "CHECKIN_TIME": beijing(bidder["received_at"]),
+                "IS_COMMIT_MARGIN": "1" if bidder.get("security") == "confirmed" else "0",
+                "OPEN_RESULT": bidder.get("outcome"),
+            }
+            for bidder in payload["bidders"]
+        ]
     elif topic == "TENDER_FILE_CLARI_MODI":
         record.update(
             CLARI_MODI_NO=payload["number"],

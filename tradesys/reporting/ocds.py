@@ -32,6 +32,9 @@ METHOD_DETAILS = {
     "single_source": "单一来源",
 }
 SCHEME = "CN-USCC"
+#: A bid's opening outcome as an OCDS bid status (bid extension codelist bidStatus).
+BID_STATUS = {"decrypted": "valid", "revoked": "disqualified", "withdrawn": "withdrawn",
+              "pending": "pending"}
 
 
 def ocid(settings: ReportingSettings, project_code: str) -> str:
@@ -186,6 +189,23 @@ def build_release(
                 }
             ],
         )
+    elif event.type == "section.tender_list":
+        release["tag"] = ["tenderUpdate"]
+        tender["status"] = "active"
+        details = []
+        for bidder in payload["bidders"]:
+            org = {"name": bidder["name"], "credit_code": bidder["credit_code"]}
+            release["parties"].append(_party(org, ["tenderer"]))
+            bid: dict[str, Any] = {
+                "id": f"bid-{bidder['bid_id']}",
+                "date": _date(bidder["received_at"]),
+                "status": BID_STATUS[bidder["outcome"] or "pending"],
+                "tenderers": [_ref(org)],
+            }
+            if bidder.get("price") is not None and bidder.get("outcome") == "decrypted":
+                bid["value"] = _amount(bidder["price"])
+            details.append(bid)
+        release["bids"] = {"details": details}
     elif event.type == "project.cancelled":
         release["tag"] = ["tenderCancellation"]
         tender.update(
