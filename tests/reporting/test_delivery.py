@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import sys
 from collections import defaultdict
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -199,3 +201,28 @@ async def test_reports_hold_no_confidential_data(client: httpx.AsyncClient, flow
     assert "203.0.113.7" not in bodies  # the callers' network address
     assert "SecretAgent" not in bodies and seed.bidder1.credit_code not in bodies
     assert "password" not in bodies.lower()
+
+
+async def test_replay_cli_requeues_dead_letters(client: httpx.AsyncClient, flow: Flow,
+                                                seed: Seed, clock: AdjustableClock,
+                                                services: Services, receiver: Receiver,
+                                                db_url: str) -> None:
+    await flow.announced()
+    receiver.switch.failing = True
+    relay = make_relay(services, receiver.url, max_attempts=1)
+    try:
+        await relay.run_once()
+        assert {row.status for row in await _outbox(services)} == {"dead", "pending"}
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "tradesys.cli", "platform", "replay", "--database", db_url,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        out, err = await process.communicate()
+        assert process.returncode == 0, err
+        assert out.decode().startswith("1 dead-lettered report(s) queued again")
+        receiver.switch.failing = False
+        # The CLI ran on the machine's clock, which is the server clock in production.
+        clock.set(datetime.now(UTC) + timedelta(minutes=1))
+        await relay.run_once()
+    finally:
+        await relay.stop()
+    assert {row.status for row in await _outbox(services)} == {"delivered"}
