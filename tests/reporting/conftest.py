@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -24,8 +25,12 @@ class Switchable:
         self.app = app
         self.failing = False
         self.failures = 0
+        #: While set, deliveries are answered only after this many seconds (a hung platform).
+        self.stall = 0.0
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] == "POST" and self.stall:
+            await asyncio.sleep(self.stall)
         if scope["type"] == "http" and scope["method"] == "POST" and self.failing:
             self.failures += 1
             await send({"type": "http.response.start", "status": 500,

@@ -226,3 +226,42 @@ async def test_replay_cli_requeues_dead_letters(client: httpx.AsyncClient, flow:
     finally:
         await relay.stop()
     assert {row.status for row in await _outbox(services)} == {"delivered"}
+
+
+async def test_timeouts_and_dropped_connections_are_retried_in_order(
+        client: httpx.AsyncClient, flow: Flow, seed: Seed, clock: AdjustableClock,
+        services: Services, receiver: Receiver) -> None:
+    await _busy_history(client, flow, seed, clock)
+
+    async def hang_up(_reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.close()  # accept the connection, then close it without an answer
+
+    dropper = await asyncio.start_server(hang_up, "127.0.0.1", 0)
+    port = dropper.sockets[0].getsockname()[1]
+    dropping = make_relay(services, f"http://127.0.0.1:{port}", max_attempts=50)
+    try:
+        assert await dropping.run_once() == 0
+    finally:
+        await dropping.stop()
+        dropper.close()
+        await dropper.wait_closed()
+    rows = await _outbox(services)
+    assert all(row.status == "pending" for row in rows)
+    assert sum(bool(row.attempts) for row in rows) == 2  # each project's head, no further
+    receiver.switch.stall = 1.0  # answers after 1 s; the relay waits 0.2 s
+    slow = Relay(services.db, services.clock, services.reporting, f"{receiver.url}/reports",
+                 services.report_key, timeout=0.2, max_attempts=50)
+    try:
+        clock.advance(timedelta(minutes=10))
+        assert await slow.run_once() == 0
+        assert all("Timeout" in (row.last_error or "") for row in await _outbox(services)
+                   if row.attempts >= 2)
+        receiver.switch.stall = 0.0
+        clock.advance(timedelta(minutes=10))
+        await slow.run_once()
+    finally:
+        await slow.stop()
+    rows = await _outbox(services)
+    assert {row.status for row in rows} == {"delivered"}
+    # The timed-out attempts may have been stored by the receiver anyway: still once each.
+    _assert_in_order_once(receiver.reports(), rows)
