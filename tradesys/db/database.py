@@ -21,13 +21,21 @@ def is_sqlite(url: str) -> bool:
 
 
 class Database:
-    def __init__(self, url: str, *, pool_size: int = 10, null_pool: bool = False) -> None:
+    """Pools are sized for a few cores (measured in bench/api.py): more connections than the
+    machine can run only add contention. PostgreSQL connections are not pinged on checkout
+    (a round trip per request); a connection the server dropped is invalidated by SQLAlchemy
+    on first use and replaced, and ``pool_recycle`` retires old ones."""
+
+    def __init__(self, url: str, *, pool_size: int = 5, null_pool: bool = False) -> None:
         self.url = url
         kwargs: dict[str, Any] = {}
         if null_pool:
             kwargs["poolclass"] = NullPool
-        elif not is_sqlite(url):
-            kwargs.update(pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+        elif is_sqlite(url):
+            kwargs.update(pool_size=5, max_overflow=10)
+        else:
+            kwargs.update(pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=False,
+                          pool_recycle=1800)
         self.engine = create_async_engine(url, **kwargs)
         if is_sqlite(url):
             _configure_sqlite(self.engine.sync_engine)
@@ -49,8 +57,9 @@ class Database:
 
     @asynccontextmanager
     async def reading(self) -> AsyncIterator[AsyncSession]:
-        """A read-only transaction (never committed)."""
-        async with self._reader() as session, session.begin():
+        """A read-only transaction: begun by the first query, never committed; closing the
+        session rolls it back as the connection returns to the pool (one round trip less)."""
+        async with self._reader() as session:
             yield session
 
     async def dispose(self) -> None:
