@@ -376,3 +376,43 @@ async def test_a_lost_receipt_is_replayed_or_fetched_again(client: httpx.AsyncCl
     assert verify_receipt_file(fetched.content, services.receipt_key.public_key())[0]
     assert_error(await client.get(f"/api/v1/sections/{section['id']}/bids/{bid_id}/receipt",
                                   headers=seed.bidder2.auth), 404, "bid_not_found")
+
+
+async def test_oversize_uploads_are_refused(client: httpx.AsyncClient, seed: Seed,
+                                            services: Services,
+                                            tendering: dict[str, Any]) -> None:
+    section = tendering["notice"]["sections"][0]
+    before = await table_counts(services)
+    limit = services.settings.max_bid_bytes
+    too_big = await client.post(f"/api/v1/sections/{section['id']}/uploads",
+                                headers=seed.bidder1.auth, json={"size": limit + 1})
+    assert_error(too_big, 422, "bid_too_large")
+    assert await table_counts(services) == before
+    opening = (await sealing(client, section["id"], seed.bidder1))["opening_public_key"]
+    envelope = seal_bid(section, seed.bidder1, opening)
+    started = await client.post(f"/api/v1/sections/{section['id']}/uploads",
+                                headers=seed.bidder1.auth, json={"size": len(envelope)})
+    upload_id = started.json()["id"]
+    more = await client.patch(f"/api/v1/uploads/{upload_id}", content=envelope + b"extra",
+                              headers={**seed.bidder1.auth, "Upload-Offset": "0"})
+    assert_error(more, 422, "upload_too_large")
+    status = (await client.get(f"/api/v1/uploads/{upload_id}", headers=seed.bidder1.auth)).json()
+    assert status["offset"] == 0  # nothing of the refused body was kept
+    part = services.uploads.path(upload_id)
+    assert not part.exists() or part.stat().st_size == 0
+
+
+async def test_the_same_envelope_twice_is_one_valid_bid(client: httpx.AsyncClient, seed: Seed,
+                                                        services: Services,
+                                                        tendering: dict[str, Any]) -> None:
+    section = tendering["notice"]["sections"][0]
+    opening = (await sealing(client, section["id"], seed.bidder1))["opening_public_key"]
+    envelope = seal_bid(section, seed.bidder1, opening)
+    first = await submit(client, section["id"], seed.bidder1, envelope)
+    second = await submit(client, section["id"], seed.bidder1, envelope)
+    assert first.status_code == second.status_code == 201
+    bids = (await client.get(f"/api/v1/sections/{section['id']}/bids",
+                             headers=seed.bidder1.auth)).json()["items"]
+    assert [bid["status"] for bid in bids] == ["replaced", "valid"]
+    stored = services.uploads.store.path_of(first.json()["receipt"]["envelope_sha256"])
+    assert stored.read_bytes() == envelope  # stored once, still whole
