@@ -33,8 +33,10 @@ from tradesys.settings import Settings
 pytestmark = pytest.mark.browser
 
 PASSWORD = "备份密码-correct-horse"
-#: Over one upload slice (1 MiB), so the envelope goes up in two PATCH requests.
-BID_SIZE = 1536 * 1024
+#: One upload slice (static/js/resumable.js SLICE_BYTES).
+SLICE = 8 * 1024 * 1024
+#: Over one upload slice, so the envelope goes up in two PATCH requests.
+BID_SIZE = SLICE + 512 * 1024
 
 
 def api(server: InProcessServer, party: Party) -> httpx.Client:
@@ -64,7 +66,7 @@ def bid_file(marker: bytes) -> bytes:
     the end."""
     filler = bytes(range(32, 127)) * (BID_SIZE // 95 + 1)
     data = bytearray(filler[:BID_SIZE])
-    for at in (0, 1024 * 1024 - len(marker) // 2, BID_SIZE - len(marker)):
+    for at in (0, SLICE - len(marker) // 2, BID_SIZE - len(marker)):
         data[at:at + len(marker)] = marker
     return bytes(data)
 
@@ -208,7 +210,7 @@ def test_bidder_registers_a_key_seals_uploads_and_keeps_the_receipt(
     expect(page.locator("#receipt-size")).to_contain_text(f"{receipt['size']} 字节")
 
     # The resumed upload: the cut slice was asked for again from where the server stood.
-    assert cut == [str(1024 * 1024)]
+    assert cut == [str(SLICE)]
     patches = [(url, body) for method, url, body in sent if method == "PATCH"]
     assert len(patches) == 3  # slice 1, slice 2 (cut off), slice 2 again
     assert len(patches[0][1]) + len(patches[2][1]) == receipt["size"]

@@ -72,12 +72,12 @@ class UploadFiles:
                                   "larger than declared)")
                 buffer += chunk
                 if len(buffer) >= BUFFER:
-                    await asyncio.to_thread(os.write, fd, bytes(buffer))
+                    await asyncio.to_thread(_write_all, fd, bytes(buffer))
                     hasher.update(buffer)
                     position += len(buffer)
                     buffer.clear()
             if buffer:
-                await asyncio.to_thread(os.write, fd, bytes(buffer))
+                await asyncio.to_thread(_write_all, fd, bytes(buffer))
                 hasher.update(buffer)
                 position += len(buffer)
         except BaseException:
@@ -123,3 +123,12 @@ class UploadFiles:
     def forget(self, upload_id: str) -> None:
         self._hashes.pop(upload_id, None)
         self._locks.pop(upload_id, None)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    """os.write may write less than asked (a signal, a full disk): go on until all is written,
+    so the file always holds exactly the bytes that were hashed."""
+    view = memoryview(data)
+    while view:
+        written = os.write(fd, view)
+        view = view[written:]
