@@ -9,7 +9,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
-from tradesys.db.registry import metadata
+from tradesys.schema import metadata
 
 config = context.config
 

@@ -10,7 +10,7 @@ import httpx
 from sqlalchemy import func, select
 
 from tradesys.bids.keys import PrivateKey
-from tradesys.db.registry import metadata
+from tradesys.schema import metadata
 from tradesys.services import Services
 
 #: The frozen start of every test's server clock: Monday 2 March 2026, 09:00 in Beijing.

@@ -6,7 +6,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import Connection
 
-from tradesys.db.registry import metadata
+from tradesys.schema import metadata
 from tradesys.services import Services
 
 

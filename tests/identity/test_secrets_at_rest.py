@@ -8,8 +8,8 @@ import httpx
 from sqlalchemy import select
 
 from tests.support import Seed
-from tradesys.db.registry import metadata
 from tradesys.identity.models import User
+from tradesys.schema import metadata
 from tradesys.services import Services
 
 

@@ -1,4 +1,8 @@
-"""Imports every model module so that ``Base.metadata`` knows the whole schema (Alembic)."""
+"""The whole schema: imports every model module so that ``Base.metadata`` knows all tables.
+
+It sits beside the composition root, not in ``tradesys.db``: knowing every table means knowing
+every layer, and the core must not import the layers above it. Alembic and the tests use it.
+"""
 
 from tradesys.api import idempotency as _idempotency  # noqa: F401
 from tradesys.bids import models as _bids  # noqa: F401
