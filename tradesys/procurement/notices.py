@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Integer, Row, bindparam, select, tuple_
+from sqlalchemy import Connection, Integer, Row, bindparam, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tradesys.bids.opening_keys import check_holders, create_opening_keys
@@ -152,18 +152,19 @@ _PUBLIC_NOTICES_BEFORE = _PUBLIC_NOTICES.where(
 PUBLIC_NOTICE_FIELDS: tuple[str, ...] = tuple(_PUBLIC_NOTICES.selected_columns.keys())
 
 
-async def list_public_notices(
-    session: AsyncSession, *, before: tuple[datetime, int] | None, limit: int
+def list_public_notices(
+    connection: Connection, *, before: tuple[datetime, int] | None, limit: int
 ) -> Sequence[Row[Any]]:
     """Newest first, paged by the key (published_at, id): stable under concurrent inserts.
 
-    Rows of ``PUBLIC_NOTICE_FIELDS``: (id, project_id, project_code, project_name, kind, title,
+    Synchronous, for ``Database.read_once`` (the list is the hottest public read). Rows of
+    ``PUBLIC_NOTICE_FIELDS``: (id, project_id, project_code, project_name, kind, title,
     published_at, bid_deadline).
     """
     if before is None:
-        result = await session.execute(_PUBLIC_NOTICES, {"limit": limit})
+        result = connection.execute(_PUBLIC_NOTICES, {"limit": limit})
     else:
-        result = await session.execute(
+        result = connection.execute(
             _PUBLIC_NOTICES_BEFORE,
             {"limit": limit, "before_at": before[0], "before_id": before[1]},
         )

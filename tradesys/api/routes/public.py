@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import datetime
+from functools import partial
 
 from pydantic import TypeAdapter
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -83,8 +84,8 @@ if tuple(NoticeOut.model_fields) != notices.PUBLIC_NOTICE_FIELDS or tuple(
 async def list_notices(call: Call) -> Response:
     before = _notice_cursor(call.query("cursor"))
     limit = parse_limit(call.query("limit"))
-    async with call.services.db.reading() as session:
-        rows = await notices.list_public_notices(session, before=before, limit=limit + 1)
+    rows = await call.services.db.read_once(
+        partial(notices.list_public_notices, before=before, limit=limit + 1))
     next_cursor = None
     if len(rows) > limit:
         last = rows[limit - 1]
