@@ -26,6 +26,14 @@ from tradesys.procurement.access import grants_of
 from tradesys.procurement.models import Project, ProjectGrant, Section
 
 
+def may_hold_share(role: Role, grants: set[Grant]) -> bool:
+    """A supervisor, the project's host agency, or its owner procurer (one rule, two uses)."""
+    return role in HOLDER_ROLES and (
+        role is Role.SUPERVISOR
+        or (role is Role.AGENCY and Grant.HOST in grants)
+        or (role is Role.PROCURER and Grant.OWNER in grants))
+
+
 async def check_holders(session: AsyncSession, project: Project, holder_ids: Sequence[int],
                         threshold: int) -> list[tuple[User, int, str]]:
     """The holders as (user, key row id, public key); refuses anyone unfit to hold a share."""
@@ -42,10 +50,7 @@ async def check_holders(session: AsyncSession, project: Project, holder_ids: Seq
                           "user)")
         role = Role(user.role)
         grants = await grants_of(session, project.id, user.org_id)
-        fits = (role is Role.SUPERVISOR
-                or (role is Role.AGENCY and Grant.HOST in grants)
-                or (role is Role.PROCURER and Grant.OWNER in grants))
-        if role not in HOLDER_ROLES or not fits:
+        if not may_hold_share(role, grants):
             raise Invalid("key_holder_not_party", f"用户 {user_id} 不是本项目的代理机构、招标人或"
                           "监督人员 (a key holder must be of the project's agency, its procurer, "
                           "or a supervisor)")
@@ -75,8 +80,7 @@ async def holder_candidates(session: AsyncSession, project: Project) -> list[tup
     for user, org_name in rows:
         grants = await grants_of(session, project.id, user.org_id)
         role = Role(user.role)
-        if (role is Role.SUPERVISOR or (role is Role.AGENCY and Grant.HOST in grants)
-                or (role is Role.PROCURER and Grant.OWNER in grants)):
+        if may_hold_share(role, grants):
             fit.append((user, org_name))
     return fit
 
