@@ -327,6 +327,7 @@ async function main() {
     showError(new Error('未指定标段 (no section given)'));
     return;
   }
+  $('#hall-link').href = `hall.html?section=${sectionId}`;
   const noticeId = idParam('notice');
   if (noticeId !== null) $('#notice-link').href = `notice.html?id=${noticeId}`;
   try {

@@ -56,6 +56,8 @@ function render(notice, user) {
     el('td', { class: 'num' }, formatMoney(section.ceiling_price)),
     el('td', { class: 'num' }, formatMoney(section.bid_security)),
     el('td', {}, label(SECTION_STATES, section.state)),
+    el('td', {}, el('a', { href: `hall.html?section=${section.id}`,
+      'aria-label': `进入开标大厅：${section.code} ${section.name}` }, '进入开标大厅')),
     bidder ? el('td', {}, bidCell(notice, section)) : null)));
   $('#notice-body').hidden = false;
 }
