@@ -16,6 +16,7 @@ import { parseInstant } from './ui.js';
 
 const PING_MS = 20 * 1000;
 const COMMAND_TIMEOUT_MS = 30 * 1000;
+const RESYNC_DRIFT_MS = 2000;
 const BACKOFF_MS = [500, 1000, 2000, 4000, 8000, 15000];
 /** Close codes after which reconnecting cannot help. */
 const FINAL_CODES = new Set([4003]);
@@ -174,7 +175,20 @@ export class HallRoom {
     const seq = Number(message.seq);
     if (!Number.isSafeInteger(seq) || seq <= this.lastSeq || !message.event) return;
     this.lastSeq = seq;
-    this.handlers.onEvent?.(message.event, seq, { live: seq > this.stateSeq });
+    const live = seq > this.stateSeq;
+    this.handlers.onEvent?.(message.event, seq, { live });
+    // A live event happened just now in server time: if our clock disagrees by more than a
+    // moment (a sleeping laptop, a drifting clock, a test's or demo's server clock moved on),
+    // measure again at once rather than at the next ping.
+    const at = live ? parseInstant(message.event.at) : null;
+    const now = this.serverNow();
+    if (at && now && Math.abs(at.getTime() - now.getTime()) > RESYNC_DRIFT_MS) this.resync();
+  }
+
+  /** A fresh clock measurement now; a jump invalidates the best round trip kept so far. */
+  resync() {
+    this.bestRoundTrip = Infinity;
+    this.ping();
   }
 
   time(message) {

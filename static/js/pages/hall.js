@@ -10,6 +10,7 @@ import {
 } from '../envelope.js';
 import { CONNECTION_LABELS, HallRoom } from '../hall-room.js';
 import { keyIdOf, loadLocal, shortKeyId } from '../keyring.js';
+import { offset as headerOffset, sync as syncHeaderClock } from '../clock.js';
 import { initLayout } from '../layout.js';
 import {
   $, append, clear, el, formatBeijing, idParam, label, parseInstant, ROLES, showError, showStatus,
@@ -433,7 +434,7 @@ function renderBidders() {
       row.cells.name = el('th', { scope: 'row' });
       tr.append(row.cells.name);
       for (const name of ['credit', 'sha', 'received', 'security', 'signed', 'status']) {
-        row.cells[name] = cell(tr);
+        row.cells[name] = cell(tr, ['security', 'signed'].includes(name) ? 'nowrap' : null);
       }
       row.cells.sha.append(el('code', { class: 'hash' }));
       row.cells.price = cell(tr, 'num price');
@@ -457,7 +458,7 @@ function renderBidders() {
     setText(c.security, securityText(bidder.security));
     setText(c.signed, bidder.signed_in ? '已签到' : '未签到');
     setText(c.status, decryptStatus(bidder));
-    c.status.className = `outcome-${bidder.outcome || (bidder.share_released ? 'released' : 'pending')}`;
+    c.status.className = `nowrap outcome-${bidder.outcome || (bidder.share_released ? 'released' : 'pending')}`;
     const r = bidder.reading;
     for (const name of ['price', 'duration', 'quality', 'manager']) c[name].hidden = !reading;
     setText(c.price, r ? formatPrice(r.price, r.currency) : '—');
@@ -496,6 +497,11 @@ function renderRecord() {
   $('#record-empty').hidden = hasRecord || state.phase === 'failed';
   if (hasRecord) {
     setText($('#record-sha256'), state.record_sha256);
+    const final = state.closed && state.closed.record_sha256;
+    $('#final-label').hidden = !final;
+    $('#final-value').hidden = !final;
+    setText($('#final-sha256'), final || '');
+    setText($('#record-label'), final ? '各投标人确认的开标记录（草稿）SHA-256' : '开标记录 SHA-256');
     const until = $('#confirm-until');
     if (until.dataset.at !== state.confirm_until) {
       until.dataset.at = state.confirm_until || '';
@@ -982,6 +988,19 @@ function onRoomError(error) {
 
 // ---------------------------------------------------------------------------- clocks
 
+let headerSyncing = false;
+
+/** The room measured the server clock: the header's clock (clock.js) follows a jump too. */
+function onTime() {
+  const roomOffset = room ? room.offsetMs : null;
+  const header = headerOffset();
+  if (roomOffset !== null && header !== null && !headerSyncing && Math.abs(roomOffset - header) > 1500) {
+    headerSyncing = true;
+    syncHeaderClock().catch(() => null).finally(() => { headerSyncing = false; });
+  }
+  tick();
+}
+
 function tick() {
   const now = room ? room.serverNow() : null;
   if (!now) return;
@@ -1028,7 +1047,7 @@ async function main() {
   bindBidder();
   bindChat();
   room = new HallRoom(sectionId, {
-    onWelcome, onEvent, onConnection, onError: onRoomError, onTime: tick,
+    onWelcome, onEvent, onConnection, onError: onRoomError, onTime,
   });
   room.connect();
   setInterval(tick, 1000);

@@ -1,0 +1,313 @@
+"""A whole bid opening in the hall (开标大厅), in Debian's chromium: the host (agency), three
+bidders, the procurer and, at the end, a member of the public, each in a browser context of its
+own, all on hall.html over the room's WebSocket.
+
+The bidders seal their bids in their browsers (bid.html) with their registered keys kept in
+IndexedDB; at the opening each unwraps its own bidder share in the page and releases it; the
+host and the procurer unwrap and release their opening-key shares in theirs (2 of 3). Then the
+price reading, the record, an objection answered, the confirmations and the close; the observer,
+arriving last and not logged in, is shown the same final record and prices, and no chat.
+
+The server clock is frozen; the test moves it across the bid deadline. The scheduler runs (it
+publishes the bid list at the deadline and opens bids as their shares arrive), waking whenever
+the clock moves or a share is released.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from contextlib import ExitStack
+from dataclasses import dataclass, field, replace
+from datetime import timedelta
+
+import httpx
+import pytest
+from playwright.sync_api import (
+    Browser,
+    BrowserContext,
+    ConsoleMessage,
+    Dialog,
+    Locator,
+    Page,
+    expect,
+)
+from starlette.applications import Starlette
+
+from tests.browser.conftest import BROWSER_TIMEZONE
+from tests.browser.test_bid import announced_project
+from tests.browser.test_ui import log_in, screenshot
+from tests.support import T0, Party, Seed
+from tradesys.app import create_app
+from tradesys.bids.encoding import b64u
+from tradesys.bids.keys import PrivateKey
+from tradesys.clock import AdjustableClock
+from tradesys.demo.server import InProcessServer
+from tradesys.settings import Settings
+
+pytestmark = pytest.mark.browser
+
+DEADLINE = T0 + timedelta(days=21)  # tests/support.py key_times
+PRICES = ("9300000.00", "9150000.50", "9420000.00")
+MANAGERS = ("张三", "李四", "王五")
+SHOWN_PRICES = ("9,300,000.00 元", "9,150,000.50 元", "9,420,000.00 元")
+
+#: Keeps a registered key pair in this browser's IndexedDB, as keys.html does after a backup
+#: import: the test parties' keys were made outside the browser (tests/conftest.py).
+KEEP_KEY = """async ({d, x, y}) => {
+    const envelope = await import(new URL('js/envelope.js', location.href).href);
+    const keyring = await import(new URL('js/keyring.js', location.href).href);
+    const privateKey = await envelope.importPrivateKeyJwk({d, x, y});
+    const publicKey = envelope.concat(new Uint8Array([4]), envelope.unb64u(x), envelope.unb64u(y));
+    return keyring.storeLocal({privateKey, publicKey});
+}"""
+
+
+@pytest.fixture
+def web_app(settings: Settings, clock: AdjustableClock) -> Starlette:
+    """With the scheduler: the opening's time-driven steps (publishing the bid list at the
+    deadline, opening bids as their shares arrive) are its jobs."""
+    return create_app(replace(settings, scheduler_interval=0.2), clock=clock,
+                      run_scheduler=True)
+
+
+@dataclass
+class Person:
+    """One browser context with one page, failing the test on any script error."""
+
+    name: str
+    context: BrowserContext
+    page: Page
+    problems: list[str] = field(default_factory=list)
+
+
+def person(stack: ExitStack, browser: Browser, server: InProcessServer, name: str) -> Person:
+    context = browser.new_context(base_url=server.url, locale="zh-CN",
+                                  timezone_id=BROWSER_TIMEZONE,
+                                  viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(15_000)
+    stack.callback(context.close)
+    page = context.new_page()
+    who = Person(name, context, page)
+
+    def on_console(message: ConsoleMessage) -> None:
+        if message.type == "error" and not message.text.startswith("Failed to load resource"):
+            who.problems.append(f"{name} console: {message.text}")
+
+    def on_dialog(dialog: Dialog) -> None:
+        who.problems.append(f"{name} dialog: {dialog.message}")
+        dialog.dismiss()
+
+    page.on("console", on_console)
+    page.on("pageerror", lambda error: who.problems.append(f"{name} uncaught: {error}"))
+    page.on("dialog", on_dialog)
+    return who
+
+
+def jwk(key: PrivateKey) -> dict[str, str]:
+    numbers = key.private_numbers()
+    public = numbers.public_numbers
+    return {"d": b64u(numbers.private_value.to_bytes(32, "big")),
+            "x": b64u(public.x.to_bytes(32, "big")), "y": b64u(public.y.to_bytes(32, "big"))}
+
+
+def logged_in(who: Person, party: Party) -> None:
+    log_in(who.page, party.username, party.password)
+    expect(who.page).to_have_url(re.compile(r"/projects\.html$"))
+
+
+def keep_key(who: Person, party: Party) -> None:
+    assert party.private_key is not None
+    key_id = who.page.evaluate(KEEP_KEY, jwk(party.private_key))
+    assert re.fullmatch(r"[0-9a-f]{64}", key_id)
+
+
+def seal_bid(who: Person, section_id: int, price: str, manager: str) -> None:
+    page = who.page
+    page.goto(f"/bid.html?section={section_id}")
+    expect(page.locator("#key-state")).to_contain_text("使用本浏览器中的投标密钥")
+    page.get_by_label("投标报价").fill(price)
+    page.get_by_label("工期（日历天）").fill("365")
+    page.get_by_label("质量").fill("合格")
+    page.get_by_label("项目经理").fill(manager)
+    page.get_by_label("投标文件", exact=True).set_input_files(files=[{
+        "name": "投标文件.pdf", "mimeType": "application/pdf",
+        "buffer": f"%PDF-1.4\n% bid of {who.name}\n".encode() * 64}])
+    page.get_by_role("button", name="加密并递交").click()
+    expect(page.get_by_role("heading", name="投标回执")).to_be_focused()
+
+
+def row(page: Page, name: str) -> Locator:
+    return page.locator("#bid-rows tr", has_text=name)
+
+
+def test_a_whole_opening_in_the_hall(browser: Browser, server: InProcessServer,
+                                     web_app: Starlette, seed: Seed,
+                                     clock: AdjustableClock) -> None:
+    project = announced_project(server, seed)
+    section = project["sections"][0]
+    section_id = section["id"]
+    hall = f"/hall.html?section={section_id}"
+    parties = [seed.bidder1, seed.bidder2, seed.bidder3]
+    names = [f"{party.key} 有限公司" for party in parties]
+
+    with ExitStack() as stack:
+        # -------------------------------------------------------- sealed bids, at T0
+        bidders = [person(stack, browser, server, party.key) for party in parties]
+        for who, party, price, manager in zip(bidders, parties, PRICES, MANAGERS, strict=True):
+            logged_in(who, party)
+            keep_key(who, party)
+            seal_bid(who, section_id, price, manager)
+
+        # -------------------------------------------------------- five minutes before the deadline
+        # (sessions last 8 hours: everyone logs in again on the day)
+        clock.set(DEADLINE - timedelta(minutes=5))
+        host = person(stack, browser, server, "host")
+        procurer = person(stack, browser, server, "procurer")
+        for who, party in ((host, seed.agency), (procurer, seed.procurer)):
+            logged_in(who, party)
+            keep_key(who, party)
+        for who, party in zip(bidders, parties, strict=True):
+            logged_in(who, party)
+        everyone = [host, procurer, *bidders]
+        for who in everyone:
+            who.page.goto(hall)
+            expect(who.page.locator("#connection")).to_have_text("已连接")
+            expect(who.page.locator("#phase")).to_have_text("等待开标")
+        page = host.page
+        expect(page.get_by_role("heading", level=1)).to_have_text(
+            f"开标大厅：{section['code']} {section['name']}")
+        expect(page.locator("#audience")).to_contain_text("主持人")
+        expect(page.locator("#ceiling-price")).to_have_text("950,000.00 元")
+        expect(page.locator("#bid-deadline")).to_have_text("2026-03-23 09:00:00")
+        # Server time, in Beijing, although the browsers run in Los Angeles. (The server's
+        # clock is frozen; the page's runs on from the offset until the next ping.)
+        expect(page.locator("#hall-clock")).to_have_text(re.compile(r"^2026-03-23 08:5[56]:\d\d$"))
+        expect(page.locator("#countdown")).to_have_text(re.compile(r"^00:0[45]:\d\d$"))
+        expect(page.get_by_role("button", name="开始解密")).to_be_disabled()
+        expect(bidders[0].page.locator("#audience")).to_contain_text("投标人")
+        expect(procurer.page.locator("#audience")).to_contain_text("招标人")
+        expect(procurer.page.locator("#host-panel")).to_be_hidden()
+        expect(bidders[0].page.locator("#host-panel")).to_be_hidden()
+
+        # 签到 before the deadline stays private to each bidder.
+        for who in bidders[:2]:
+            who.page.get_by_role("button", name="签到").click()
+            expect(who.page.get_by_role("status")).to_contain_text("签到成功")
+            expect(who.page.get_by_role("button", name="已签到")).to_be_disabled()
+
+        # -------------------------------------------------------- the deadline passes
+        clock.advance(timedelta(minutes=6))
+        for who in everyone:
+            expect(who.page.locator("#phase")).to_have_text("投标人名单已公布")
+            expect(who.page.locator("#bid-rows tr")).to_have_count(3)
+        expect(page.locator("#countdown")).to_have_text("已到开标时间")
+        for name in names[:2]:
+            expect(row(page, name)).to_contain_text("已签到")
+        expect(row(page, names[2])).to_contain_text("未签到")
+        bidders[2].page.get_by_role("button", name="签到").click()
+        expect(row(page, names[2])).to_contain_text("已签到")
+        expect(page.locator("#event-log")).to_contain_text(f"{names[2]} 已签到")
+        expect(row(page, names[0])).to_contain_text(parties[0].credit_code)
+
+        # Key holders release their opening-key shares (2 of 3), unwrapped in their pages.
+        expect(page.locator("#holder-progress")).to_have_text("已释放 0 份，需 2 份（共 3 份）")
+        for who in (host, procurer):
+            who.page.get_by_role("button", name="释放开标密钥份额").click()
+            expect(who.page.get_by_role("button", name="已释放开标密钥份额")).to_be_disabled()
+        expect(bidders[0].page.locator("#holder-progress")).to_have_text(
+            "已释放 2 份，需 2 份（共 3 份）")
+
+        # -------------------------------------------------------- decryption
+        page.get_by_role("button", name="开始解密").click()
+        for who in everyone:
+            expect(who.page.locator("#phase")).to_have_text("解密中")
+        expect(page.locator("#window-left")).to_contain_text(re.compile(r"00:(30:00|29:\d\d)"))
+        for who in bidders:
+            who.page.get_by_role("button", name="解密", exact=True).click()
+        # The scheduler opens each bid as its share arrives; the window ends by itself once
+        # every bid has its outcome.
+        for who in everyone:
+            expect(who.page.locator("#phase")).to_have_text("解密结束")
+        for name in names:
+            expect(row(page, name)).to_contain_text("已解密")
+        expect(page.locator("#decrypt-progress")).to_contain_text("已开启 3 / 3 家")
+
+        # -------------------------------------------------------- 唱标
+        read = page.get_by_role("button", name="唱标（下一家）")
+        for number, (name, shown) in enumerate(zip(names, SHOWN_PRICES, strict=True), start=1):
+            read.click()
+            for who in (page, bidders[2].page):
+                expect(row(who, name)).to_contain_text(shown)
+            expect(page.locator("#event-log")).to_contain_text(f"唱标（第 {number} 家）：{name}")
+        expect(page.locator("#phase")).to_have_text("唱标")
+        expect(read).to_be_disabled()
+        expect(row(bidders[0].page, names[1])).to_contain_text(MANAGERS[1])
+
+        # -------------------------------------------------------- the record, an objection
+        page.get_by_role("button", name="生成开标记录").click()
+        for who in everyone:
+            expect(who.page.locator("#phase")).to_have_text("开标记录确认中")
+        draft = page.locator("#record-sha256").text_content()
+        assert draft and re.fullmatch(r"[0-9a-f]{64}", draft)
+        expect(bidders[1].page.locator("#record-sha256")).to_have_text(draft)
+
+        objection = "第二家报价的小数位唱读不清，请主持人复核。"
+        bidders[1].page.get_by_label("异议内容").fill(objection)
+        bidders[1].page.get_by_role("button", name="提出异议").click()
+        expect(page.locator("#objections")).to_contain_text(objection)
+        answer = "已复核：报价为 9,150,000.50 元，与开标一览表一致。"
+        item = page.locator("#objections li", has_text=objection)
+        item.get_by_label("答复内容").fill(answer)
+        item.get_by_role("button", name="答复异议").click()
+        for who in (page, bidders[1].page, procurer.page):
+            expect(who.locator("#objections")).to_contain_text(f"主持人答复：{answer}")
+
+        # Chat among the participants.
+        procurer.page.get_by_label("消息内容").fill("招标人已到场。")
+        procurer.page.get_by_role("button", name="发送").click()
+        expect(bidders[0].page.locator("#chat-log")).to_contain_text("招标人已到场。")
+
+        # The host cannot close while bidders may still confirm.
+        page.get_by_role("button", name="结束开标").click()
+        expect(page.locator('[data-error-for~="close"]')).to_contain_text("确认时间未到")
+        for who in bidders:
+            who.page.get_by_role("button", name="确认开标记录").click()
+            expect(who.page.get_by_role("button", name="已确认开标记录")).to_be_disabled()
+        expect(page.locator("#confirm-count")).to_have_text("3 / 3 家")
+
+        # -------------------------------------------------------- the close
+        page.get_by_role("button", name="结束开标").click()
+        for who in everyone:
+            expect(who.page.locator("#phase")).to_have_text("开标结束")
+        final = page.locator("#final-sha256").text_content()
+        assert final and re.fullmatch(r"[0-9a-f]{64}", final) and final != draft
+        expect(page.get_by_role("link", name="开标记录（JSON）")).to_be_visible()
+        record_url = page.get_by_role("link", name="开标记录（JSON）").get_attribute("href")
+        assert record_url
+        published = httpx.get(f"{server.url}{record_url}", timeout=10)
+        assert published.status_code == 200
+        assert hashlib.sha256(published.content).hexdigest() == final
+        screenshot(page, "hall-host.png")
+
+        # -------------------------------------------------------- the public, afterwards
+        observer = person(stack, browser, server, "observer")
+        observer.page.goto(hall)
+        view = observer.page
+        expect(view.locator("#phase")).to_have_text("开标结束")
+        expect(view.locator("#audience")).to_contain_text("公众")
+        expect(view.locator("#final-sha256")).to_have_text(final)
+        expect(view.locator("#record-sha256")).to_have_text(draft)
+        for name, shown in zip(names, SHOWN_PRICES, strict=True):
+            expect(row(view, name)).to_contain_text(shown)
+        expect(view.locator("#objections")).to_contain_text(answer)
+        expect(view.locator("#chat-panel")).to_be_hidden()
+        expect(view.locator("#event-log")).to_contain_text("开标结束，开标记录已公布")
+        expect(view.locator("#event-log")).not_to_contain_text("招标人已到场")
+        expect(view.get_by_role("link", name="开标记录（PDF）")).to_be_visible()
+        for panel in ("#host-panel", "#bidder-panel", "#holder-panel"):
+            expect(view.locator(panel)).to_be_hidden()
+        screenshot(view, "hall-observer.png")
+
+        problems = [problem for who in (*everyone, observer) for problem in who.problems]
+        assert problems == []
