@@ -1,4 +1,6 @@
-"""The online bid-opening hall (网上开标大厅): WebSocket rooms built from the event log.
+"""The online bid-opening hall (网上开标大厅): the live WebSocket side of the opening.
 
-Not built yet: this package is reserved by the layout in DESIGN.md §3 (the hall issue).
+The ceremony's rules are domain code (``tradesys.opening``); this package carries them live:
+the protocol (docs/hall-protocol.md), rooms built from the event log, fan-out to thousands of
+connections, and the backplane that tells rooms in every process about new events.
 """

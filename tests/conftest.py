@@ -37,7 +37,7 @@ BACKENDS = ["sqlite", "postgresql"]
 PARTIES = [
     ("procurer", "procurer"), ("procurer2", "procurer"),
     ("agency", "agency"), ("agency2", "agency"),
-    ("bidder1", "bidder"), ("bidder2", "bidder"), ("bidder3", "bidder"),
+    ("bidder1", "bidder"), ("bidder2", "bidder"), ("bidder3", "bidder"), ("bidder4", "bidder"),
     ("supervisor", "supervisor"), ("expert", "expert"),
 ]
 

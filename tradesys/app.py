@@ -14,15 +14,21 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Mount, Route
+from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
+from hall.backplane import PostgresBackplane
+from hall.rooms import Rooms
+from hall.ws import Hall, hall_endpoint
 from tradesys.api.errors import HANDLERS
 from tradesys.api.openapi import build_openapi
 from tradesys.api.v1 import api_router
 from tradesys.bids.upload_files import UploadFiles
 from tradesys.clock import Clock, SystemClock
 from tradesys.db.database import Database
+from tradesys.opening.commands import OpeningCommands
+from tradesys.opening.jobs import opening_jobs
+from tradesys.opening.record import RecordStore
 from tradesys.ops.headers import SecurityHeaders
 from tradesys.ops.metrics import Metrics
 from tradesys.ops.middleware import RequestContext
@@ -30,7 +36,7 @@ from tradesys.procurement.rules import RuleBook
 from tradesys.reporting.facts import ReportingSettings
 from tradesys.reporting.relay import Relay
 from tradesys.reporting.signing import load_or_create_key
-from tradesys.scheduler import Scheduler
+from tradesys.scheduler import JOBS, Scheduler
 from tradesys.services import Services
 from tradesys.settings import Settings
 from tradesys.storage import FileStore
@@ -39,11 +45,14 @@ STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 
 
 def build_services(settings: Settings, clock: Clock | None = None) -> Services:
+    clock = clock or SystemClock()
+    rules = RuleBook.from_file(settings.rules_file)
+    uploads = UploadFiles(settings.data_dir / "uploads", FileStore(settings.data_dir / "bids"))
     return Services(
         settings=settings,
         db=Database(settings.database_url),
-        clock=clock or SystemClock(),
-        rules=RuleBook.from_file(settings.rules_file),
+        clock=clock,
+        rules=rules,
         documents=FileStore(settings.documents_dir),
         reporting=ReportingSettings(
             platform_code=settings.platform_code,
@@ -54,7 +63,9 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         ),
         report_key=load_or_create_key(settings.report_key_file),
         receipt_key=load_or_create_key(settings.receipt_key_file),
-        uploads=UploadFiles(settings.data_dir / "uploads", FileStore(settings.data_dir / "bids")),
+        uploads=uploads,
+        opening=OpeningCommands(clock, rules, uploads.store, settings.data_dir / "opened",
+                                RecordStore(settings.data_dir / "records")),
     )
 
 
@@ -77,16 +88,27 @@ def create_app(
 ) -> Starlette:
     services = services or build_services(settings or Settings(), clock)
     metrics = Metrics()
-    scheduler = Scheduler(services.db, services.clock,
-                          interval=services.settings.scheduler_interval)
+    settings = services.settings
+    scheduler = Scheduler(
+        services.db, services.clock, interval=settings.scheduler_interval,
+        jobs=JOBS + opening_jobs(services.rules, services.uploads.store,
+                                 settings.data_dir / "opened"),
+        on_change=services.committed)
     relay = build_relay(services)
     if relay is not None:
         services.commit_listeners.append(relay.wake)
+    rooms = Rooms(services.db)
+    services.commit_listeners.append(rooms.notify_all)
+    hall = Hall(services, rooms, services.opening, wake_scheduler=scheduler.wake)
+    backplane = (PostgresBackplane(settings.database_url, rooms)
+                 if services.db.dialect == "postgresql" else None)
     router = api_router()
     openapi = build_openapi(router)
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        if backplane is not None:
+            await backplane.start()
         if run_scheduler:
             scheduler.start()
         if relay is not None and run_relay:
@@ -95,6 +117,8 @@ def create_app(
             yield
         finally:
             await scheduler.stop()
+            if backplane is not None:
+                await backplane.stop()
             if relay is not None:
                 await relay.stop()
             await services.db.dispose()
@@ -123,6 +147,7 @@ def create_app(
         Route("/readyz", readyz),
         Route("/metrics", metrics_endpoint),
         Route("/openapi.json", openapi_endpoint),
+        WebSocketRoute("/hall/{section_id:int}/ws", hall_endpoint),
         *router.routes(),
         Mount("/", StaticFiles(directory=STATIC_DIR, html=True), name="static"),
     ]
@@ -136,4 +161,6 @@ def create_app(
     app.state.scheduler = scheduler
     app.state.metrics = metrics
     app.state.relay = relay
+    app.state.hall = hall
+    app.state.backplane = backplane
     return app

@@ -91,3 +91,11 @@ def isoformat_utc(value: datetime) -> str:
     if value.tzinfo is None:
         raise ValueError("naive datetime: every instant in tradesys carries a timezone")
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def parse_instant(text: str) -> datetime:
+    """The inverse of :func:`isoformat_utc` (any ISO-8601 instant with an offset)."""
+    value = datetime.fromisoformat(text)
+    if value.tzinfo is None:
+        raise ValueError(f"instant without an offset: {text!r}")
+    return value.astimezone(UTC)

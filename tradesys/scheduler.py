@@ -25,16 +25,25 @@ class Scheduler(Background):
     name = "tradesys-scheduler"
 
     def __init__(self, db: Database, clock: Clock, *, interval: float = 1.0,
-                 jobs: tuple[Job, ...] = JOBS) -> None:
+                 jobs: tuple[Job, ...] = JOBS,
+                 on_change: Callable[[], None] | None = None) -> None:
         super().__init__(clock, interval)
         self.db = db
         self.jobs = jobs
+        self.on_change = on_change
         self.passes = 0
 
     async def run_once(self) -> None:
+        changed = False
         for job in self.jobs:
             try:
-                await job(self.db, self.clock)
+                changed = bool(await job(self.db, self.clock)) or changed
             except Exception:
                 log.exception("scheduler job failed", extra={"job": job.__name__})
+            else:
+                # Tell the listeners (the hall's rooms, the relay) after each job that changed
+                # something, so the next job's work is not held back by this one's.
+                if changed and self.on_change is not None:
+                    self.on_change()
+                    changed = False
         self.passes += 1

@@ -9,6 +9,7 @@ from tradesys.bids import models as _bids  # noqa: F401
 from tradesys.db.base import Base
 from tradesys.events import models as _events  # noqa: F401
 from tradesys.identity import models as _identity  # noqa: F401
+from tradesys.opening import models as _opening  # noqa: F401
 from tradesys.procurement import models as _procurement  # noqa: F401
 
 metadata = Base.metadata

@@ -10,6 +10,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from tradesys.bids.upload_files import UploadFiles
 from tradesys.clock import Clock
 from tradesys.db.database import Database
+from tradesys.opening.commands import OpeningCommands
 from tradesys.procurement.rules import RuleBook
 from tradesys.reporting.facts import ReportingSettings
 from tradesys.settings import Settings
@@ -27,6 +28,8 @@ class Services:
     report_key: Ed25519PrivateKey
     receipt_key: Ed25519PrivateKey
     uploads: UploadFiles
+    #: The opening ceremony's commands (the hall and the API both run them).
+    opening: OpeningCommands
     #: Called after every committed command (the relay wakes on it).
     commit_listeners: list[Callable[[], None]] = field(default_factory=list)
 

@@ -18,6 +18,7 @@ from tests.bids.test_submission import sealing, submit
 from tests.support import Flow, Party, Seed, assert_error, table_counts
 from tradesys.bids.encoding import b64u, unb64u
 from tradesys.bids.envelope import ROLE_BIDDER, parse_header
+from tradesys.bids.models import Bid
 from tradesys.bids.open import unwrap_share
 from tradesys.bids.seal import seal
 from tradesys.bids.shamir import unwrap_holder_share
@@ -58,7 +59,10 @@ async def closed(client: httpx.AsyncClient, flow: Flow, seed: Seed, clock: Adjus
         response = await submit(client, section["id"], bidder, envelopes[bidder.key])
         assert response.status_code == 201, response.text
     clock.advance(timedelta(days=21))
-    await app.state.scheduler.run_once()
+    await app.state.scheduler.run_once()  # closes the section and publishes the bid list
+    started = await client.post(f"/api/v1/sections/{section['id']}/opening/commands",
+                                headers=seed.agency.auth, json={"type": "start_decryption"})
+    assert started.status_code == 200, started.text
     return {"project": project, "section": section, "envelopes": envelopes}
 
 
@@ -89,8 +93,8 @@ async def release_bidder(client: httpx.AsyncClient, section_id: int, bidder: Par
 
 
 async def test_two_of_three_holders_and_the_bidders_open_the_bids(
-        client: httpx.AsyncClient, seed: Seed, services: Services, closed: dict[str, Any]
-) -> None:
+        client: httpx.AsyncClient, seed: Seed, services: Services, closed: dict[str, Any],
+        clock: AdjustableClock, app: Starlette) -> None:
     section_id = closed["section"]["id"]
     for holder in (seed.agency, seed.supervisor):
         assert (await release_holder(client, section_id, holder)).status_code == 200
@@ -106,23 +110,31 @@ async def test_two_of_three_holders_and_the_bidders_open_the_bids(
     for bid_id in items:
         plain = (services.settings.data_dir / "opened" / f"{bid_id}.bin").read_bytes()
         assert plain in (_plaintext(seed.bidder1), _plaintext(seed.bidder2))
+    # bidder3 has not released its share: the host cannot cut its time short.
+    assert_error(await client.post(f"/api/v1/sections/{section_id}/opening/decrypt",
+                                   headers=seed.agency.auth, json={"finalize": True}), 409,
+                 "bidders_pending")
     # The window ends: bidder3 never released its share: revoked (撤销), not opened.
-    final = await client.post(f"/api/v1/sections/{section_id}/opening/decrypt",
-                              headers=seed.agency.auth, json={"finalize": True})
-    [late] = final.json()["items"]
-    assert late["outcome"] == "revoked" and late["summary"] is None
+    clock.advance(timedelta(minutes=30))
+    await app.state.scheduler.run_once()
     async with services.db.reading() as session:
+        late = (await session.execute(select(Bid).where(
+            Bid.section_id == section_id, Bid.id.not_in(list(items))))).scalar_one()
+        assert late.outcome == "revoked" and late.summary is None
         types = [e.type for e in (await session.execute(
-            select(Event).where(Event.aggregate_type == "section").order_by(Event.seq)
+            select(Event).where(Event.aggregate_type == "opening").order_by(Event.seq)
         )).scalars()]
     assert types.count("opening_share.released") == 2
     assert types.count("bid.share_released") == 2
     assert types.count("bid.decrypted") == 2 and types.count("bid.revoked") == 1
     # The settled list of bids is reported once (TENDER_LIST), as data-spec and OCDS.
     assert types.count("section.tender_list") == 1
-    again = await client.post(f"/api/v1/sections/{section_id}/opening/decrypt",
-                              headers=seed.agency.auth, json={"finalize": True})
-    assert again.json()["items"] == []
+    assert types[-1] == "opening.decryption_ended"
+    # The window is over: nothing more to release, decrypt or end.
+    assert_error(await release_bidder(client, section_id, seed.bidder3), 409, "wrong_phase")
+    assert_error(await client.post(f"/api/v1/sections/{section_id}/opening/decrypt",
+                                   headers=seed.agency.auth, json={"finalize": True}), 409,
+                 "wrong_phase")
     async with services.db.reading() as session:
         rows = (await session.execute(select(OutboxRow).where(
             OutboxRow.topic == "TENDER_LIST"))).scalars().all()
@@ -180,7 +192,7 @@ async def test_bad_releases_change_nothing(client: httpx.AsyncClient, seed: Seed
     # A bidder without a bid, and a bidder driving the decryption.
     assert_error(await client.post(f"/api/v1/sections/{section_id}/opening/decrypt",
                                    headers=seed.bidder1.auth, json={}), 403,
-                 "not_project_manager")
+                 "forbidden")
     # One holder share is fewer than k = 2.
     assert (await release_holder(client, section_id, seed.agency)).status_code == 200
     after_one = await table_counts(services)
@@ -225,8 +237,14 @@ async def test_an_envelope_the_bidder_broke_is_revoked(
     envelope = bytearray(_envelope(section, seed.bidder1, opening_key, "1.00"))
     envelope[-20] ^= 0x01  # the bidder's tool wrote a bad chunk; the header is fine
     assert (await submit(client, section["id"], seed.bidder1, bytes(envelope))).status_code == 201
+    for other in (seed.bidder2, seed.bidder3):  # enough bids for the opening to go on
+        good = _envelope(section, other, opening_key, "2.00")
+        assert (await submit(client, section["id"], other, good)).status_code == 201
     clock.advance(timedelta(days=21))
     await app.state.scheduler.run_once()
+    started = await client.post(f"/api/v1/sections/{section['id']}/opening/commands",
+                                headers=seed.agency.auth, json={"type": "start_decryption"})
+    assert started.status_code == 200, started.text
     for holder in (seed.agency, seed.procurer):
         assert (await release_holder(client, section["id"], holder)).status_code == 200
     assert (await release_bidder(client, section["id"], seed.bidder1)).status_code == 200

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
-from tradesys.api.routes import bidding, identity, platform, projects, public, tendering
+from tradesys.api.routes import (
+    bidding,
+    identity,
+    opening,
+    platform,
+    projects,
+    public,
+    tendering,
+)
 from tradesys.api.routing import Router
 
 
 def api_router() -> Router:
     router = Router()
-    for module in (public, identity, projects, tendering, bidding, platform):
+    for module in (public, identity, projects, tendering, bidding, opening, platform):
         router.endpoints.extend(module.router.endpoints)
     return router

@@ -43,7 +43,7 @@ from tradesys.bids.submission import VALID, section_for
 from tradesys.clock import isoformat_utc
 from tradesys.errors import Conflict, Forbidden, Invalid, NotFound
 from tradesys.events.canonical import canonical_json
-from tradesys.events.log import append_event
+from tradesys.events.log import Actor, append_event
 from tradesys.events.models import Event
 from tradesys.identity.models import Organisation
 from tradesys.identity.principal import Principal
@@ -57,7 +57,7 @@ DECRYPTED, REVOKED, WITHDRAWN = "decrypted", "revoked", "withdrawn"
 BUFFER = 1024 * 1024
 
 
-def _after_deadline(section: Section, now: datetime) -> None:
+def after_deadline(section: Section, now: datetime) -> None:
     if section.bid_deadline is None or now < section.bid_deadline:
         raise Conflict("before_deadline", "投标截止前不能解密 (nothing opens before the bid "
                        "deadline)")
@@ -88,7 +88,7 @@ async def release_holder_share(session: AsyncSession, principal: Principal, sect
     section, project = await section_for(session, principal, section_id, Action.VIEW,
                                          for_update=True)
     row = await _holder_share(session, section.id, principal.user_id)
-    _after_deadline(section, now)
+    after_deadline(section, now)
     opening = await opening_key_of(session, section.id)
     assert opening is not None
     share = HolderShare.from_json(released)
@@ -98,7 +98,7 @@ async def release_holder_share(session: AsyncSession, principal: Principal, sect
                       "of this section's opening key)")
     row.released = json.dumps(share.to_json(), sort_keys=True)
     row.released_at = now
-    await append_event(session, actor=principal.actor, at=now, aggregate_type="section",
+    await append_event(session, actor=principal.actor, at=now, aggregate_type="opening",
                        aggregate_id=section.id, project_id=project.id,
                        type="opening_share.released",
                        payload={"section_code": section.code, "share_index": row.share_index,
@@ -111,7 +111,7 @@ async def release_bidder_share(session: AsyncSession, principal: Principal, sect
     principal.require_role(Role.BIDDER)
     section, project = await section_for(session, principal, section_id, Action.VIEW,
                                          for_update=True)
-    _after_deadline(section, now)
+    after_deadline(section, now)
     bid = (await session.execute(
         select(Bid).where(Bid.section_id == section.id, Bid.org_id == principal.org_id,
                           Bid.status == VALID))).scalar_one_or_none()
@@ -125,7 +125,7 @@ async def release_bidder_share(session: AsyncSession, principal: Principal, sect
     check_share(header, ROLE_BIDDER, share)  # ShareError("share_mismatch"): refused, retry
     bid.bidder_share = b64u(share)
     bid.share_released_at = now
-    await append_event(session, actor=principal.actor, at=now, aggregate_type="section",
+    await append_event(session, actor=principal.actor, at=now, aggregate_type="opening",
                        aggregate_id=section.id, project_id=project.id,
                        type="bid.share_released",
                        payload={"bid_id": bid.id, "section_code": section.code,
@@ -217,14 +217,13 @@ def _open_one(store: FileStore, opened_dir: Path, bid_id: int, sha256: str, bidd
     return Opened(bid_id, DECRYPTED, None, summary)
 
 
-async def decrypt_section(session: AsyncSession, principal: Principal, section_id: int,
-                          now: datetime, store: FileStore, opened_dir: Path, *,
-                          finalize: bool) -> list[Opened]:
+async def open_bids(session: AsyncSession, actor: Actor, project: Project, section: Section,
+                    now: datetime, store: FileStore, opened_dir: Path, *,
+                    finalize: bool) -> list[Opened]:
     """Open every valid bid whose bidder released its share. With ``finalize`` (the decryption
-    window has ended), bids still without a share are revoked (撤销)."""
-    section, project = await section_for(session, principal, section_id, Action.MANAGE,
-                                         for_update=True)
-    _after_deadline(section, now)
+    window has ended), bids still without a share are revoked (撤销). The caller has authorized
+    the step and holds the section's lock; the opening ceremony decides when it may run."""
+    after_deadline(section, now)
     opening = await opening_key_of(session, section.id)
     if opening is None:
         raise Conflict("no_opening_key", "该标段没有开标公钥 (the section has no opening key)")
@@ -264,18 +263,18 @@ async def decrypt_section(session: AsyncSession, principal: Principal, section_i
         del key
     by_id = {bid.id: bid for bid in bids}
     for result in results:
-        await _record(session, principal, project, section, by_id[result.bid_id], result, now)
+        await _record(session, actor, project, section, by_id[result.bid_id], result, now)
     if finalize:
-        await _publish_tender_list(session, principal, project, section, now)
+        await publish_tender_list(session, actor, project, section, now)
     return results
 
 
-async def _publish_tender_list(session: AsyncSession, principal: Principal, project: Project,
+async def publish_tender_list(session: AsyncSession, actor: Actor, project: Project,
                                section: Section, now: datetime) -> None:
     """When the decryption window ends, the list of bids received and their outcomes (投标人
     名单, reported as TENDER_LIST) is settled: published once per section."""
     already = (await session.execute(
-        select(Event.seq).where(Event.aggregate_type == "section",
+        select(Event.seq).where(Event.aggregate_type == "opening",
                                 Event.aggregate_id == str(section.id),
                                 Event.type == "section.tender_list").limit(1)
     )).scalar_one_or_none()
@@ -301,7 +300,7 @@ async def _publish_tender_list(session: AsyncSession, principal: Principal, proj
             "project_manager": summary.get("project_manager"),
             "security": security_status,
         })
-    await append_event(session, actor=principal.actor, at=now, aggregate_type="section",
+    await append_event(session, actor=actor, at=now, aggregate_type="opening",
                        aggregate_id=section.id, project_id=project.id,
                        type="section.tender_list",
                        payload={"section_code": section.code, "section_name": section.name,
@@ -309,7 +308,7 @@ async def _publish_tender_list(session: AsyncSession, principal: Principal, proj
                        report_as=ReportSet.TENDER_LIST)
 
 
-async def _record(session: AsyncSession, principal: Principal, project: Project,
+async def _record(session: AsyncSession, actor: Actor, project: Project,
                   section: Section, bid: Bid, result: Opened, now: datetime) -> None:
     bid.outcome = result.outcome
     bid.outcome_reason = result.reason
@@ -317,7 +316,7 @@ async def _record(session: AsyncSession, principal: Principal, project: Project,
     if result.summary is not None:
         bid.summary = canonical_json(result.summary).decode()
     await append_event(
-        session, actor=principal.actor, at=now, aggregate_type="section",
+        session, actor=actor, at=now, aggregate_type="opening",
         aggregate_id=section.id, project_id=project.id, type=f"bid.{result.outcome}",
         payload={"bid_id": bid.id, "section_code": section.code, "org_id": bid.org_id,
                  "reason": result.reason, "summary": result.summary})

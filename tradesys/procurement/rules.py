@@ -31,6 +31,10 @@ class PeriodRules:
     min_days_questions_before_deadline: int
     #: Fewer valid bids than this and the tender fails (流标); used by the opening.
     min_bids: int = 3
+    #: How long bidders have to decrypt (解密) once the host opens the window.
+    decryption_window_minutes: int = 30
+    #: How long bidders have to confirm (or object to) the opening record.
+    confirmation_window_minutes: int = 30
 
 
 DEFAULT_RULES: dict[Procedure, PeriodRules] = {

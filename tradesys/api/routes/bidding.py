@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Annotated
 
 from pydantic import BaseModel, Field
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import PlainTextResponse, Response
 
@@ -19,13 +20,15 @@ from tradesys.bids.encoding import b64u
 from tradesys.bids.envelope import MAX_HEADER_LEN, parse_header
 from tradesys.bids.errors import EnvelopeError
 from tradesys.bids.keyring import KeyPurpose, keys_of, register_key
-from tradesys.bids.models import BidSecurity, BidUpload, EncryptionKey
+from tradesys.bids.models import Bid, BidSecurity, BidUpload, EncryptionKey
 from tradesys.bids.opening_keys import holder_candidates, opening_key_of
 from tradesys.bids.receipts import receipt_file
+from tradesys.bids.released import ReleasedShare
 from tradesys.bids.security import Decision, SecurityMethod
 from tradesys.errors import Conflict, DomainError, Invalid, NotFound
 from tradesys.identity.models import Organisation
 from tradesys.identity.principal import Principal
+from tradesys.opening import ceremony
 from tradesys.procurement.access import Action, authorize_project
 from tradesys.procurement.commands import Amount
 from tradesys.reporting.signing import public_pem
@@ -359,19 +362,6 @@ async def receipt_key(call: Call) -> Response:
     return PlainTextResponse(public_pem(call.services.receipt_key))
 
 
-class ReleasedShare(Strict):
-    """A holder's unwrapped opening-key share (docs/envelope.md, released form)."""
-
-    format: Annotated[str, Field(max_length=40)]
-    version: Annotated[int, Field(ge=1, le=100)]
-    section: Annotated[str, Field(min_length=1, max_length=64)]
-    opening_public_key: Annotated[str, Field(min_length=80, max_length=100)]
-    threshold: Annotated[int, Field(ge=2, le=255)]
-    count: Annotated[int, Field(ge=2, le=255)]
-    index: Annotated[int, Field(ge=1, le=255)]
-    value: Annotated[str, Field(min_length=40, max_length=50)]
-
-
 class HolderShareIn(Strict):
     share: ReleasedShare
 
@@ -421,8 +411,8 @@ async def release_holder_share(call: Call) -> Response:
 
     async def work(session: AsyncSession, principal: Principal) -> Result:
         body: HolderShareIn = call.body
-        row = await opening.release_holder_share(session, principal, section_id,
-                                                 body.share.model_dump(), call.now)
+        row = await ceremony.release_holder_share(session, principal, section_id,
+                                                  body.share.model_dump(), call.now)
         return {"share_index": row.share_index, "released_at": row.released_at.isoformat()
                 if row.released_at else None}
 
@@ -437,8 +427,8 @@ async def release_bidder_share(call: Call) -> Response:
 
     async def work(session: AsyncSession, principal: Principal) -> Result:
         body: BidderShareIn = call.body
-        bid = await opening.release_bidder_share(session, principal, section_id, body.share,
-                                                 call.now, call.services.uploads.store)
+        bid = await ceremony.release_bidder_share(session, principal, section_id, body.share,
+                                                  call.now, call.services.uploads.store)
         return {"bid_id": bid.id, "released_at": bid.share_released_at.isoformat()
                 if bid.share_released_at else None}
 
@@ -446,8 +436,9 @@ async def release_bidder_share(call: Call) -> Response:
 
 
 @router.endpoint("POST", "/sections/{section_id:int}/opening/decrypt",
-                 summary="解密 (open every bid whose two shares are present; finalize: the "
-                 "window has ended, bids without a bidder share are revoked)", tag="opening",
+                 summary="解密 (the host opens every bid whose two shares are present; "
+                 "finalize: end the decryption window early, allowed once every bidder has "
+                 "released its share)", tag="opening",
                  body=DecryptIn, response=OpenedList)
 async def decrypt(call: Call) -> Response:
     section_id = call.path_int("section_id")
@@ -455,11 +446,20 @@ async def decrypt(call: Call) -> Response:
 
     async def work(session: AsyncSession, principal: Principal) -> Result:
         body: DecryptIn = call.body
-        results = await opening.decrypt_section(
-            session, principal, section_id, call.now, services.uploads.store,
-            services.settings.data_dir / "opened", finalize=body.finalize)
-        return OpenedList(items=[OpenedOut(bid_id=r.bid_id, outcome=r.outcome, reason=r.reason,
-                                           summary=r.summary) for r in results])
+        opened_dir = services.settings.data_dir / "opened"
+        if body.finalize:
+            await ceremony.end_decryption(session, principal, section_id, call.now,
+                                          services.uploads.store, opened_dir)
+        else:
+            await ceremony.open_released(session, principal, section_id, call.now,
+                                         services.uploads.store, opened_dir)
+        rows = (await session.execute(
+            select(Bid).where(Bid.section_id == section_id, Bid.opened_at == call.now)
+            .order_by(Bid.id))).scalars()
+        return OpenedList(items=[OpenedOut(
+            bid_id=bid.id, outcome=bid.outcome or "", reason=bid.outcome_reason,
+            summary=json.loads(bid.summary) if bid.summary and bid.outcome == "decrypted"
+            else None) for bid in rows])
 
     return await call.command(work)
 

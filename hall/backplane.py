@@ -1,0 +1,83 @@
+"""Across processes: PostgreSQL LISTEN/NOTIFY carrying sequence numbers, never documents.
+
+Channel ``tradesys_events`` (the insert trigger of migration 0005), payload
+``<aggregate_type>:<aggregate_id>:<aggregate_seq>`` — tens of bytes against the 8000-byte cap.
+The room reads the events itself. A lost connection is re-established with backoff, and then
+every room re-reads (notifications sent while it was away are gone, the log is not).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Any
+
+from hall.rooms import Rooms
+from tradesys.opening.ceremony import AGGREGATE
+
+log = logging.getLogger("hall.backplane")
+
+CHANNEL = "tradesys_events"
+
+
+def dsn_of(database_url: str) -> str:
+    """asyncpg wants ``postgresql://``; SQLAlchemy's URL names the driver."""
+    return database_url.replace("postgresql+asyncpg://", "postgresql://", 1)
+
+
+class PostgresBackplane:
+    def __init__(self, database_url: str, rooms: Rooms) -> None:
+        self.dsn = dsn_of(database_url)
+        self.rooms = rooms
+        self.notifications = 0
+        self._task: asyncio.Task[None] | None = None
+        self._listening = asyncio.Event()
+
+    def _on_notify(self, _connection: Any, _pid: int, _channel: str, payload: str) -> None:
+        self.notifications += 1
+        aggregate, _, rest = payload.partition(":")
+        if aggregate != AGGREGATE:
+            return
+        section, _, _seq = rest.partition(":")
+        if section.isdigit():
+            self.rooms.notify(int(section))
+
+    async def _run(self) -> None:
+        import asyncpg
+
+        delay = 0.5
+        while True:
+            connection = None
+            try:
+                connection = await asyncpg.connect(self.dsn)
+                await connection.add_listener(CHANNEL, self._on_notify)
+                self._listening.set()
+                delay = 0.5
+                self.rooms.notify_all()  # anything committed while we were not listening
+                closed = asyncio.Event()
+                connection.add_termination_listener(lambda _c, done=closed: done.set())
+                await closed.wait()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.warning("hall backplane connection lost; reconnecting", exc_info=True)
+            finally:
+                self._listening.clear()
+                if connection is not None and not connection.is_closed():
+                    with contextlib.suppress(Exception):
+                        await connection.close()
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 10.0)
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="hall-backplane")
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._listening.wait(), timeout=10)
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None

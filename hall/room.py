@@ -1,0 +1,110 @@
+"""A room: one section's opening, as a list of rendered events and the connections watching.
+
+The room reads new events from the log when told (by the backplane, or in-process after a
+commit), renders each once per view class, and offers the text to every connection's bounded
+queue. A connection whose queue is full is dropped (it resumes with ``after=N``): one slow
+client never slows the room. Joining under the room's lock means a client gets the catch-up
+and then the live events with no gap and no repeat.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from hall.views import render
+from tradesys.opening.state import OpeningState
+
+log = logging.getLogger("hall.room")
+
+SLOW_CONSUMER = 4008
+
+
+@dataclass(frozen=True)
+class LoggedEvent:
+    seq: int
+    type: str
+    payload: dict[str, Any]
+    at: datetime
+
+
+Loader = Callable[[int, int], Awaitable[list[LoggedEvent]]]
+
+
+class Connection:
+    """One client's outgoing side: a bounded queue of texts, drained by its sender task."""
+
+    def __init__(self, view: str, queue_size: int) -> None:
+        self.view = view
+        self.queue: asyncio.Queue[str] = asyncio.Queue(maxsize=queue_size)
+        self.dropped = asyncio.Event()
+        self.sent_seq = 0
+
+    def offer(self, text: str) -> bool:
+        try:
+            self.queue.put_nowait(text)
+        except asyncio.QueueFull:
+            self.dropped.set()
+            return False
+        return True
+
+
+@dataclass
+class Room:
+    section_id: int
+    loader: Loader
+    head: int = 0
+    state: OpeningState = field(default_factory=OpeningState)
+    texts: list[dict[str, str | None]] = field(default_factory=list)
+    connections: set[Connection] = field(default_factory=set)
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    async def refresh(self) -> int:
+        async with self.lock:
+            await self._load()
+            return self.head
+
+    async def _load(self) -> list[dict[str, str | None]]:
+        fresh = await self.loader(self.section_id, self.head)
+        rendered = []
+        for event in fresh:
+            if event.seq != self.head + 1:
+                # Sequences are gapless per aggregate; anything else is a bug worth stopping on.
+                raise RuntimeError(f"room {self.section_id}: expected event {self.head + 1}, "
+                                   f"got {event.seq}")
+            self.state.apply(event.seq, event.type, event.payload, event.at)
+            texts = render(event.seq, event.type, event.payload, event.at)
+            self.texts.append(texts)
+            rendered.append(texts)
+            self.head = event.seq
+        for texts in rendered:
+            self._fan_out(texts)
+        return rendered
+
+    def _fan_out(self, texts: dict[str, str | None]) -> None:
+        for connection in list(self.connections):
+            text = texts[connection.view]
+            if text is not None and not connection.offer(text):
+                self.connections.discard(connection)
+
+    async def join(self, connection: Connection, after: int,
+                   welcome: Callable[[int, OpeningState], str]) -> int:
+        """Queues the welcome (state as of the head), the events after ``after``, and from
+        then on every live event. Returns the head at joining."""
+        async with self.lock:
+            await self._load()
+            connection.offer(welcome(self.head, self.state))
+            for texts in self.texts[after:]:
+                text = texts[connection.view]
+                if text is not None and not connection.offer(text):
+                    return self.head
+            self.connections.add(connection)
+            return self.head
+
+    def leave(self, connection: Connection) -> None:
+        self.connections.discard(connection)
+

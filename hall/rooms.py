@@ -1,0 +1,75 @@
+"""The rooms of one process: created on first use, read from the event log, woken on commit.
+
+In one process the command path wakes the rooms right after its commit. With PostgreSQL every
+inserted event also sends a NOTIFY carrying only ``opening:<section>:<seq>`` (migration 0005);
+the backplane turns those into wake-ups, so rooms in every process see every commit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+
+from sqlalchemy import select
+
+from hall.room import LoggedEvent, Room
+from tradesys.db.database import Database
+from tradesys.events.models import Event
+from tradesys.opening.ceremony import AGGREGATE
+
+log = logging.getLogger("hall.rooms")
+
+
+class Rooms:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.rooms: dict[int, Room] = {}
+        self._pending: set[int] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def load_events(self, section_id: int, after: int) -> list[LoggedEvent]:
+        async with self.db.reading() as session:
+            rows = (await session.execute(
+                select(Event.aggregate_seq, Event.type, Event.payload, Event.occurred_at)
+                .where(Event.aggregate_type == AGGREGATE, Event.aggregate_id == str(section_id),
+                       Event.aggregate_seq > after)
+                .order_by(Event.aggregate_seq))).all()
+        return [LoggedEvent(seq, type_, json.loads(payload), at)
+                for seq, type_, payload, at in rows]
+
+    def room(self, section_id: int) -> Room:
+        room = self.rooms.get(section_id)
+        if room is None:
+            room = self.rooms[section_id] = Room(section_id, self.load_events)
+        return room
+
+    def release(self, section_id: int) -> None:
+        """Forgets a room nobody watches (it is rebuilt from the log when someone comes)."""
+        room = self.rooms.get(section_id)
+        if room is not None and not room.connections:
+            del self.rooms[section_id]
+
+    def notify(self, section_id: int) -> None:
+        """Something was committed for this section's opening: the room reads it. Wake-ups
+        that arrive while a read is pending fold into it (one read serves many commits)."""
+        if section_id not in self.rooms or section_id in self._pending:
+            return
+        self._pending.add(section_id)
+        task = asyncio.get_running_loop().create_task(self._refresh(section_id))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _refresh(self, section_id: int) -> None:
+        self._pending.discard(section_id)
+        room = self.rooms.get(section_id)
+        if room is None:
+            return
+        try:
+            await room.refresh()
+        except Exception:
+            log.exception("room refresh failed", extra={"section_id": section_id})
+
+    def notify_all(self) -> None:
+        for section_id in list(self.rooms):
+            self.notify(section_id)

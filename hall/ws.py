@@ -1,0 +1,289 @@
+"""The WebSocket endpoint ``/hall/{section_id}/ws``: authenticate, join the room, then read
+commands and write the room's messages, each side on its own task.
+
+The reader validates every frame at the edge and runs the command in one database transaction;
+after the commit the rooms are woken (and, for share releases, the scheduler that opens bids).
+The writer drains this connection's bounded queue; if the room finds the queue full it drops
+the connection with 4008 and the client resumes with ``after=N``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import ValidationError
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from hall.room import SLOW_CONSUMER, Connection
+from hall.rooms import Rooms
+from hall.views import view_class
+from tradesys.clock import isoformat_utc
+from tradesys.errors import DomainError, Forbidden, NotFound, Unauthenticated
+from tradesys.identity.principal import Principal
+from tradesys.identity.service import principal_from_session, principal_from_token
+from tradesys.opening import messages
+from tradesys.opening.audience import Audience, audience_of, visible_to_public
+from tradesys.opening.commands import WAKES_SCHEDULER, OpeningCommands
+from tradesys.opening.state import OpeningState
+from tradesys.procurement.models import Project, Section
+from tradesys.services import Services
+
+log = logging.getLogger("hall.ws")
+
+SESSION_COOKIE = "tradesys_session"
+QUEUE_SIZE = 512
+#: Text frames up to this size are read as commands; larger ones are refused (bad_frame).
+MAX_FRAME = 16 * 1024
+#: The server closes the connection (1009) on frames over this (uvicorn ``ws_max_size``).
+HARD_MAX_FRAME = 1024 * 1024
+TIME_EVERY = 15.0
+CHAT_BURST, CHAT_WINDOW = 5, 10.0
+#: Commands open to every signed-in user: the domain decides (a key holder may be a
+#: supervisor, who otherwise only watches).
+ANYONE_SIGNED_IN = frozenset({"release_holder_share"})
+
+
+@dataclass
+class Hall:
+    """What the endpoint needs, given by the composition root."""
+
+    services: Services
+    rooms: Rooms
+    commands: OpeningCommands
+    #: Wakes the scheduler (a released share may let bids open now).
+    wake_scheduler: Callable[[], None] = lambda: None
+    queue_size: int = QUEUE_SIZE
+    _chat: dict[int, deque[float]] = field(default_factory=dict)
+
+    def chat_allowed(self, user_id: int) -> bool:
+        now = time.monotonic()
+        recent = self._chat.setdefault(user_id, deque())
+        while recent and now - recent[0] > CHAT_WINDOW:
+            recent.popleft()
+        if len(recent) >= CHAT_BURST:
+            return False
+        recent.append(now)
+        return True
+
+
+def _dumps(message: dict[str, Any]) -> str:
+    return json.dumps(message, ensure_ascii=False, separators=(",", ":"))
+
+
+async def _principal(websocket: WebSocket, hall: Hall) -> Principal | None:
+    services = hall.services
+    ip = websocket.client.host if websocket.client else "unknown"
+    agent = (websocket.headers.get("user-agent") or "")[:512] or None
+    authorization = websocket.headers.get("authorization")
+    cookie = websocket.cookies.get(SESSION_COOKIE)
+    if authorization is None and not cookie:
+        return None
+    async with services.db.reading() as session:
+        now = services.clock.now()
+        if authorization is not None:
+            scheme, _, token = authorization.partition(" ")
+            if scheme.lower() != "bearer" or not token.strip():
+                raise Unauthenticated("bad_authorization", "Authorization 须为 Bearer 令牌")
+            return await principal_from_token(session, token=token.strip(), at=now, ip=ip,
+                                              user_agent=agent)
+        # A cookie rides along with any page's request: only our own pages may use it here
+        # (cross-site WebSocket hijacking).
+        origin = websocket.headers.get("origin")
+        host = websocket.headers.get("host")
+        if origin is None or host is None or origin not in (f"http://{host}", f"https://{host}"):
+            raise Forbidden("bad_origin", "来源不符 (the page's origin is not this site)")
+        principal, _ = await principal_from_session(session, token=cookie or "", at=now, ip=ip,
+                                                    user_agent=agent)
+        return principal
+
+
+async def _room_of(hall: Hall, section_id: int,
+                   principal: Principal | None) -> tuple[Section, Project, Audience]:
+    async with hall.services.db.reading() as session:
+        section = await session.get(Section, section_id)
+        project = await session.get(Project, section.project_id) if section else None
+        if section is None or project is None or not visible_to_public(project):
+            raise NotFound("section_not_found", "标段不存在 (no such section)")
+        return section, project, await audience_of(session, principal, section, project)
+
+
+def _welcome(section: Section, project: Project, audience: Audience,
+             principal: Principal | None, hall: Hall) -> Callable[[int, OpeningState], str]:
+    def build(head: int, state: OpeningState) -> str:
+        return _dumps({
+            "type": "welcome", "seq": head,
+            "server_time": isoformat_utc(hall.services.clock.now()),
+            "audience": audience.kind,
+            "you": None if principal is None else {
+                "user_id": principal.user_id, "org_id": principal.org_id,
+                "name": principal.username, "role": principal.role.value},
+            "section": {
+                "id": section.id, "code": section.code, "name": section.name,
+                "project_code": project.code, "project_name": project.name,
+                "bid_deadline": isoformat_utc(section.bid_deadline)
+                if section.bid_deadline else None,
+                "ceiling_price": None if section.ceiling_price is None
+                else f"{section.ceiling_price:.2f}"},
+            "state": state.snapshot(),
+        })
+    return build
+
+
+async def hall_endpoint(websocket: WebSocket) -> None:
+    hall: Hall = websocket.app.state.hall
+    try:
+        section_id = int(websocket.path_params["section_id"])
+        after_text = websocket.query_params.get("after", "0")
+        if not after_text.isdigit() or len(after_text) > 12:
+            raise NotFound("bad_after", "after 须为非负整数 (after must be a whole number)")
+        after = int(after_text)
+        principal = await _principal(websocket, hall)
+        section, project, audience = await _room_of(hall, section_id, principal)
+    except DomainError as error:
+        status = {"not_found": 404, "unauthenticated": 403, "forbidden": 403}.get(error.kind, 403)
+        await websocket.send_denial_response(_denial(status, error))
+        return
+    await websocket.accept()
+    room = hall.rooms.room(section_id)
+    connection = Connection(view_class(audience.participant), hall.queue_size)
+    session_state = _Session(hall, websocket, section_id, principal, audience, connection)
+    writer = asyncio.create_task(session_state.write())
+    try:
+        await room.join(connection, after, _welcome(section, project, audience, principal, hall))
+        await session_state.read()
+    finally:
+        room.leave(connection)
+        writer.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await writer
+        hall.rooms.release(section_id)
+
+
+def _denial(status: int, error: DomainError) -> Any:
+    from starlette.responses import JSONResponse
+
+    return JSONResponse({"error": {"code": error.code, "message": error.message}},
+                        status_code=status)
+
+
+@dataclass
+class _Session:
+    hall: Hall
+    websocket: WebSocket
+    section_id: int
+    principal: Principal | None
+    audience: Audience
+    connection: Connection
+
+    def _head(self) -> int:
+        room = self.hall.rooms.rooms.get(self.section_id)
+        return room.head if room is not None else 0
+
+    def _reply(self, message: dict[str, Any]) -> None:
+        self.connection.offer(_dumps({**message, "seq": self._head()}))
+
+    def _error(self, command_id: str | None, code: str, message: str) -> None:
+        self._reply({"type": "error", "id": command_id, "code": code, "message": message})
+
+    async def write(self) -> None:
+        queue = self.connection.queue
+        dropped = asyncio.ensure_future(self.connection.dropped.wait())
+        try:
+            while True:
+                getter = asyncio.ensure_future(queue.get())
+                done, _ = await asyncio.wait({getter, dropped}, timeout=TIME_EVERY,
+                                             return_when=asyncio.FIRST_COMPLETED)
+                if dropped in done:
+                    getter.cancel()
+                    await self.websocket.close(SLOW_CONSUMER, "slow_consumer")
+                    return
+                if getter in done:
+                    await self.websocket.send_text(getter.result())
+                else:
+                    getter.cancel()
+                    await self.websocket.send_text(_dumps({
+                        "type": "time", "seq": self._head(),
+                        "server_time": isoformat_utc(self.hall.services.clock.now())}))
+        finally:
+            dropped.cancel()
+
+    async def read(self) -> None:
+        while True:
+            try:
+                message = await self.websocket.receive()
+            except WebSocketDisconnect:
+                return
+            if message["type"] == "websocket.disconnect":
+                return
+            text = message.get("text")
+            if text is None:
+                self._error(None, "bad_frame", "只接受文本帧 (text frames only)")
+                continue
+            if len(text) > MAX_FRAME:
+                self._error(None, "bad_frame", f"消息超过 {MAX_FRAME} 字节 (frame too "
+                            "large)")
+                continue
+            await self._handle(text)
+
+    async def _handle(self, text: str) -> None:
+        try:
+            raw = json.loads(text)
+        except ValueError:
+            self._error(None, "bad_json", "消息不是 JSON (not JSON)")
+            return
+        command_id = raw.get("id") if isinstance(raw, dict) else None
+        if not isinstance(command_id, str) or len(command_id) > 64:
+            command_id = None
+        if not isinstance(raw, dict) or raw.get("type") not in messages.TYPES:
+            self._error(command_id, "unknown_type", "未知的消息类型 (unknown message type)")
+            return
+        try:
+            command = messages.COMMAND.validate_python(raw)
+        except ValidationError as error:
+            first = error.errors()[0]
+            where = ".".join(str(part) for part in first["loc"][1:])
+            self._error(command_id, "bad_command", f"消息字段有误 (invalid field {where}: "
+                        f"{first['msg']})")
+            return
+        if command.type == "ping":
+            self._reply({"type": "time", "id": command_id, "t": command.t,
+                         "server_time": isoformat_utc(self.hall.services.clock.now())})
+            return
+        if self.principal is None or (self.audience.kind in ("observer", "supervisor")
+                                      and command.type not in ANYONE_SIGNED_IN):
+            self._refused(command_id, command.type)
+            return
+        if command.type == "chat" and not self.hall.chat_allowed(self.principal.user_id):
+            self._error(command_id, "rate_limited", f"发言过于频繁：每 {CHAT_WINDOW:.0f} 秒最多 "
+                        f"{CHAT_BURST} 条 (too many messages)")
+            return
+        try:
+            async with self.hall.services.db.transaction() as session:
+                result = await self.hall.commands.run(session, self.principal, self.section_id,
+                                                      command)
+        except DomainError as error:
+            if isinstance(error, Forbidden):
+                self._refused(command_id, command.type, error)
+                return
+            self._error(command_id, error.code, error.message)
+            return
+        self.hall.services.committed()
+        if command.type in WAKES_SCHEDULER:
+            self.hall.wake_scheduler()
+        self._reply({"type": "ack", "id": command_id, "result": result})
+
+    def _refused(self, command_id: str | None, type: str,
+                 error: DomainError | None = None) -> None:
+        log.warning("hall command refused", extra={
+            "section_id": self.section_id, "command": type, "audience": self.audience.kind,
+            "user_id": self.principal.user_id if self.principal else None})
+        self._error(command_id, "forbidden", error.message if error else
+                    "您在本开标大厅无权执行此操作 (your role in this opening does not allow this)")

@@ -1,0 +1,126 @@
+"""A whole opening over the hall's WebSocket: every step is an event every client sees live,
+in the same order; the record is published as JSON and PDF and reported."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import timedelta
+from typing import Any
+
+import httpx
+from sqlalchemy import select
+from starlette.applications import Starlette
+
+from tests.bids.test_opening import bidder_share
+from tests.hall.support import HallClient
+from tests.support import Seed
+from tradesys.bids.shamir import unwrap_holder_share
+from tradesys.clock import AdjustableClock
+from tradesys.events.models import Event, OutboxRow
+from tradesys.services import Services
+
+
+async def holder_share(client: httpx.AsyncClient, section_id: int, holder: Any) -> dict[str, Any]:
+    wrapped = (await client.get(f"/api/v1/sections/{section_id}/opening/my-share",
+                                headers=holder.auth)).json()
+    share: dict[str, Any] = unwrap_holder_share(wrapped, holder.private_key).to_json()
+    return share
+
+
+async def test_a_whole_opening_in_the_hall(
+        client: httpx.AsyncClient, seed: Seed, app: Starlette, services: Services,
+        clock: AdjustableClock, published: dict[str, Any], base: str) -> None:
+    section_id = published["section_id"]
+    host = await HallClient.open(base, section_id, token=seed.agency.token)
+    observer = await HallClient.open(base, section_id)
+    bidders = {key: await HallClient.open(base, section_id, token=seed.parties[key].token)
+               for key in ("bidder1", "bidder2", "bidder3")}
+    supervisor = await HallClient.open(base, section_id, token=seed.supervisor.token)
+    assert host.welcome["audience"] == "host"
+    assert observer.welcome["audience"] == "observer" and observer.welcome["you"] is None
+    assert {c.welcome["audience"] for c in bidders.values()} == {"bidder"}
+    assert supervisor.welcome["audience"] == "supervisor"
+    assert host.welcome["state"]["phase"] == "published"
+    assert len(host.welcome["state"]["bidders"]) == 3
+    # Catch-up: the bid list was published before anyone came in.
+    await observer.until_seq(1)
+    assert observer.types() == ["opening.bids_published"]
+
+    assert (await host.command("start_decryption"))["type"] == "ack"
+    for holder, connection in ((seed.agency, host), (seed.supervisor, supervisor)):
+        share = await holder_share(client, section_id, holder)
+        reply = await connection.command("release_holder_share", share=share)
+        assert reply["type"] == "ack", reply
+    for key, connection in bidders.items():
+        assert (await connection.command("sign_in"))["type"] == "ack"
+        share = await bidder_share(client, section_id, seed.parties[key])
+        reply = await connection.command("release_share", share=share)
+        assert reply["type"] == "ack", reply
+    await app.state.scheduler.run_once()  # the scheduler opens the bids (woken by releases)
+    await host.until("opening.decryption_ended")
+    for _ in range(3):
+        assert (await host.command("read_next"))["type"] == "ack"
+    assert (await host.command("read_next"))["code"] == "nothing_to_read"
+    assert (await host.command("generate_record"))["type"] == "ack"
+    record_event = await bidders["bidder1"].until("opening.record_generated")
+    record_sha = record_event["event"]["data"]["record_sha256"]
+
+    objection = await bidders["bidder2"].command("raise_objection", text="报价唱读有误？")
+    assert objection["type"] == "ack"
+    assert (await host.command("close"))["code"] == "objections_unanswered"
+    assert (await host.command("answer_objection", objection=1,
+                               text="经核对，唱标无误。"))["type"] == "ack"
+    for connection in bidders.values():
+        reply = await connection.command("confirm_record", record_sha256=record_sha)
+        assert reply["type"] == "ack", reply
+    closed = await host.command("close")
+    assert closed["type"] == "ack", closed
+    final = await observer.until("opening.closed")
+
+    # Every client saw the same room events in the same order, numbered 1..n without gaps.
+    await host.until_seq(final["seq"])
+    for connection in (observer, *bidders.values(), supervisor):
+        await connection.until_seq(final["seq"])
+    participant = host.seqs()
+    assert participant == list(range(1, final["seq"] + 1))
+    for connection in (*bidders.values(), supervisor):
+        assert connection.seqs() == participant
+        assert [m["event"] for m in connection.events] == [m["event"] for m in host.events]
+    # The public sees the same steps (no chat was sent here), without actor details.
+    assert observer.seqs() == participant
+    assert all("ip" not in json.dumps(m) for m in observer.events)
+    prices = [m["event"]["data"]["price"] for m in observer.events
+              if m["event"]["type"] == "opening.price_read"]
+    assert sorted(prices) == ["9050000.00", "9100000.00", "9200000.00"]
+    # No price travels before its reading: the decryption events carry no bid content.
+    decrypted = [m for m in observer.events if m["event"]["type"] == "bid.decrypted"]
+    assert len(decrypted) == 3 and all("summary" not in m["event"]["data"] for m in decrypted)
+
+    # The room's events are exactly the log's (aggregate "opening").
+    async with services.db.reading() as session:
+        logged = (await session.execute(select(Event.aggregate_seq, Event.type).where(
+            Event.aggregate_type == "opening", Event.aggregate_id == str(section_id))
+            .order_by(Event.aggregate_seq))).all()
+        reports = (await session.execute(select(OutboxRow.topic).where(
+            OutboxRow.topic == "BID_OPENING_RECORD"))).scalars().all()
+    assert [(seq, type_) for seq, type_ in logged] == list(zip(participant, host.types(),
+                                                               strict=True))
+    assert reports == ["BID_OPENING_RECORD"]
+
+    # The published record: JSON whose hash is the one announced, and its PDF.
+    data = final["event"]["data"]
+    record = await client.get(data["record_url"])
+    assert record.status_code == 200
+    assert hashlib.sha256(record.content).hexdigest() == data["record_sha256"]
+    body = record.json()
+    assert body["version"] == "final" and body["draft_sha256"] == record_sha
+    assert [c["record_sha256"] for c in body["confirmations"]] == [record_sha] * 3
+    assert body["objections"][0]["answer"] == "经核对，唱标无误。"
+    pdf = await client.get(data["pdf_url"])
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+    state = (await client.get(f"/api/v1/sections/{section_id}/opening")).json()
+    assert state["phase"] == "closed"
+    clock.advance(timedelta(seconds=1))
+    for connection in (host, observer, supervisor, *bidders.values()):
+        await connection.close()

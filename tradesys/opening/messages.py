@@ -1,0 +1,78 @@
+"""The opening's commands as they arrive at an edge (a hall frame, an HTTP body): the hall
+protocol's client messages (docs/hall-protocol.md).
+
+Strict models: no coercion, no unknown fields, bounded strings. A message that does not parse
+into one of these is refused and changes nothing.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field, TypeAdapter
+
+from tradesys.bids.released import ReleasedShare
+from tradesys.strict import Strict
+
+ClientId = Annotated[str, Field(max_length=64)]
+Text = Annotated[str, Field(min_length=1, max_length=1000)]
+
+
+class Command(Strict):
+    id: ClientId | None = None
+
+
+class Ping(Command):
+    type: Literal["ping"]
+    t: float | int | None = None
+
+
+class Bare(Command):
+    type: Literal["sign_in", "start_decryption", "end_decryption", "read_next",
+                  "generate_record", "close"]
+
+
+class ReleaseShare(Command):
+    type: Literal["release_share"]
+    share: Annotated[str, Field(min_length=40, max_length=50, pattern=r"^[A-Za-z0-9_-]+$")]
+
+
+class ReleaseHolderShare(Command):
+    type: Literal["release_holder_share"]
+    share: ReleasedShare
+
+
+class Reasoned(Command):
+    type: Literal["declare_failed", "pause", "resume"]
+    reason: Annotated[str, Field(max_length=1000)] = ""
+
+
+class Texted(Command):
+    type: Literal["announce", "raise_objection", "chat"]
+    text: Text
+
+
+class Confirm(Command):
+    type: Literal["confirm_record"]
+    record_sha256: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
+
+
+class Answer(Command):
+    type: Literal["answer_objection"]
+    objection: Annotated[int, Field(ge=1, le=1_000_000)]
+    text: Text
+
+
+class Mute(Command):
+    type: Literal["mute", "unmute"]
+    org_id: Annotated[int, Field(ge=1)]
+
+
+AnyCommand = Annotated[
+    Ping | Bare | ReleaseShare | ReleaseHolderShare | Reasoned | Texted | Confirm | Answer | Mute,
+    Field(discriminator="type")]
+COMMAND = TypeAdapter(AnyCommand)
+TYPES = frozenset({"ping", "sign_in", "start_decryption", "end_decryption", "read_next",
+                   "generate_record", "close", "release_share", "release_holder_share",
+                   "declare_failed", "pause", "resume", "announce", "raise_objection", "chat",
+                   "confirm_record", "answer_objection", "mute", "unmute"})
