@@ -1,4 +1,4 @@
-"""A whole bid opening in the hall (开标大厅), in Debian's chromium: the host (agency), three
+"""Bid openings in the hall (开标大厅), in Debian's chromium: the host (agency), three
 bidders, the procurer and, at the end, a member of the public, each in a browser context of its
 own, all on hall.html over the room's WebSocket.
 
@@ -8,6 +8,10 @@ host and the procurer unwrap and release their opening-key shares in theirs (2 o
 price reading, the record, an objection answered, the confirmations and the close; the observer,
 arriving last and not logged in, is shown the same final record and prices, and no chat.
 
+A second test: too few bids, so the host declares the tender failed (流标) with the in-page
+form; meanwhile a bidder is muted, and an observer's connection stalls, is dropped with 4008
+(slow consumer) and resumes with ``after=N``, missing nothing and repeating nothing.
+
 The server clock is frozen; the test moves it across the bid deadline. The scheduler runs (it
 publishes the bid list at the deadline and opens bids as their shares arrive), waking whenever
 the clock moves or a share is released.
@@ -16,10 +20,13 @@ the clock moves or a share is released.
 from __future__ import annotations
 
 import hashlib
+import io
+import json
 import re
 from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
+from pathlib import Path
 
 import httpx
 import pytest
@@ -30,6 +37,7 @@ from playwright.sync_api import (
     Dialog,
     Locator,
     Page,
+    WebSocketRoute,
     expect,
 )
 from starlette.applications import Starlette
@@ -41,6 +49,8 @@ from tests.support import T0, Party, Seed
 from tradesys.app import create_app
 from tradesys.bids.encoding import b64u
 from tradesys.bids.keys import PrivateKey
+from tradesys.bids.seal import seal
+from tradesys.bids.upload_client import submit_envelope
 from tradesys.clock import AdjustableClock
 from tradesys.demo.server import InProcessServer
 from tradesys.settings import Settings
@@ -310,4 +320,129 @@ def test_a_whole_opening_in_the_hall(browser: Browser, server: InProcessServer,
         screenshot(view, "hall-observer.png")
 
         problems = [problem for who in (*everyone, observer) for problem in who.problems]
+        assert problems == []
+
+
+def submit_sealed(server: InProcessServer, section_id: int, party: Party, price: str,
+                  folder: Path) -> None:
+    """A bid sealed outside the browser (as ``tradesys bidder seal`` does) and uploaded."""
+    assert party.private_key is not None
+    with httpx.Client(base_url=server.url, headers=party.auth, timeout=10) as client:
+        sealing = client.get(f"/api/v1/sections/{section_id}/sealing").json()
+        data = f"投标文件 {party.key}".encode() * 100
+        envelope = folder / f"{party.key}.bid"
+        with envelope.open("wb") as out:
+            seal(io.BytesIO(data), len(data), out, section_code=sealing["section_code"],
+                 bidder_code=party.credit_code,
+                 bidder_public_key=party.private_key.public_key(),
+                 opening_public_key=sealing["opening_public_key"],
+                 summary={"price": price, "currency": "CNY", "duration_days": 300,
+                          "quality": "合格", "project_manager": "赵六"}, chunk_size=4096)
+        submit_envelope(client, section_id, envelope)
+
+
+def test_too_few_bids_fail_while_a_dropped_connection_catches_up(
+        browser: Browser, server: InProcessServer, web_app: Starlette, seed: Seed,
+        clock: AdjustableClock, tmp_path: Path) -> None:
+    project = announced_project(server, seed)
+    section_id = project["sections"][0]["id"]
+    hall = f"/hall.html?section={section_id}"
+    for party, price in ((seed.bidder1, "800000.00"), (seed.bidder2, "810000.00")):
+        submit_sealed(server, section_id, party, price, tmp_path)
+    clock.set(DEADLINE + timedelta(minutes=1))
+
+    with ExitStack() as stack:
+        host = person(stack, browser, server, "host")
+        bidder = person(stack, browser, server, "bidder1")
+        observer = person(stack, browser, server, "observer")
+        logged_in(host, seed.agency)
+        logged_in(bidder, seed.bidder1)
+
+        # The observer's WebSocket runs through a relay that can stall it, like a slow
+        # network: the server's messages stop reaching the page until the server drops it.
+        urls: list[str] = []
+        routes: list[WebSocketRoute] = []
+        stalled: list[bool] = []
+
+        def relay(route: WebSocketRoute) -> None:
+            urls.append(route.url)
+            routes.append(route)
+            to_server = route.connect_to_server()
+
+            def forward(message: str | bytes) -> None:
+                if not stalled:
+                    route.send(message)
+
+            to_server.on_message(forward)
+
+        observer.page.route_web_socket(re.compile(r"/hall/\d+/ws"), relay)
+        for who in (host, bidder, observer):
+            who.page.goto(hall)
+            expect(who.page.locator("#phase")).to_have_text("投标人不足（流标待宣布）")
+            expect(who.page.locator("#bid-rows tr")).to_have_count(2)
+        page = host.page
+        expect(page.locator("#event-log")).to_contain_text("少于 3 家，不予开标（流标待宣布）")
+        expect(page.get_by_role("button", name="开始解密")).to_be_disabled()
+        assert not re.search(r"after=", urls[0])
+
+        # Chat, then the host mutes the bidder.
+        bidder.page.get_by_label("消息内容").fill("请问何时宣布结果？")
+        bidder.page.get_by_role("button", name="发送").click()
+        expect(page.locator("#chat-log")).to_contain_text(
+            "bidder1 有限公司（投标人）：请问何时宣布结果？")
+        page.get_by_role("button", name="禁言：bidder1 有限公司").click()
+        expect(page.get_by_role("button", name="解除禁言：bidder1 有限公司")).to_be_visible()
+        expect(bidder.page.locator("#chat-muted")).to_be_visible()
+        expect(bidder.page.get_by_role("button", name="发送")).to_be_disabled()
+        expect(observer.page.locator("#chat-panel")).to_be_hidden()
+
+        # The observer's connection stalls; the host pauses, announces and resumes.
+        log = observer.page.locator("#event-log li")
+        seen = log.count()
+        stalled.append(True)
+        page.get_by_label("暂停/恢复原因").fill("网络故障，暂停十分钟")
+        page.get_by_role("button", name="暂停开标").click()
+        expect(bidder.page.locator("#paused")).to_be_visible()
+        page.get_by_label("现场公告").fill("请各投标人稍候。")
+        page.get_by_role("button", name="公告", exact=True).click()
+        page.get_by_label("暂停/恢复原因").fill("网络已恢复")
+        page.get_by_role("button", name="恢复开标").click()
+        expect(bidder.page.locator("#paused")).to_be_hidden()
+        expect(bidder.page.locator("#event-log")).to_contain_text("开标恢复：网络已恢复")
+        expect(log).to_have_count(seen)  # nothing reached the stalled page
+        # The server gives up on it (4008); the page resumes after the last event it saw.
+        stalled.clear()
+        routes[0].close(code=4008, reason="slow_consumer")
+        expect(observer.page.locator("#connection")).to_have_text("已连接")
+        expect(log).to_have_count(seen + 3)
+        expect(log.filter(has_text="主持人公告：请各投标人稍候。")).to_have_count(1)
+        expect(observer.page.locator("#paused")).to_be_hidden()
+        assert len(urls) == 2 and re.search(r"after=[1-9]\d*$", urls[1]), urls
+
+        # 流标: the reason is asked for in the page, not in a browser prompt.
+        toggle = page.get_by_role("button", name="宣布流标…")
+        toggle.click()
+        form = page.get_by_role("form", name="宣布流标")
+        expect(form.get_by_label("流标原因")).to_be_focused()
+        form.get_by_role("button", name="取消").click()
+        expect(form).to_be_hidden()
+        expect(toggle).to_be_focused()
+        toggle.click()
+        form.get_by_role("button", name="确认宣布流标").click()  # no reason: refused here
+        expect(form.get_by_role("alert")).to_contain_text("请填写流标原因")
+        reason = "递交投标文件的投标人少于 3 家，依法重新招标。"
+        form.get_by_label("流标原因").fill(reason)
+        form.get_by_role("button", name="确认宣布流标").click()
+        for who in (host, bidder, observer):
+            expect(who.page.locator("#phase")).to_have_text("流标")
+            expect(who.page.locator("#failed-reason-text")).to_contain_text(reason)
+        expect(form).to_be_hidden()
+        link = observer.page.get_by_role("link", name="开标记录（JSON）")
+        expect(link).to_be_visible()
+        published = httpx.get(f"{server.url}{link.get_attribute('href')}", timeout=10)
+        assert published.status_code == 200
+        assert json.loads(published.content)["failed"]["reason"] == reason
+        expect(log.filter(has_text="主持人宣布流标")).to_have_count(1)
+
+        problems = [problem for who in (host, bidder, observer) for problem in who.problems]
         assert problems == []

@@ -576,7 +576,8 @@ function answerForm(objection) {
   const text = el('textarea', { id, rows: '2', maxlength: '1000', required: true });
   const slot = el('p', { class: 'control-error', role: 'alert' });
   const button = el('button', { type: 'submit' }, '答复异议');
-  const form = el('form', { class: 'inline-form answer-form', 'aria-label': `答复${objection.name || ''}的异议` },
+  const form = el('form', { class: 'inline-form answer-form', novalidate: true,
+    'aria-label': `答复${objection.name || ''}的异议` },
     el('div', { class: 'field' }, el('label', { for: id }, '答复内容'), text),
     el('p', { class: 'actions' }, button), slot);
   form.addEventListener('submit', async (event) => {
