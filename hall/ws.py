@@ -26,7 +26,7 @@ from hall.room import SLOW_CONSUMER, Connection
 from hall.rooms import Rooms
 from hall.views import view_class
 from tradesys.clock import isoformat_utc
-from tradesys.errors import DomainError, Forbidden, NotFound, Unauthenticated
+from tradesys.errors import DomainError, Forbidden, Invalid, NotFound, Unauthenticated
 from tradesys.identity.principal import Principal
 from tradesys.identity.service import principal_from_session, principal_from_token
 from tradesys.opening import messages
@@ -143,12 +143,13 @@ async def hall_endpoint(websocket: WebSocket) -> None:
         section_id = int(websocket.path_params["section_id"])
         after_text = websocket.query_params.get("after", "0")
         if not after_text.isdigit() or len(after_text) > 12:
-            raise NotFound("bad_after", "after 须为非负整数 (after must be a whole number)")
+            raise Invalid("bad_after", "after 须为非负整数 (after must be a whole number)")
         after = int(after_text)
         principal = await _principal(websocket, hall)
         section, project, audience = await _room_of(hall, section_id, principal)
     except DomainError as error:
-        status = {"not_found": 404, "unauthenticated": 403, "forbidden": 403}.get(error.kind, 403)
+        status = {"invalid": 400, "not_found": 404, "unauthenticated": 401,
+                  "forbidden": 403}.get(error.kind, 403)
         await websocket.send_denial_response(_denial(status, error))
         return
     await websocket.accept()

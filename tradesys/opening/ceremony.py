@@ -9,6 +9,7 @@ the API over HTTP, the scheduler on time; all three obey the same rules because 
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -50,6 +51,7 @@ AGGREGATE = "opening"
 SIGNIN_AGGREGATE = "signin"
 MAX_TEXT = 1000
 MAX_CHAT = 500
+MARKUP = re.compile(r"[<>]")
 
 
 @dataclass
@@ -396,10 +398,16 @@ async def chat(session: AsyncSession, principal: Principal, section_id: int, tex
     _phase_not_final(ctx.state)
     if audience.kind == "bidder" and principal.org_id in ctx.state.muted:
         raise Forbidden("muted", "主持人已将您禁言 (the host has muted you)")
+    message = clean_text(text, MAX_CHAT, "消息")
+    if MARKUP.search(message):
+        # Pages show text as text anyway; markup in the hall's chat is refused outright, so no
+        # client (ours or another) is ever handed one to interpret.
+        raise Invalid("markup_refused", "消息不能包含 HTML 标记（< 或 >） (no HTML markup in "
+                      "chat)")
     org = await session.get_one(Organisation, principal.org_id)
     return await emit(session, ctx, principal.actor, now, "chat.message",
-                       {"from": org.name, "org_id": org.id, "role": audience.kind,
-                        "text": clean_text(text, MAX_CHAT, "消息")})
+                      {"from": org.name, "org_id": org.id, "role": audience.kind,
+                       "text": message})
 
 
 # -- decryption: by the scheduler (or the host) -----------------------------------------------
