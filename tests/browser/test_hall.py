@@ -174,12 +174,14 @@ def test_a_whole_opening_in_the_hall(browser: Browser, server: InProcessServer,
         clock.set(DEADLINE - timedelta(minutes=5))
         host = person(stack, browser, server, "host")
         procurer = person(stack, browser, server, "procurer")
-        for who, party in ((host, seed.agency), (procurer, seed.procurer)):
+        supervisor = person(stack, browser, server, "supervisor")
+        holders = ((host, seed.agency), (procurer, seed.procurer), (supervisor, seed.supervisor))
+        for who, party in holders:
             logged_in(who, party)
             keep_key(who, party)
         for who, party in zip(bidders, parties, strict=True):
             logged_in(who, party)
-        everyone = [host, procurer, *bidders]
+        everyone = [host, procurer, supervisor, *bidders]
         for who in everyone:
             who.page.goto(hall)
             expect(who.page.locator("#connection")).to_have_text("已连接")
@@ -199,6 +201,10 @@ def test_a_whole_opening_in_the_hall(browser: Browser, server: InProcessServer,
         expect(procurer.page.locator("#audience")).to_contain_text("招标人")
         expect(procurer.page.locator("#host-panel")).to_be_hidden()
         expect(bidders[0].page.locator("#host-panel")).to_be_hidden()
+        expect(supervisor.page.locator("#audience")).to_contain_text("监督人员（只读）")
+        expect(supervisor.page.locator("#chat-panel")).to_be_visible()
+        expect(supervisor.page.locator("#chat-form")).to_be_hidden()
+        expect(bidders[0].page.locator("#holder-panel")).to_be_hidden()
 
         # 签到 before the deadline stays private to each bidder.
         for who in bidders[:2]:
@@ -220,13 +226,14 @@ def test_a_whole_opening_in_the_hall(browser: Browser, server: InProcessServer,
         expect(page.locator("#event-log")).to_contain_text(f"{names[2]} 已签到")
         expect(row(page, names[0])).to_contain_text(parties[0].credit_code)
 
-        # Key holders release their opening-key shares (2 of 3), unwrapped in their pages.
+        # The key holders (host, procurer, supervisor) release their opening-key shares (2 of
+        # 3 needed), each unwrapped in the holder's own page with the key kept there.
         expect(page.locator("#holder-progress")).to_have_text("已释放 0 份，需 2 份（共 3 份）")
-        for who in (host, procurer):
+        for count, (who, _) in enumerate(holders, start=1):
             who.page.get_by_role("button", name="释放开标密钥份额").click()
             expect(who.page.get_by_role("button", name="已释放开标密钥份额")).to_be_disabled()
-        expect(bidders[0].page.locator("#holder-progress")).to_have_text(
-            "已释放 2 份，需 2 份（共 3 份）")
+            expect(bidders[0].page.locator("#holder-progress")).to_have_text(
+                f"已释放 {count} 份，需 2 份（共 3 份）")
 
         # -------------------------------------------------------- decryption
         page.get_by_role("button", name="开始解密").click()

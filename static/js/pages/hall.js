@@ -4,7 +4,7 @@
 // Shares are unwrapped IN THIS BROWSER with keys kept here (keyring.js); only the unwrapped
 // share of the caller's own bid (or of its opening-key share) is sent, over the room.
 
-import { ApiError, get, post } from '../api.js';
+import { ApiError, get } from '../api.js';
 import {
   b64u, canonicalJson, concat, parseHeader, unb64u, unwrapShare,
 } from '../envelope.js';
@@ -858,25 +858,6 @@ async function releasedHolderShare() {
   return { share: await unwrapHolderShare(myShare, pair.privateKey, pair.publicKey) };
 }
 
-/**
- * Supervisors are read-only in the room (it refuses every command of theirs), yet one may hold
- * an opening-key share: it releases it through the API, and the room shows the event.
- */
-async function releaseOverHttp(button) {
-  const slot = errorSlot('release_holder_share');
-  clear(slot);
-  button.disabled = true;
-  try {
-    return await post(`/sections/${sectionId}/opening/holder-share`, await releasedHolderShare());
-  } catch (error) {
-    showControlError('release_holder_share', error, slot);
-    return null;
-  } finally {
-    button.disabled = false;
-    updateControls();
-  }
-}
-
 async function findHolderShare() {
   if (!user || !['agency', 'procurer', 'supervisor'].includes(user.role)) return;
   try {
@@ -891,10 +872,8 @@ async function findHolderShare() {
   setText($('#holder-state'), `您持有本标段开标密钥的第 ${myShare.index} 份（共 ${myShare.count} 份，`
     + `任意 ${myShare.threshold} 份可开启）。投标截止后，在本浏览器中用您的持有人密钥解开份额并释放。`);
   $('#release-holder-share').addEventListener('click', async (event) => {
-    const button = event.currentTarget;
-    const result = audience === 'supervisor'
-      ? await releaseOverHttp(button)
-      : await run('release_holder_share', {}, { button, work: releasedHolderShare });
+    const result = await run('release_holder_share', {},
+      { button: event.currentTarget, work: releasedHolderShare });
     if (result) {
       myShareReleased = true;
       showStatus('开标密钥份额已释放。');
