@@ -286,5 +286,8 @@ class _Session:
         log.warning("hall command refused", extra={
             "section_id": self.section_id, "command": type, "audience": self.audience.kind,
             "user_id": self.principal.user_id if self.principal else None})
-        self._error(command_id, "forbidden", error.message if error else
-                    "您在本开标大厅无权执行此操作 (your role in this opening does not allow this)")
+        if error is not None:
+            self._error(command_id, error.code, error.message)
+        else:
+            self._error(command_id, "forbidden", "您在本开标大厅无权执行此操作 (your role in "
+                        "this opening does not allow this)")

@@ -3,15 +3,23 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import os
+import signal
+import sys
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from itertools import count
+from pathlib import Path
 from typing import Any
 
+import httpx
 import uvicorn
 from starlette.applications import Starlette
 from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed
 
 from hall.ws import HARD_MAX_FRAME
 from tradesys.demo.server import free_port
@@ -87,7 +95,7 @@ class HallClient:
     async def reply(self, ident: str | None) -> dict[str, Any]:
         while True:
             message = await self.recv()
-            if message["type"] in ("ack", "error") and message.get("id") == ident:
+            if message["type"] in ("ack", "error", "time") and message.get("id") == ident:
                 return message
 
     async def until(self, event_type: str) -> dict[str, Any]:
@@ -105,3 +113,101 @@ class HallClient:
 
     async def close(self) -> None:
         await self.ws.close()
+
+
+REPO = Path(__file__).resolve().parents[2]
+SERVER_STARTUP = 30.0
+
+
+class ServerProcess:
+    """A real ``tradesys serve`` process (its own interpreter, the system clock) on a database
+    and data directory; its log goes to ``log_path``. ``kill`` is SIGKILL: nothing runs after."""
+
+    def __init__(self, database_url: str, data_dir: Path, log_path: Path, *,
+                 scheduler_interval: float = 0.2) -> None:
+        self.database_url = database_url
+        self.data_dir = data_dir
+        self.log_path = log_path
+        self.scheduler_interval = scheduler_interval
+        self.port = 0
+        self.process: asyncio.subprocess.Process | None = None
+
+    @property
+    def http(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def ws(self) -> str:
+        return f"ws://127.0.0.1:{self.port}"
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    async def start(self) -> ServerProcess:
+        env = {key: value for key, value in os.environ.items()
+               if not key.startswith("TRADESYS_")}
+        env.update(TRADESYS_DATABASE_URL=self.database_url,
+                   TRADESYS_DATA_DIR=str(self.data_dir),
+                   TRADESYS_SCHEDULER_INTERVAL=str(self.scheduler_interval))
+        self.port = free_port()
+        with self.log_path.open("ab") as log:
+            self.process = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "tradesys.cli", "serve", "--host", "127.0.0.1",
+                "--port", str(self.port), "--receiver-port", "0",
+                cwd=REPO, env=env, stdin=asyncio.subprocess.DEVNULL, stdout=log, stderr=log)
+        deadline = time.monotonic() + SERVER_STARTUP
+        async with httpx.AsyncClient(base_url=self.http, timeout=2.0) as client:
+            while True:
+                if self.process.returncode is not None:
+                    raise RuntimeError(f"tradesys serve exited ({self.process.returncode}):\n"
+                                       f"{self.log()[-4000:]}")
+                try:
+                    if (await client.get("/healthz")).status_code == 200:
+                        return self
+                except httpx.TransportError:
+                    pass
+                if time.monotonic() > deadline:
+                    await self.kill()
+                    raise RuntimeError(f"tradesys serve did not answer /healthz:\n"
+                                       f"{self.log()[-4000:]}")
+                await asyncio.sleep(0.05)
+
+    async def kill(self) -> None:
+        """SIGKILL (idempotent): the process dies wherever it is, mid-transaction or not."""
+        if self.process is None:
+            return
+        if self.process.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                self.process.send_signal(signal.SIGKILL)
+        await self.process.wait()
+
+    def errors(self) -> list[dict[str, Any]]:
+        """The error-level records (and anything with a traceback) in the server's log."""
+        found = []
+        for line in self.log().splitlines():
+            try:
+                entry = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(entry, dict) and (entry.get("level") in ("error", "critical")
+                                            or "exception" in entry):
+                found.append(entry)
+        return found
+
+
+@asynccontextmanager
+async def server_process(database_url: str, data_dir: Path,
+                         log_path: Path) -> AsyncIterator[ServerProcess]:
+    """A started :class:`ServerProcess`, always killed on the way out."""
+    server = ServerProcess(database_url, data_dir, log_path)
+    try:
+        yield await server.start()
+    finally:
+        await server.kill()
+
+
+async def drain(client: HallClient) -> None:
+    """Reads whatever a server sent before its connection ended, until it is closed."""
+    with contextlib.suppress(ConnectionClosed):
+        while True:
+            await client.recv()
