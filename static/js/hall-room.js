@@ -65,6 +65,7 @@ export class HallRoom {
     this.counter = 0;
     this.pending = new Map();
     this.welcomed = false;
+    this.everWelcomed = false;
     this.stopped = false;
     this.pingTimer = null;
     this.retryTimer = null;
@@ -80,6 +81,7 @@ export class HallRoom {
     this.stopped = true;
     clearTimeout(this.retryTimer);
     if (this.socket) this.socket.close(1000, 'bye');
+    else this.setState('closed');
   }
 
   /** Server time now (Date), or null before the first clock message. */
@@ -136,7 +138,7 @@ export class HallRoom {
   scheduleReconnect() {
     const delay = BACKOFF_MS[Math.min(this.attempt, BACKOFF_MS.length - 1)];
     this.attempt += 1;
-    this.setState('reconnecting', { delay });
+    this.setState('reconnecting', { delay, attempt: this.attempt, everWelcomed: this.everWelcomed });
     this.retryTimer = setTimeout(() => this.open(), delay);
   }
 
@@ -161,6 +163,7 @@ export class HallRoom {
   welcome(message) {
     const reconnected = this.lastSeq > 0 || this.attempt > 0;
     this.welcomed = true;
+    this.everWelcomed = true;
     this.attempt = 0;
     this.stateSeq = Number(message.seq) || 0;
     this.clockFrom(message.server_time, null);

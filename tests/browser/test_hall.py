@@ -365,6 +365,12 @@ def test_too_few_bids_fail_while_a_dropped_connection_catches_up(
         logged_in(host, seed.agency)
         logged_in(bidder, seed.bidder1)
 
+        # No such opening: the refused handshake is explained, not retried for ever.
+        observer.page.goto("/hall.html?section=99999")
+        expect(observer.page.get_by_role("alert")).to_contain_text("该标段不存在或尚未发布公告")
+        expect(observer.page.locator("#connection")).to_have_text("连接已关闭")
+        observer.problems.clear()  # chromium's console reports the refused handshakes
+
         # The observer's WebSocket runs through a relay that can stall it, like a slow
         # network: the server's messages stop reaching the page until the server drops it.
         urls: list[str] = []

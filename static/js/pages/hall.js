@@ -4,7 +4,7 @@
 // Shares are unwrapped IN THIS BROWSER with keys kept here (keyring.js); only the unwrapped
 // share of the caller's own bid (or of its opening-key share) is sent, over the room.
 
-import { ApiError, get } from '../api.js';
+import { ApiError, get, hasSessionCookie } from '../api.js';
 import {
   b64u, canonicalJson, concat, parseHeader, unb64u, unwrapShare,
 } from '../envelope.js';
@@ -950,7 +950,32 @@ function onEvent(event, seq, { live }) {
   if (live) render();
 }
 
+let diagnosing = false;
+
+/**
+ * A refused handshake looks like a network failure to a page (close 1006). After two failed
+ * attempts ask over HTTP why: no such section (stop), or an expired login (say so).
+ */
+async function diagnose() {
+  if (diagnosing) return;
+  diagnosing = true;
+  try {
+    await get(`/sections/${sectionId}/opening`);
+    if (hasSessionCookie()) await get('/me');
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 404) {
+      room.close();
+      showError(new Error('该标段不存在或尚未发布公告，没有开标大厅 (no such opening)'));
+    } else if (error instanceof ApiError && error.status === 401) {
+      showError(error); // with its 前往登录 link
+    }
+  } finally {
+    diagnosing = false;
+  }
+}
+
 function onConnection(connection, detail) {
+  if (connection === 'reconnecting' && detail && detail.attempt >= 2 && !room.connected) diagnose();
   const node = $('#connection');
   let text = CONNECTION_LABELS[connection] || connection;
   if (connection === 'reconnecting' && detail && detail.delay) {
