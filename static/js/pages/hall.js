@@ -643,7 +643,8 @@ function updateControls() {
     signIn.disabled = !live || signed || !['waiting', 'published', 'too_few', 'decrypting'].includes(phase);
     const release = $('#release-share');
     const released = Boolean(mine && (mine.share_released || mine.outcome));
-    release.textContent = released ? '已解密' : '解密';
+    const failed = Boolean(mine && mine.outcome && mine.outcome !== 'decrypted');
+    release.textContent = failed ? '未能开启' : released ? '已解密' : '解密';
     release.disabled = !live || !mine || released || phase !== 'decrypting' || state.paused;
     const confirm = $('#confirm-record');
     const confirmed = Boolean(you) && state.confirmations.includes(you.org_id);
