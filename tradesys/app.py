@@ -48,6 +48,7 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     clock = clock or SystemClock()
     rules = RuleBook.from_file(settings.rules_file)
     uploads = UploadFiles(settings.data_dir / "uploads", FileStore(settings.data_dir / "bids"))
+    receipt_key = load_or_create_key(settings.receipt_key_file)
     return Services(
         settings=settings,
         db=Database(settings.database_url),
@@ -62,10 +63,10 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
             publisher_name=f"tradesys 电子招标投标交易平台 {settings.platform_code}",
         ),
         report_key=load_or_create_key(settings.report_key_file),
-        receipt_key=load_or_create_key(settings.receipt_key_file),
+        receipt_key=receipt_key,
         uploads=uploads,
         opening=OpeningCommands(clock, rules, uploads.store, settings.data_dir / "opened",
-                                RecordStore(settings.data_dir / "records")),
+                                RecordStore(settings.data_dir / "records"), receipt_key),
     )
 
 

@@ -15,8 +15,10 @@ from starlette.applications import Starlette
 from tests.bids.test_opening import bidder_share
 from tests.hall.support import HallClient
 from tests.support import Seed
+from tradesys.bids.receipts import verify_receipt_file
 from tradesys.bids.shamir import unwrap_holder_share
 from tradesys.clock import AdjustableClock
+from tradesys.events.canonical import canonical_json
 from tradesys.events.models import Event, OutboxRow
 from tradesys.services import Services
 
@@ -71,9 +73,19 @@ async def test_a_whole_opening_in_the_hall(
     assert (await host.command("close"))["code"] == "objections_unanswered"
     assert (await host.command("answer_objection", objection=1,
                                text="经核对，唱标无误。"))["type"] == "ack"
-    for connection in bidders.values():
+    for key, connection in bidders.items():
         reply = await connection.command("confirm_record", record_sha256=record_sha)
         assert reply["type"] == "ack", reply
+        # The bidder keeps the platform's countersignature of what it confirmed.
+        receipt = reply["result"]["receipt"]
+        assert receipt["receipt"]["record_sha256"] == record_sha
+        assert receipt["receipt"]["org_id"] == seed.parties[key].org_id
+        assert verify_receipt_file(canonical_json(receipt),
+                                   services.receipt_key.public_key()) == (True, "genuine")
+        forged = {**receipt, "receipt": {**receipt["receipt"], "record_sha256": "0" * 64}}
+        genuine, _ = verify_receipt_file(canonical_json(forged),
+                                         services.receipt_key.public_key())
+        assert not genuine
     closed = await host.command("close")
     assert closed["type"] == "ack", closed
     final = await observer.until("opening.closed")

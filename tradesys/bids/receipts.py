@@ -23,6 +23,9 @@ from tradesys.events.canonical import canonical_json
 from tradesys.reporting.signing import load_public_pem, public_pem
 
 RECEIPT_TYPE = "tradesys.bid-receipt"
+#: A bidder's confirmation of an opening record (开标记录确认), countersigned by the platform.
+CONFIRMATION_TYPE = "tradesys.opening-confirmation"
+RECEIPT_TYPES = frozenset({RECEIPT_TYPE, CONFIRMATION_TYPE})
 
 
 def sign_receipt(key: Ed25519PrivateKey, receipt: dict[str, Any]) -> str:
@@ -51,8 +54,8 @@ def verify_receipt_file(data: bytes, pinned: Ed25519PublicKey | None) -> tuple[b
         embedded = load_public_pem(document["public_key"])
     except (ValueError, KeyError, TypeError, UnsupportedAlgorithm) as error:
         return False, f"not a receipt file: {error}"
-    if not isinstance(receipt, dict) or receipt.get("type") != RECEIPT_TYPE:
-        return False, "not a bid receipt"
+    if not isinstance(receipt, dict) or receipt.get("type") not in RECEIPT_TYPES:
+        return False, "not a bid receipt or an opening confirmation"
     key = pinned or embedded
     if pinned is not None and not hmac.compare_digest(_raw(pinned), _raw(embedded)):
         return False, "signed with another key than the platform's"

@@ -13,6 +13,8 @@ from types import TracebackType
 import uvicorn
 from starlette.applications import Starlette
 
+from hall.ws import HARD_MAX_FRAME
+
 
 def free_port() -> int:
     with socket.socket() as sock:
@@ -26,7 +28,7 @@ class InProcessServer:
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_config=None,
-                                access_log=False, lifespan="on")
+                                access_log=False, lifespan="on", ws_max_size=HARD_MAX_FRAME)
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, name="tradesys-demo-server",
                                        daemon=True)

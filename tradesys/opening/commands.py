@@ -3,14 +3,18 @@ an HTTP request): the caller validates the message, opens the transaction and co
 
 from __future__ import annotations
 
+import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tradesys.clock import Clock
+from tradesys.bids.receipts import CONFIRMATION_TYPE, receipt_file, sign_receipt
+from tradesys.clock import Clock, isoformat_utc
+from tradesys.events.models import Event
 from tradesys.identity.principal import Principal
 from tradesys.opening import ceremony, record
 from tradesys.procurement.rules import RuleBook
@@ -27,6 +31,8 @@ class OpeningCommands:
     bids: FileStore
     opened_dir: Path
     records: record.RecordStore
+    #: Countersigns bidders' confirmations of the opening record (the receipt key).
+    receipt_key: Ed25519PrivateKey
 
     async def run(self, session: AsyncSession, principal: Principal, section_id: int,
                   command: Any) -> dict[str, Any]:
@@ -47,7 +53,20 @@ class OpeningCommands:
                                                      self.bids, self.opened_dir)
             return {"opened": progress.opened, "ended": progress.ended}
         event = await self._event_command(session, principal, section_id, command, now)
+        if kind == "confirm_record":
+            return {"seq": event.aggregate_seq, "receipt": self._countersign(event)}
         return {"seq": event.aggregate_seq}
+
+    def _countersign(self, event: Event) -> dict[str, Any]:
+        """The bidder's proof of what it confirmed: the record's hash and the log entry that
+        records the confirmation, signed by the platform (``tradesys verify receipt``)."""
+        payload = json.loads(event.payload)
+        receipt = {"type": CONFIRMATION_TYPE, "section_id": int(event.aggregate_id),
+                   "org_id": payload["org_id"], "bidder": payload["name"],
+                   "record_sha256": payload["record_sha256"],
+                   "confirmed_at": isoformat_utc(event.occurred_at), "event_seq": event.seq,
+                   "event_hash": event.hash}
+        return receipt_file(self.receipt_key, receipt, sign_receipt(self.receipt_key, receipt))
 
     async def _event_command(self, session: AsyncSession, principal: Principal,
                              section_id: int, command: Any, now: Any) -> Any:
