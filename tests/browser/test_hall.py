@@ -1,11 +1,12 @@
 """Bid openings in the hall (开标大厅), in Debian's chromium: the host (agency), three
-bidders, the procurer and, at the end, a member of the public, each in a browser context of its
-own, all on hall.html over the room's WebSocket.
+bidders, the procurer, a supervisor and, at the end, a member of the public, each in a browser
+context of its own, all on hall.html over the room's WebSocket.
 
 The bidders seal their bids in their browsers (bid.html) with their registered keys kept in
 IndexedDB; at the opening each unwraps its own bidder share in the page and releases it; the
-host and the procurer unwrap and release their opening-key shares in theirs (2 of 3). Then the
-price reading, the record, an objection answered, the confirmations and the close; the observer,
+host, the procurer and the supervisor unwrap and release their opening-key shares in theirs (2
+of 3 needed). Then the price reading, the record, an objection answered, the confirmations (each
+with the platform's countersigned receipt, verified offline) and the close; the observer,
 arriving last and not logged in, is shown the same final record and prices, and no chat.
 
 A second test: too few bids, so the host declares the tender failed (流标) with the in-page
@@ -49,6 +50,7 @@ from tests.support import T0, Party, Seed
 from tradesys.app import create_app
 from tradesys.bids.encoding import b64u
 from tradesys.bids.keys import PrivateKey
+from tradesys.bids.receipts import verify_receipt_file
 from tradesys.bids.seal import seal
 from tradesys.bids.upload_client import submit_envelope
 from tradesys.clock import AdjustableClock
@@ -288,9 +290,18 @@ def test_a_whole_opening_in_the_hall(browser: Browser, server: InProcessServer,
         # The host cannot close while bidders may still confirm.
         page.get_by_role("button", name="结束开标").click()
         expect(page.locator('[data-error-for~="close"]')).to_contain_text("确认时间未到")
-        for who in bidders:
+        receipt_key = web_app.state.services.receipt_key.public_key()
+        for who, name in zip(bidders, names, strict=True):
             who.page.get_by_role("button", name="确认开标记录").click()
             expect(who.page.get_by_role("button", name="已确认开标记录")).to_be_disabled()
+            # The platform countersigns the confirmation: the file verifies offline.
+            with who.page.expect_download() as download:
+                who.page.get_by_role("link", name="下载确认回执（开标记录确认回执.json）").click()
+            assert download.value.suggested_filename == "开标记录确认回执.json"
+            receipt_bytes = Path(download.value.path()).read_bytes()
+            assert verify_receipt_file(receipt_bytes, receipt_key) == (True, "genuine")
+            confirmation = json.loads(receipt_bytes)["receipt"]
+            assert (confirmation["record_sha256"], confirmation["bidder"]) == (draft, name)
         expect(page.locator("#confirm-count")).to_have_text("3 / 3 家")
 
         # -------------------------------------------------------- the close

@@ -761,6 +761,16 @@ async function bidderShare() {
   return { share: text };
 }
 
+let confirmationUrl = null;
+
+/** The platform's countersignature of the confirmation, saved as the canonical JSON it signed. */
+function offerConfirmationReceipt(receipt) {
+  if (confirmationUrl) URL.revokeObjectURL(confirmationUrl);
+  confirmationUrl = URL.createObjectURL(new Blob([canonicalJson(receipt)], { type: 'application/json' }));
+  $('#confirmation-download').href = confirmationUrl;
+  $('#confirmation-receipt').hidden = false;
+}
+
 function bindBidder() {
   $('#sign-in').addEventListener('click', async (event) => {
     const result = await run('sign_in', {}, { button: event.currentTarget });
@@ -779,7 +789,10 @@ function bindBidder() {
   $('#confirm-record').addEventListener('click', async (event) => {
     const result = await run('confirm_record', { record_sha256: state.record_sha256 },
       { button: event.currentTarget });
-    if (result) showStatus('已确认开标记录。');
+    if (result) {
+      showStatus('已确认开标记录。请下载并保存平台签发的确认回执。');
+      if (result.receipt) offerConfirmationReceipt(result.receipt);
+    }
   });
   $('#objection-form').addEventListener('submit', async (event) => {
     event.preventDefault();
