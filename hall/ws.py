@@ -27,9 +27,10 @@ from hall.rooms import Rooms
 from hall.views import view_class
 from tradesys.clock import isoformat_utc
 from tradesys.errors import DomainError, Forbidden, Invalid, NotFound, Unauthenticated
+from tradesys.identity.models import Organisation, User
 from tradesys.identity.principal import Principal
 from tradesys.identity.service import principal_from_session, principal_from_token
-from tradesys.opening import messages
+from tradesys.opening import ceremony, messages
 from tradesys.opening.audience import Audience, audience_of, visible_to_public
 from tradesys.opening.commands import WAKES_SCHEDULER, OpeningCommands
 from tradesys.opening.state import OpeningState
@@ -42,8 +43,6 @@ SESSION_COOKIE = "tradesys_session"
 QUEUE_SIZE = 512
 #: Text frames up to this size are read as commands; larger ones are refused (bad_frame).
 MAX_FRAME = 16 * 1024
-#: The server closes the connection (1009) on frames over this (uvicorn ``ws_max_size``).
-HARD_MAX_FRAME = 1024 * 1024
 TIME_EVERY = 15.0
 CHAT_BURST, CHAT_WINDOW = 5, 10.0
 #: Commands open to every signed-in user: the domain decides (a key holder may be a
@@ -105,26 +104,35 @@ async def _principal(websocket: WebSocket, hall: Hall) -> Principal | None:
         return principal
 
 
-async def _room_of(hall: Hall, section_id: int,
-                   principal: Principal | None) -> tuple[Section, Project, Audience]:
+async def _room_of(hall: Hall, section_id: int, principal: Principal | None
+                   ) -> tuple[Section, Project, Audience, dict[str, Any] | None]:
     async with hall.services.db.reading() as session:
         section = await session.get(Section, section_id)
         project = await session.get(Project, section.project_id) if section else None
         if section is None or project is None or not visible_to_public(project):
             raise NotFound("section_not_found", "标段不存在 (no such section)")
-        return section, project, await audience_of(session, principal, section, project)
+        audience = await audience_of(session, principal, section, project)
+        you = None
+        if principal is not None:
+            user = await session.get_one(User, principal.user_id)
+            org = await session.get_one(Organisation, principal.org_id)
+            you = {"user_id": principal.user_id, "org_id": principal.org_id,
+                   "role": principal.role.value, "name": user.display_name,
+                   "organisation": org.name,
+                   # A sign-in before the deadline is private: only its bidder is told.
+                   "signed_in": audience.kind == "bidder" and await ceremony.signed_in(
+                       session, section_id, principal.org_id)}
+        return section, project, audience, you
 
 
 def _welcome(section: Section, project: Project, audience: Audience,
-             principal: Principal | None, hall: Hall) -> Callable[[int, OpeningState], str]:
+             you: dict[str, Any] | None, hall: Hall) -> Callable[[int, OpeningState], str]:
     def build(head: int, state: OpeningState) -> str:
         return _dumps({
             "type": "welcome", "seq": head,
             "server_time": isoformat_utc(hall.services.clock.now()),
             "audience": audience.kind,
-            "you": None if principal is None else {
-                "user_id": principal.user_id, "org_id": principal.org_id,
-                "name": principal.username, "role": principal.role.value},
+            "you": you,
             "section": {
                 "id": section.id, "code": section.code, "name": section.name,
                 "project_code": project.code, "project_name": project.name,
@@ -146,7 +154,7 @@ async def hall_endpoint(websocket: WebSocket) -> None:
             raise Invalid("bad_after", "after 须为非负整数 (after must be a whole number)")
         after = int(after_text)
         principal = await _principal(websocket, hall)
-        section, project, audience = await _room_of(hall, section_id, principal)
+        section, project, audience, you = await _room_of(hall, section_id, principal)
     except DomainError as error:
         status = {"invalid": 400, "not_found": 404, "unauthenticated": 401,
                   "forbidden": 403}.get(error.kind, 403)
@@ -158,7 +166,7 @@ async def hall_endpoint(websocket: WebSocket) -> None:
     session_state = _Session(hall, websocket, section_id, principal, audience, connection)
     writer = asyncio.create_task(session_state.write())
     try:
-        await room.join(connection, after, _welcome(section, project, audience, principal, hall))
+        await room.join(connection, after, _welcome(section, project, audience, you, hall))
         await session_state.read()
     finally:
         room.leave(connection)
@@ -197,6 +205,7 @@ class _Session:
     async def write(self) -> None:
         queue = self.connection.queue
         dropped = asyncio.ensure_future(self.connection.dropped.wait())
+        getter: asyncio.Future[str] | None = None
         try:
             while True:
                 getter = asyncio.ensure_future(queue.get())
@@ -215,6 +224,8 @@ class _Session:
                         "server_time": isoformat_utc(self.hall.services.clock.now())}))
         finally:
             dropped.cancel()
+            if getter is not None:
+                getter.cancel()
 
     async def read(self) -> None:
         while True:

@@ -144,12 +144,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
         ), port=args.receiver_port).__enter__()
         settings = replace(settings, platform_url=f"{receiver.url}/reports")
         print(f"reference public service platform at {receiver.url}/reports", file=sys.stderr)
-    from hall.ws import HARD_MAX_FRAME
+    from tradesys.ops.uvicorn_ws import WS_MAX_SIZE, WebSocketProtocol
 
     app = create_app(settings)
     try:
         uvicorn.run(app, host=args.host, port=args.port, log_config=None, access_log=False,
-                    timeout_graceful_shutdown=10, ws_max_size=HARD_MAX_FRAME)
+                    timeout_graceful_shutdown=10, ws=WebSocketProtocol,
+                    ws_max_size=WS_MAX_SIZE)
     finally:
         if receiver is not None:
             receiver.__exit__(None, None, None)

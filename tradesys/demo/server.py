@@ -13,7 +13,7 @@ from types import TracebackType
 import uvicorn
 from starlette.applications import Starlette
 
-from hall.ws import HARD_MAX_FRAME
+from tradesys.ops.uvicorn_ws import WS_MAX_SIZE, WebSocketProtocol
 
 
 def free_port() -> int:
@@ -28,7 +28,8 @@ class InProcessServer:
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_config=None,
-                                access_log=False, lifespan="on", ws_max_size=HARD_MAX_FRAME)
+                                access_log=False, lifespan="on", ws=WebSocketProtocol,
+                                ws_max_size=WS_MAX_SIZE)
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, name="tradesys-demo-server",
                                        daemon=True)

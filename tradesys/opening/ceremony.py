@@ -212,6 +212,18 @@ async def sign_in(session: AsyncSession, principal: Principal, section_id: int,
     return {"signed_in": True, "at": isoformat_utc(now)}
 
 
+async def signed_in(session: AsyncSession, section_id: int, org_id: int) -> bool:
+    """Whether a bidder signed in (before the deadline, privately; or in the room after)."""
+    for aggregate, type_ in ((SIGNIN_AGGREGATE, "bidder.signed_in"),
+                             (AGGREGATE, "opening.signed_in")):
+        found = (await session.execute(select(Event.seq).where(
+            Event.aggregate_type == aggregate, Event.aggregate_id == str(section_id),
+            Event.type == type_, Event.actor_org_id == org_id).limit(1))).scalar_one_or_none()
+        if found is not None:
+            return True
+    return False
+
+
 async def release_bidder_share(session: AsyncSession, principal: Principal, section_id: int,
                                share: str, now: datetime, store: FileStore) -> Bid:
     """解密: only inside the decryption window, only while the opening is running."""
