@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from tradesys.clock import DISPLAY_TZ
+from tradesys.reporting import opening_record
 from tradesys.reporting.facts import EventFacts, ReportingSettings
 
 TENDER_MODE = {
@@ -171,6 +172,45 @@ def build_record(
             MARGIN_AMOUNT=_total([s["bid_security"] for s in payload["sections"]]),
             CLARI_MODI_TIME=beijing(event.occurred_at),
         )
+    elif topic == "BID_OPENING_RECORD":
+        record.update(_opening_record(event, project, settings))
     else:
         raise ValueError(f"no data-spec mapping for {topic} from {event.type!r}")
     return record
+
+
+def _opening_record(
+    event: EventFacts, project: dict[str, Any], settings: ReportingSettings
+) -> dict[str, Any]:
+    """开标记录 (``opening.closed``, or ``opening.failed`` for 流标) from the final record the
+    event carries. The host is the entrusted agency's person (or the procurer's, when it runs
+    its own tender); the record names no other person of either."""
+    payload = event.payload
+    opening = payload["record"]
+    host = opening.get("host") or {}
+    agency = project.get("agency")
+    hosted_by_agency = agency is not None and host.get("organisation") == agency["name"]
+    hosted_by_procurer = agency is None and host.get("organisation") == project["procurer"]["name"]
+    actors = opening_record.present(opening)
+    return {
+        "BID_SECTION_CODES": [opening["section"]["code"]],
+        "NOTICE_NAME": opening_record.title(project, opening),
+        "BID_OPENING_ACTOR": "、".join(actors) if actors else None,
+        "BID_OPENING_CONTENT": opening_record.content(opening),
+        "BID_OPENING_ADDRESS": opening.get("place"),
+        # The actual start (decryption began); a failed tender never started: its opening was
+        # the bid deadline (开标时间 = 投标截止时间), when the hall found too few bids.
+        "BID_OPENING_TIME": beijing(
+            opening.get("opened_at") or opening.get("bid_deadline") or event.occurred_at),
+        "URL": f"{settings.public_base_url}{payload['record_url']}",
+        "OPEN_COMPERE": host.get("name"),
+        "TENDER_AGENCY_PERSON": host.get("name") if hosted_by_agency else None,
+        "TENDERER_PERSON": host.get("name") if hosted_by_procurer else None,
+        # Added by us: the record's end, the 流标 flag, and the published files' hashes.
+        "BID_OPENING_END_TIME": beijing(opening.get("closed_at") or event.occurred_at),
+        "IS_FAILED": "1" if opening_record.is_failed(opening) else "0",
+        "FAILED_REASON": (opening.get("failed") or {}).get("reason"),
+        "RECORD_SHA256": payload["record_sha256"],
+        "PDF_URL": f"{settings.public_base_url}{payload['pdf_url']}",
+        "PDF_SHA256": payload["pdf_sha256"],
+    }

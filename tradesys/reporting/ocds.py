@@ -13,6 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 from tradesys.clock import isoformat_utc
+from tradesys.reporting import opening_record
 from tradesys.reporting.facts import EventFacts, ReportingSettings
 
 PROCUREMENT_METHOD = {
@@ -35,6 +36,11 @@ SCHEME = "CN-USCC"
 #: A bid's opening outcome as an OCDS bid status (bid extension codelist bidStatus).
 BID_STATUS = {"decrypted": "valid", "revoked": "disqualified", "withdrawn": "withdrawn",
               "pending": "pending"}
+#: The opening record's document type. The 1.1.5 documentType codelist has no code for the
+#: minutes of a public bid opening (``evaluationReports`` is the later evaluation,
+#: ``bidders`` the bidders' own credentials); the codelist is open, so we add this camelCase
+#: code and document it in docs/platform-interface.md.
+OPENING_RECORD_DOCUMENT = "bidOpeningRecord"
 
 
 def ocid(settings: ReportingSettings, project_code: str) -> str:
@@ -206,6 +212,8 @@ def build_release(
                 bid["value"] = _amount(bidder["price"])
             details.append(bid)
         release["bids"] = {"details": details}
+    elif event.type in ("opening.closed", "opening.failed"):
+        _opening(release, event, project, settings)
     elif event.type == "project.cancelled":
         release["tag"] = ["tenderCancellation"]
         tender.update(
@@ -224,6 +232,71 @@ def build_release(
     else:
         raise ValueError(f"no OCDS mapping for event type {event.type!r} ({topic})")
     return release
+
+
+def _opening(release: dict[str, Any], event: EventFacts, project: dict[str, Any],
+             settings: ReportingSettings) -> None:
+    """开标记录: the published record (JSON and PDF, with their SHA-256) as tender documents,
+    and the section's bid counts. A normal opening adds no ``bids.details``: TENDER_LIST
+    reported each bid at the end of decryption (the record names no bid ids, and other ids
+    would duplicate those bids in the compiled record). A failed tender (流标) never had a
+    TENDER_LIST, so its unopened bids (if any) are listed here, ``pending`` (never
+    evaluated), under their envelope's hash."""
+    payload, tender = event.payload, release["tender"]
+    record = payload["record"]
+    section = record["section"]
+    failed = record.get("failed")
+    published = _date(event.occurred_at)
+    title = opening_record.title(project, record)
+    release["tag"] = ["tenderUpdate"]
+    # The ocid is the whole project; only when its one section failed did the tender fail.
+    # With several sections the others go on (OCDS 1.1 without the lots extension cannot
+    # give one section a status): the record and the counts say which one failed.
+    tender["status"] = "unsuccessful" if failed and len(project["sections"]) == 1 else "active"
+    what = "流标记录" if failed else "开标记录"
+    tender["documents"] = [
+        {
+            "id": f"opening-record-{section['code']}",
+            "documentType": OPENING_RECORD_DOCUMENT,
+            "title": title,
+            "description": f"{section['code']} {section['name']} {what}（规范 JSON）。"
+                           f"SHA-256: {payload['record_sha256']}",
+            "url": f"{settings.public_base_url}{payload['record_url']}",
+            "datePublished": published,
+            "format": "application/json",
+            "language": "zh",
+        },
+        {
+            "id": f"opening-record-{section['code']}-pdf",
+            "documentType": OPENING_RECORD_DOCUMENT,
+            "title": f"{title}（PDF）",
+            "description": f"{section['code']} {section['name']} {what}（PDF，页脚载明 JSON 记录"
+                           f"的 SHA-256: {payload['record_sha256']}）。"
+                           f"SHA-256: {payload['pdf_sha256']}",
+            "url": f"{settings.public_base_url}{payload['pdf_url']}",
+            "datePublished": published,
+            "format": "application/pdf",
+            "language": "zh",
+        },
+    ]
+    statistics = [{"id": f"{section['code']}-bids", "measure": "bids",
+                   "value": len(record["bidders"]), "date": published}]
+    bids: dict[str, Any] = {"statistics": statistics}
+    if failed and record["bidders"]:  # an empty list would replace others' bids on merge
+        details = []
+        for bidder in record["bidders"]:
+            org = {"name": bidder["name"], "credit_code": bidder["credit_code"]}
+            release["parties"].append(_party(org, ["tenderer"]))
+            details.append({"id": f"bid-{bidder['envelope_sha256']}",
+                            "date": _date(bidder["received_at"]),
+                            "status": "pending", "tenderers": [_ref(org)]})
+        bids["details"] = details
+    else:
+        statistics.append({
+            "id": f"{section['code']}-validBids", "measure": "validBids",
+            "value": sum(1 for b in record["bidders"] if b.get("outcome") == "decrypted"),
+            "date": published})
+    release["bids"] = bids
 
 
 def release_package(
