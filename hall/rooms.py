@@ -26,6 +26,7 @@ class Rooms:
         self.db = db
         self.rooms: dict[int, Room] = {}
         self._pending: set[int] = set()
+        self._holders: dict[int, int] = {}
         self._tasks: set[asyncio.Task[None]] = set()
 
     async def load_events(self, section_id: int, after: int) -> list[LoggedEvent]:
@@ -39,16 +40,23 @@ class Rooms:
                 for seq, type_, payload, at in rows]
 
     def room(self, section_id: int) -> Room:
+        """The section's room, held for the caller until :meth:`release`. Counting holders
+        (not joined connections) means a client that is still joining keeps the room alive
+        while the last one leaves: it is never left in a room nobody wakes."""
         room = self.rooms.get(section_id)
         if room is None:
             room = self.rooms[section_id] = Room(section_id, self.load_events)
+        self._holders[section_id] = self._holders.get(section_id, 0) + 1
         return room
 
     def release(self, section_id: int) -> None:
-        """Forgets a room nobody watches (it is rebuilt from the log when someone comes)."""
-        room = self.rooms.get(section_id)
-        if room is not None and not room.connections:
-            del self.rooms[section_id]
+        """Forgets a room nobody holds any more (it is rebuilt from the log when needed)."""
+        left = self._holders.get(section_id, 0) - 1
+        if left > 0:
+            self._holders[section_id] = left
+            return
+        self._holders.pop(section_id, None)
+        self.rooms.pop(section_id, None)
 
     def notify(self, section_id: int) -> None:
         """Something was committed for this section's opening: the room reads it. Wake-ups

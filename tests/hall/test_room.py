@@ -103,3 +103,20 @@ async def test_a_gap_in_the_log_stops_the_room() -> None:
     room = Room(1, log.load)
     with pytest.raises(RuntimeError, match="expected event 2"):
         await room.refresh()
+
+
+async def test_a_room_held_by_a_joining_client_outlives_the_last_leaver() -> None:
+    """A client still joining (reading the log) while the last one leaves keeps the room: it
+    must be the room that later commits wake, not an orphan."""
+    from hall.rooms import Rooms
+
+    rooms = Rooms(db=None)  # type: ignore[arg-type]
+    log = Log()
+    leaving = rooms.room(1)
+    leaving.loader = log.load
+    joining = rooms.room(1)
+    assert joining is leaving
+    rooms.release(1)  # the old client leaves while the new one is still joining
+    assert rooms.rooms.get(1) is joining
+    rooms.release(1)
+    assert 1 not in rooms.rooms
