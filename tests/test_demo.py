@@ -34,11 +34,20 @@ def test_demo_runs_to_the_bid_deadline(empty_database: str, tmp_path: Path) -> N
                        summary["artifacts"]["receipt_key"])
         assert checked.returncode == 0, checked.stderr
     assert summary["reports"] == {"TENDER_PROJECT": 1, "NOTICE": 1, "TENDER_FILE_CLARI_MODI": 2,
-                                  "TENDER_LIST": 1}
+                                  "TENDER_LIST": 1, "BID_OPENING_RECORD": 2}
     package = json.loads(Path(summary["releases"]).read_text(encoding="utf-8"))
     assert release_package_errors(package) == []
     assert [r["tag"] for r in package["releases"]] == [
-        ["planning"], ["tender"], ["tenderUpdate"], ["tenderAmendment"], ["tenderUpdate"]]
+        ["planning"], ["tender"], ["tenderUpdate"], ["tenderAmendment"], ["tenderUpdate"],
+        ["tenderUpdate"], ["tenderUpdate"]]
+    # The opening ran in the hall: its published record (JSON, PDF beside it) is an artifact.
+    record_path = Path(summary["opening_record"])
+    assert record_path.is_relative_to(out) and record_path.suffix == ".json"
+    record = json.loads(record_path.read_text(encoding="utf-8"))
+    assert record["version"] == "final" and len(record["bidders"]) == 3
+    assert {b["outcome"] for b in record["bidders"]} == {"decrypted"}
+    assert len(record["confirmations"]) == 3 and record["objections"][0]["answer"]
+    assert record_path.with_suffix(".pdf").read_bytes().startswith(b"%PDF")
     assert isinstance(summary["project_id"], int)
     for path in summary["artifacts"].values():
         assert Path(path).is_absolute() and Path(path).exists()

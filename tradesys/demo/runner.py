@@ -140,6 +140,7 @@ def run_demo(out_dir: Path, database_url: str | None = None) -> dict[str, Any]:
         notice_id=state.notice.get("id"),
         events=chain["checked"],
         receipts=state.receipts,
+        opening_record=state.artifacts.get("opening_record"),
         log=chain,
         artifacts=state.artifacts,
     )

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import json
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -27,6 +26,7 @@ from tradesys.bids.receipts import verify_receipt_file
 from tradesys.bids.seal import seal
 from tradesys.bids.shamir import unwrap_holder_share
 from tradesys.clock import AdjustableClock
+from tradesys.demo.hall_client import HallConnection, HallError
 from tradesys.identity.credit_code import ALPHABET, make_credit_code
 from tradesys.reporting.signing import load_public_pem
 
@@ -303,38 +303,93 @@ class Scenario:
             self.state.receipts.append(str(path.resolve()))
 
     def open_bids(self) -> None:
-        """After the deadline: two of the three key holders and every bidder release their
-        shares; the agency opens the bids (the hall will drive this live)."""
-        section = self.state.project["sections"][0]
-        base = f"/api/v1/sections/{section['id']}"
-        for name in ("agency", "supervisor"):
-            holder = self.party(name)
-            assert holder.private_key is not None
-            wrapped = _check("opening", self.client.get(f"{base}/opening/my-share",
-                                                        headers=holder.headers()), 200)
-            share = unwrap_holder_share(wrapped, holder.private_key)
-            _check("opening", self.client.post(f"{base}/opening/holder-share",
-                                               headers=holder.headers(),
-                                               json={"share": share.to_json()}), 200)
-        for bidder in self.bidders():
-            assert bidder.private_key is not None
-            bid = _check("opening", self.client.get(f"{base}/bids", headers=bidder.headers()),
-                         200)["items"][-1]
-            header = _check("opening", self.client.get(f"{base}/bids/{bid['id']}/header",
-                                                       headers=bidder.headers()), 200)["header"]
-            own = unwrap_share(parse_header(unb64u(header)), ROLE_BIDDER, bidder.private_key)
-            _check("opening", self.client.post(f"{base}/opening/bidder-share",
-                                               headers=bidder.headers(),
-                                               json={"share": b64u(own)}), 200)
-        opened = _check("opening", self.client.post(f"{base}/opening/decrypt",
-                                                    headers=self.party("agency").headers(),
-                                                    json={"finalize": True}), 200)
-        outcomes = [item["outcome"] for item in opened["items"]]
-        if outcomes != ["decrypted"] * len(self.bidders()):
+        """The opening, live in the hall over WebSocket, as the people would run it: the agency
+        hosts; the bidders sign in and decrypt; two of the three key holders release their
+        shares; prices are read out; one bidder objects and is answered; every bidder confirms
+        the record; the host closes. The second section received no bid: 流标."""
+        sections = self.state.project["sections"]
+        section = sections[0]
+        agency, supervisor = self.party("agency"), self.party("supervisor")
+        host = HallConnection(self.state.base_url, section["id"], agency.token)
+        holder = HallConnection(self.state.base_url, section["id"], supervisor.token)
+        bidders = [(b, HallConnection(self.state.base_url, section["id"], b.token))
+                   for b in self.bidders()]
+        connections = [host, holder, *(c for _, c in bidders)]
+        try:
+            host.wait_for("opening.bids_published")
+            for _, connection in bidders:
+                connection.command("sign_in")
+            host.command("start_decryption")
+            for party, connection in ((agency, host), (supervisor, holder)):
+                assert party.private_key is not None
+                wrapped = _check("opening", self.client.get(
+                    f"/api/v1/sections/{section['id']}/opening/my-share",
+                    headers=party.headers()), 200)
+                share = unwrap_holder_share(wrapped, party.private_key)
+                connection.command("release_holder_share", share=share.to_json())
+            for bidder, connection in bidders:
+                connection.command("release_share", share=self._bidder_share(section, bidder))
+            host.wait_for("opening.decryption_ended")
+            for _ in bidders:
+                host.command("read_next")
+            host.command("generate_record")
+            draft = host.wait_for("opening.record_generated")["event"]["data"]
+            first = bidders[0][1]
+            first.command("raise_objection",
+                          text="请主持人核对本单位报价的唱读是否与开标一览表一致。")
+            host.command("answer_objection", objection=1,
+                         text="经核对，唱标与开标一览表一致。")
+            for _, connection in bidders:
+                connection.command("confirm_record", record_sha256=draft["record_sha256"])
+            host.command("close")
+            closed = host.wait_for("opening.closed")["event"]["data"]
+        except HallError as error:
+            raise DemoFailure("opening", str(error)) from error
+        finally:
+            for connection in connections:
+                connection.close()
+        outcomes = [m["event"]["type"] for m in host.events if m["event"]["type"].startswith(
+            "bid.") and m["event"]["type"] != "bid.share_released"]
+        if outcomes != ["bid.decrypted"] * len(bidders):
             raise DemoFailure("opening", f"unexpected outcomes {outcomes}")
-        path = self.state.out_dir / "opening.json"
-        path.write_text(json.dumps(opened, ensure_ascii=False, indent=2), encoding="utf-8")
-        self.state.artifacts["opening"] = str(path.resolve())
+        self._save_record(closed, "opening_record")
+        for other in sections[1:]:
+            self._declare_failed(other)
+
+    def _bidder_share(self, section: dict[str, Any], bidder: Party) -> str:
+        assert bidder.private_key is not None
+        base = f"/api/v1/sections/{section['id']}"
+        bid = _check("opening", self.client.get(f"{base}/bids", headers=bidder.headers()),
+                     200)["items"][-1]
+        header = _check("opening", self.client.get(f"{base}/bids/{bid['id']}/header",
+                                                   headers=bidder.headers()), 200)["header"]
+        return b64u(unwrap_share(parse_header(unb64u(header)), ROLE_BIDDER, bidder.private_key))
+
+    def _declare_failed(self, section: dict[str, Any]) -> None:
+        host = HallConnection(self.state.base_url, section["id"], self.party("agency").token)
+        try:
+            host.wait_for("opening.bids_published")
+            host.command("declare_failed",
+                         reason="投标截止时递交投标文件的投标人少于3个，依法流标。")
+            failed = host.wait_for("opening.failed")["event"]["data"]
+        except HallError as error:
+            raise DemoFailure("opening", str(error)) from error
+        finally:
+            host.close()
+        self._save_record(failed, f"failed_record_{section['id']}")
+
+    def _save_record(self, data: dict[str, Any], name: str) -> None:
+        """The published record, as anyone can fetch it: JSON (its hash checked) and PDF."""
+        record = self.client.get(data["record_url"])
+        _check("opening", record, 200)
+        if hashlib.sha256(record.content).hexdigest() != data["record_sha256"]:
+            raise DemoFailure("opening", "the published record does not match its hash")
+        pdf = self.client.get(data["pdf_url"])
+        _check("opening", pdf, 200)
+        path = self.state.out_dir / f"{name.replace('_', '-')}.json"
+        path.write_bytes(record.content)
+        path.with_suffix(".pdf").write_bytes(pdf.content)
+        self.state.artifacts[name] = str(path.resolve())
 
     def reach_deadline(self, wait: Callable[[float], None]) -> None:
         assert self.clock is not None
