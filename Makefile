@@ -15,6 +15,7 @@ install: $(BIN)/tradesys
 
 # Start the system on the embedded default (SQLite under ./var/) with a demo tender loaded.
 serve: install
+	bash scripts/pdf-deps || echo "opening-record PDFs will lack Chinese fonts until these are installed" >&2
 	$(BIN)/tradesys serve --demo --host 127.0.0.1 --port 8000
 
 # Run the whole test suite on SQLite and PostgreSQL (and the browser tests in chromium).

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import ValidationError
+from starlette.responses import JSONResponse
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from hall.room import SLOW_CONSUMER, Connection
@@ -176,9 +177,7 @@ async def hall_endpoint(websocket: WebSocket) -> None:
         hall.rooms.release(section_id)
 
 
-def _denial(status: int, error: DomainError) -> Any:
-    from starlette.responses import JSONResponse
-
+def _denial(status: int, error: DomainError) -> JSONResponse:
     return JSONResponse({"error": {"code": error.code, "message": error.message}},
                         status_code=status)
 

@@ -33,6 +33,7 @@ from tradesys.identity.roles import Role
 from tradesys.opening.audience import Audience, audience_of
 from tradesys.opening.models import Opening
 from tradesys.opening.state import (
+    CLOSED,
     CONFIRMING,
     DECRYPTED,
     DECRYPTING,
@@ -397,7 +398,7 @@ async def set_muted(session: AsyncSession, principal: Principal, section_id: int
 
 
 def _phase_not_final(state: OpeningState) -> None:
-    if state.phase in (FAILED, "closed"):
+    if state.phase in (FAILED, CLOSED):
         raise Conflict("opening_over", "开标已结束 (the opening is over)")
 
 
