@@ -71,9 +71,9 @@ class PostgresBackplane:
             delay = min(delay * 2, 10.0)
 
     async def start(self) -> None:
+        """Starts listening in the background: the server starts (and answers /readyz with
+        503) even while the database is unreachable; once listening, every room re-reads."""
         self._task = asyncio.create_task(self._run(), name="hall-backplane")
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._listening.wait(), timeout=10)
 
     async def stop(self) -> None:
         if self._task is not None:
