@@ -35,22 +35,50 @@ class LoggedEvent:
 Loader = Callable[[int, int], Awaitable[list[LoggedEvent]]]
 
 
-class Connection:
-    """One client's outgoing side: a bounded queue of texts, drained by its sender task."""
+#: Put in a connection's queue in place of everything it could not take: the writer closes.
+DROP = "\x00drop"
 
-    def __init__(self, view: str, queue_size: int) -> None:
+SendNow = Callable[[str], bool]
+
+
+class Connection:
+    """One client's outgoing side.
+
+    A message goes straight to the socket when nothing is waiting before it and the socket
+    can take it at once (``send_now``, from the transport); otherwise it waits in a bounded
+    queue drained by the connection's writer task. Most broadcasts thus cost one write per
+    client and no task switch. A client that falls ``queue_size`` messages behind is dropped:
+    its queue is replaced by :data:`DROP` and the writer closes it with 4008.
+    """
+
+    __slots__ = ("dropped", "queue", "send_now", "sending", "view")
+
+    def __init__(self, view: str, queue_size: int, send_now: SendNow | None = None) -> None:
         self.view = view
         self.queue: asyncio.Queue[str] = asyncio.Queue(maxsize=queue_size)
-        self.dropped = asyncio.Event()
-        self.sent_seq = 0
+        self.send_now = send_now
+        #: The writer has taken a message and is waiting for the socket to take it.
+        self.sending = False
+        self.dropped = False
 
     def offer(self, text: str) -> bool:
+        if self.dropped:
+            return False
+        if (self.send_now is not None and not self.sending and self.queue.empty()
+                and self.send_now(text)):
+            return True
         try:
             self.queue.put_nowait(text)
         except asyncio.QueueFull:
-            self.dropped.set()
+            self.dropped = True
+            while not self.queue.empty():
+                self.queue.get_nowait()
+            self.queue.put_nowait(DROP)
             return False
         return True
+
+    async def next_text(self) -> str:
+        return await self.queue.get()
 
 
 @dataclass
@@ -107,4 +135,11 @@ class Room:
 
     def leave(self, connection: Connection) -> None:
         self.connections.discard(connection)
+
+    def tell_all(self, make: Callable[[int], str]) -> None:
+        """A message for every connection (the periodic server time), made once."""
+        text = make(self.head)
+        for connection in list(self.connections):
+            if not connection.offer(text):
+                self.connections.discard(connection)
 

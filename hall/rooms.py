@@ -8,12 +8,14 @@ the backplane turns those into wake-ups, so rooms in every process see every com
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 
 from sqlalchemy import select
 
 from hall.room import LoggedEvent, Room
+from tradesys.clock import Clock, isoformat_utc
 from tradesys.db.database import Database
 from tradesys.events.models import Event
 from tradesys.opening.ceremony import AGGREGATE
@@ -21,9 +23,15 @@ from tradesys.opening.ceremony import AGGREGATE
 log = logging.getLogger("hall.rooms")
 
 
+#: Every this many seconds each connection is told the server time (the page's clock offset).
+TIME_EVERY = 15.0
+
+
 class Rooms:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, clock: Clock | None = None) -> None:
         self.db = db
+        self.clock = clock
+        self._ticker: asyncio.Task[None] | None = None
         self.rooms: dict[int, Room] = {}
         self._pending: set[int] = set()
         self._holders: dict[int, int] = {}
@@ -81,3 +89,27 @@ class Rooms:
     def notify_all(self) -> None:
         for section_id in list(self.rooms):
             self.notify(section_id)
+
+    def tell_time(self) -> None:
+        """One ``time`` message per room, offered to all its connections."""
+        if self.clock is None:
+            return
+        now = isoformat_utc(self.clock.now())
+        for room in list(self.rooms.values()):
+            room.tell_all(lambda head: json.dumps(
+                {"type": "time", "seq": head, "server_time": now}, separators=(",", ":")))
+
+    async def _tick(self) -> None:
+        while True:
+            await asyncio.sleep(TIME_EVERY)
+            self.tell_time()
+
+    def start(self) -> None:
+        self._ticker = asyncio.create_task(self._tick(), name="hall-time")
+
+    async def stop(self) -> None:
+        if self._ticker is not None:
+            self._ticker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._ticker
+            self._ticker = None

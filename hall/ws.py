@@ -23,7 +23,7 @@ from pydantic import ValidationError
 from starlette.responses import JSONResponse
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from hall.room import SLOW_CONSUMER, Connection
+from hall.room import DROP, SLOW_CONSUMER, Connection, SendNow
 from hall.rooms import Rooms
 from hall.views import view_class
 from tradesys.clock import isoformat_utc
@@ -35,6 +35,7 @@ from tradesys.opening import ceremony, messages
 from tradesys.opening.audience import Audience, audience_of, visible_to_public
 from tradesys.opening.commands import WAKES_SCHEDULER, OpeningCommands
 from tradesys.opening.state import OpeningState
+from tradesys.ops.uvicorn_ws import SEND_NOW
 from tradesys.procurement.models import Project, Section
 from tradesys.services import Services
 
@@ -44,7 +45,6 @@ SESSION_COOKIE = "tradesys_session"
 QUEUE_SIZE = 512
 #: Text frames up to this size are read as commands; larger ones are refused (bad_frame).
 MAX_FRAME = 16 * 1024
-TIME_EVERY = 15.0
 CHAT_BURST, CHAT_WINDOW = 5, 10.0
 #: Commands open to every signed-in user: the domain decides (a key holder may be a
 #: supervisor, who otherwise only watches).
@@ -163,7 +163,8 @@ async def hall_endpoint(websocket: WebSocket) -> None:
         return
     await websocket.accept()
     room = hall.rooms.room(section_id)
-    connection = Connection(view_class(audience.participant), hall.queue_size)
+    connection = Connection(view_class(audience.participant), hall.queue_size,
+                            direct_sender(websocket))
     session_state = _Session(hall, websocket, section_id, principal, audience, connection)
     writer = asyncio.create_task(session_state.write())
     try:
@@ -175,6 +176,12 @@ async def hall_endpoint(websocket: WebSocket) -> None:
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await writer
         hall.rooms.release(section_id)
+
+
+def direct_sender(websocket: WebSocket) -> SendNow | None:
+    """The server's synchronous send, when it offers one (tradesys.ops.uvicorn_ws)."""
+    send_now = websocket.scope.get("extensions", {}).get(SEND_NOW)
+    return send_now if callable(send_now) else None
 
 
 def _denial(status: int, error: DomainError) -> JSONResponse:
@@ -202,29 +209,18 @@ class _Session:
         self._reply({"type": "error", "id": command_id, "code": code, "message": message})
 
     async def write(self) -> None:
-        queue = self.connection.queue
-        dropped = asyncio.ensure_future(self.connection.dropped.wait())
-        getter: asyncio.Future[str] | None = None
-        try:
-            while True:
-                getter = asyncio.ensure_future(queue.get())
-                done, _ = await asyncio.wait({getter, dropped}, timeout=TIME_EVERY,
-                                             return_when=asyncio.FIRST_COMPLETED)
-                if dropped in done:
-                    getter.cancel()
-                    await self.websocket.close(SLOW_CONSUMER, "slow_consumer")
-                    return
-                if getter in done:
-                    await self.websocket.send_text(getter.result())
-                else:
-                    getter.cancel()
-                    await self.websocket.send_text(_dumps({
-                        "type": "time", "seq": self._head(),
-                        "server_time": isoformat_utc(self.hall.services.clock.now())}))
-        finally:
-            dropped.cancel()
-            if getter is not None:
-                getter.cancel()
+        """Drains what could not be sent at once; closes with 4008 when told to drop."""
+        connection = self.connection
+        while True:
+            text = await connection.next_text()
+            if text is DROP:
+                await self.websocket.close(SLOW_CONSUMER, "slow_consumer")
+                return
+            connection.sending = True
+            try:
+                await self.websocket.send_text(text)
+            finally:
+                connection.sending = False
 
     async def read(self) -> None:
         while True:

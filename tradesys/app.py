@@ -98,7 +98,7 @@ def create_app(
     relay = build_relay(services)
     if relay is not None:
         services.commit_listeners.append(relay.wake)
-    rooms = Rooms(services.db)
+    rooms = Rooms(services.db, services.clock)
     services.commit_listeners.append(rooms.notify_all)
     hall = Hall(services, rooms, services.opening, wake_scheduler=scheduler.wake)
     backplane = (PostgresBackplane(settings.database_url, rooms)
@@ -108,6 +108,7 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        rooms.start()
         if backplane is not None:
             await backplane.start()
         if run_scheduler:
@@ -118,6 +119,7 @@ def create_app(
             yield
         finally:
             await scheduler.stop()
+            await rooms.stop()
             if backplane is not None:
                 await backplane.stop()
             if relay is not None:

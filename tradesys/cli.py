@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import getpass
 import json
 import os
@@ -147,6 +148,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from tradesys.ops.uvicorn_ws import WS_MAX_SIZE, WebSocketProtocol
 
     app = create_app(settings)
+    tune_garbage_collector()
     try:
         uvicorn.run(app, host=args.host, port=args.port, log_config=None, access_log=False,
                     timeout_graceful_shutdown=10, ws=WebSocketProtocol,
@@ -155,6 +157,17 @@ def cmd_serve(args: argparse.Namespace) -> int:
         if receiver is not None:
             receiver.__exit__(None, None, None)
     return 0
+
+
+def tune_garbage_collector() -> None:
+    """A server holds many long-lived objects (thousands of hall connections); with the default
+    thresholds full collections of all of them come every few broadcasts and each stalls every
+    room for up to a second (bench/hall.py, docs/performance.md). What exists at start is
+    frozen out of the collector and collections are made rarer: the server allocates few
+    short-lived cycles, most garbage is freed by reference counting."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 100)
 
 
 def cmd_bidder(args: argparse.Namespace) -> int:
