@@ -10,6 +10,7 @@ and then the live events with no gap and no repeat.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -90,6 +91,15 @@ class Room:
     texts: list[dict[str, str | None]] = field(default_factory=list)
     connections: set[Connection] = field(default_factory=set)
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    loaded: bool = False
+    _state_json: tuple[int, str] = (-1, "")
+
+    def state_json(self) -> str:
+        """The room state as JSON, made once per head (every joining client gets it)."""
+        if self._state_json[0] != self.head:
+            self._state_json = (self.head, json.dumps(
+                self.state.snapshot(), ensure_ascii=False, separators=(",", ":")))
+        return self._state_json[1]
 
     async def refresh(self) -> int:
         async with self.lock:
@@ -120,12 +130,16 @@ class Room:
                 self.connections.discard(connection)
 
     async def join(self, connection: Connection, after: int,
-                   welcome: Callable[[int, OpeningState], str]) -> int:
+                   welcome: Callable[[int, str], str]) -> int:
         """Queues the welcome (state as of the head), the events after ``after``, and from
         then on every live event. Returns the head at joining."""
         async with self.lock:
-            await self._load()
-            connection.offer(welcome(self.head, self.state))
+            if not self.loaded:
+                # Afterwards every commit wakes the room (in-process, or the backplane's
+                # notification), so a joining client need not read the log again.
+                await self._load()
+                self.loaded = True
+            connection.offer(welcome(self.head, self.state_json()))
             for texts in self.texts[after:]:
                 text = texts[connection.view]
                 if text is not None and not connection.offer(text):

@@ -34,7 +34,6 @@ from tradesys.identity.service import principal_from_session, principal_from_tok
 from tradesys.opening import ceremony, messages
 from tradesys.opening.audience import Audience, audience_of, visible_to_public
 from tradesys.opening.commands import WAKES_SCHEDULER, OpeningCommands
-from tradesys.opening.state import OpeningState
 from tradesys.ops.uvicorn_ws import SEND_NOW
 from tradesys.procurement.models import Project, Section
 from tradesys.services import Services
@@ -127,22 +126,22 @@ async def _room_of(hall: Hall, section_id: int, principal: Principal | None
 
 
 def _welcome(section: Section, project: Project, audience: Audience,
-             you: dict[str, Any] | None, hall: Hall) -> Callable[[int, OpeningState], str]:
-    def build(head: int, state: OpeningState) -> str:
-        return _dumps({
-            "type": "welcome", "seq": head,
-            "server_time": isoformat_utc(hall.services.clock.now()),
-            "audience": audience.kind,
-            "you": you,
-            "section": {
-                "id": section.id, "code": section.code, "name": section.name,
-                "project_code": project.code, "project_name": project.name,
-                "bid_deadline": isoformat_utc(section.bid_deadline)
-                if section.bid_deadline else None,
-                "ceiling_price": None if section.ceiling_price is None
-                else f"{section.ceiling_price:.2f}"},
-            "state": state.snapshot(),
-        })
+             you: dict[str, Any] | None, hall: Hall) -> Callable[[int, str], str]:
+    """The welcome, made from plain values (no database object outlives the handshake) and
+    the room's state JSON, which the room makes once per head for every joining client."""
+    about = {
+        "id": section.id, "code": section.code, "name": section.name,
+        "project_code": project.code, "project_name": project.name,
+        "bid_deadline": isoformat_utc(section.bid_deadline) if section.bid_deadline else None,
+        "ceiling_price": None if section.ceiling_price is None
+        else f"{section.ceiling_price:.2f}"}
+    clock = hall.services.clock
+
+    def build(head: int, state_json: str) -> str:
+        head_part = _dumps({"type": "welcome", "seq": head,
+                            "server_time": isoformat_utc(clock.now()),
+                            "audience": audience.kind, "you": you, "section": about})
+        return f'{head_part[:-1]},"state":{state_json}}}'
     return build
 
 
@@ -161,6 +160,8 @@ async def hall_endpoint(websocket: WebSocket) -> None:
                   "forbidden": 403}.get(error.kind, 403)
         await websocket.send_denial_response(_denial(status, error))
         return
+    welcome = _welcome(section, project, audience, you, hall)
+    del section, project
     await websocket.accept()
     room = hall.rooms.room(section_id)
     connection = Connection(view_class(audience.participant), hall.queue_size,
@@ -168,7 +169,7 @@ async def hall_endpoint(websocket: WebSocket) -> None:
     session_state = _Session(hall, websocket, section_id, principal, audience, connection)
     writer = asyncio.create_task(session_state.write())
     try:
-        await room.join(connection, after, _welcome(section, project, audience, you, hall))
+        await room.join(connection, after, welcome)
         await session_state.read()
     finally:
         room.leave(connection)

@@ -33,7 +33,7 @@ def drain(connection: Connection) -> list[dict[str, object]]:
     return messages
 
 
-def welcome(head: int, _state: object) -> str:
+def welcome(head: int, _state: str) -> str:
     return json.dumps({"type": "welcome", "seq": head})
 
 
