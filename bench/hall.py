@@ -22,7 +22,7 @@ What it does (the hall issue's acceptance point):
      makes it build one event message of the hall's shape and send it to every client with
      ``websockets.broadcast()``;
    - hall: ``python -m tradesys.cli serve --receiver-port 0`` (real clock, default settings,
-     JSON log, scheduler on, uvicorn with its default WebSocket implementation) on that
+     JSON log, scheduler on, uvicorn with tradesys.ops.uvicorn_ws) on that
      database; the host (the agency, a fresh Bearer token from ``/api/v1/auth/tokens``)
      connects to ``/hall/{section}/ws`` and sends ``announce`` commands.
    Both get 10 warm-up observers held by the bench itself, then N clients, public observers
@@ -818,8 +818,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"load avg:  {loadavg()} (before)")
         print(f"database:  {backend}")
         print(f"servers:   bare: websockets {websockets.__version__} asyncio server + "
-              f"broadcast(); hall: `tradesys serve` (uvicorn {uvicorn.__version__}, default "
-              "WebSocket implementation, asyncio loop), one process each")
+              f"broadcast(); hall: `tradesys serve` (uvicorn {uvicorn.__version__} with "
+              "tradesys.ops.uvicorn_ws, asyncio loop), one process each")
         print(f"clients:   {opts.workers} client process(es), websockets sans-I/O protocol on "
               f"raw asyncio, receive time taken as bytes arrive; fd limit {limit}; the "
               f"{os.cpu_count()} cores are shared by the server and the clients")
