@@ -118,7 +118,7 @@ async def _room_of(hall: Hall, section_id: int, principal: Principal | None
             org = await session.get_one(Organisation, principal.org_id)
             you = {"user_id": principal.user_id, "org_id": principal.org_id,
                    "role": principal.role.value, "name": user.display_name,
-                   "organisation": org.name,
+                   "organisation": org.name, "credit_code": org.credit_code,
                    # A sign-in before the deadline is private: only its bidder is told.
                    "signed_in": audience.kind == "bidder" and await ceremony.signed_in(
                        session, section_id, principal.org_id)}

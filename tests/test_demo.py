@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tradesys.events.canonical import canonical_json
+from tradesys.opening import confirmation
 from tradesys.reporting.validation import release_package_errors
 
 
@@ -47,6 +49,9 @@ def test_demo_runs_to_the_bid_deadline(empty_database: str, tmp_path: Path) -> N
     assert record["version"] == "final" and len(record["bidders"]) == 3
     assert {b["outcome"] for b in record["bidders"]} == {"decrypted"}
     assert len(record["confirmations"]) == 3 and record["objections"][0]["answer"]
+    for item in record["confirmations"]:  # each bidder's own signature, checked from the file
+        assert confirmation.verify(item["public_key"], canonical_json(item["signed"]),
+                                   item["signature"])
     assert record_path.with_suffix(".pdf").read_bytes().startswith(b"%PDF")
     assert isinstance(summary["project_id"], int)
     for path in summary["artifacts"].values():

@@ -20,6 +20,9 @@ from tests.support import Seed, table_counts
 from tradesys.clock import AdjustableClock
 from tradesys.services import Services
 
+#: A well-formed confirmation that no key signed (refused before any signature check).
+UNSIGNED = {"record_sha256": "0" * 64, "key_id": "0" * 64, "signature": "A" * 86}
+
 
 async def refused(client: HallClient, code: str, type: str, **fields: Any) -> dict[str, Any]:
     reply = await client.command(type, **fields)
@@ -82,9 +85,9 @@ async def test_roles_and_phases_are_enforced(
     # Nothing to read, no record to confirm yet; 流标 only with too few bids.
     await refused(host, "wrong_phase", "read_next")
     await refused(host, "wrong_phase", "declare_failed", reason="想流标")
-    await refused(bidder, "wrong_phase", "confirm_record", record_sha256="0" * 64)
+    await refused(bidder, "wrong_phase", "confirm_record", **UNSIGNED)
     # Confirmation by a bidder with no bid in this section.
-    await refused(outsider, "forbidden", "confirm_record", record_sha256="0" * 64)
+    await refused(outsider, "forbidden", "confirm_record", **UNSIGNED)
     await refused(outsider, "forbidden", "raise_objection", text="我也有异议")
     await refused(host, "objection_not_found", "answer_objection", objection=7, text="无此异议")
     await refused(host, "bidder_not_found", "mute", org_id=seed.bidder4.org_id)

@@ -13,13 +13,15 @@ from sqlalchemy import select
 from starlette.applications import Starlette
 
 from tests.bids.test_opening import bidder_share
+from tests.hall.signing import register_signing_key
 from tests.hall.support import HallClient
-from tests.support import Seed
+from tests.support import Seed, table_counts
 from tradesys.bids.receipts import verify_receipt_file
 from tradesys.bids.shamir import unwrap_holder_share
 from tradesys.clock import AdjustableClock
 from tradesys.events.canonical import canonical_json
 from tradesys.events.models import Event, OutboxRow
+from tradesys.opening import confirmation
 from tradesys.services import Services
 
 
@@ -73,8 +75,23 @@ async def test_a_whole_opening_in_the_hall(
     assert (await host.command("close"))["code"] == "objections_unanswered"
     assert (await host.command("answer_objection", objection=1,
                                text="经核对，唱标无误。"))["type"] == "ack"
+    keys = {key: await register_signing_key(client, seed.parties[key]) for key in bidders}
+    code = published["section"]["code"]
+    before = await table_counts(services)
+    # A signature by another bidder's key, a signature over another record, an unknown key.
+    stolen = {**keys["bidder2"].confirm(code, record_sha), "key_id": keys["bidder1"].key_id}
+    for fields, error in (
+            ({**keys["bidder1"].confirm(code, record_sha), "key_id": keys["bidder2"].key_id},
+             "no_signing_key"),
+            (stolen, "bad_signature"),
+            ({**keys["bidder1"].confirm(code, "1" * 64), "record_sha256": record_sha},
+             "bad_signature"),
+            (keys["bidder1"].confirm(code, "1" * 64), "record_mismatch")):
+        reply = await bidders["bidder1"].command("confirm_record", **fields)
+        assert reply["type"] == "error" and reply["code"] == error, (error, reply)
+    assert await table_counts(services) == before
     for key, connection in bidders.items():
-        reply = await connection.command("confirm_record", record_sha256=record_sha)
+        reply = await connection.command("confirm_record", **keys[key].confirm(code, record_sha))
         assert reply["type"] == "ack", reply
         # The bidder keeps the platform's countersignature of what it confirmed.
         receipt = reply["result"]["receipt"]
@@ -128,6 +145,13 @@ async def test_a_whole_opening_in_the_hall(
     body = record.json()
     assert body["version"] == "final" and body["draft_sha256"] == record_sha
     assert [c["record_sha256"] for c in body["confirmations"]] == [record_sha] * 3
+    # Each confirmation is the bidder's own signature: checked here from the record alone.
+    for item in body["confirmations"]:
+        signed = canonical_json(item["signed"])
+        assert signed == confirmation.message(code, record_sha, item["credit_code"])
+        assert confirmation.verify(item["public_key"], signed, item["signature"])
+        assert not confirmation.verify(item["public_key"], signed.replace(b"tradesys",
+                                       b"Tradesys"), item["signature"])
     assert body["objections"][0]["answer"] == "经核对，唱标无误。"
     pdf = await client.get(data["pdf_url"])
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")

@@ -20,6 +20,7 @@ from sqlalchemy import select
 
 from hall.views import PARTICIPANT, PUBLIC, render
 from tests.bids.test_opening import bidder_share
+from tests.hall.signing import register_signing_key
 from tests.hall.support import HallClient, server_process
 from tests.hall.test_ceremony import holder_share
 from tests.support import Seed
@@ -85,6 +86,8 @@ async def test_two_processes_on_postgresql_agree(
     holders = {key: await holder_share(client, section_id, seed.parties[key])
                for key in ("agency", "supervisor")}
     shares = {key: await bidder_share(client, section_id, seed.parties[key]) for key in BIDDERS}
+    signing = {key: await register_signing_key(client, seed.parties[key]) for key in BIDDERS}
+    section_code = published["section"]["code"]
     database_url, data_dir = settings.database_url, settings.data_dir
     #: Which process each acknowledged event command went through, by room seq.
     origins: dict[int, str] = {}
@@ -158,7 +161,8 @@ async def test_two_processes_on_postgresql_agree(
         await host.until(objection["result"]["seq"], "opening.objection_raised")
         await asyncio.gather(
             host.command(origins, "answer_objection", objection=1, text="均为含税价。"),
-            *(party.command(origins, "confirm_record", record_sha256=record_sha)
+            *(party.command(origins, "confirm_record",
+                            **signing[party.name].confirm(section_code, record_sha))
               for party in (bidder1, bidder2, bidder3)))
         closed = await host.command(origins, "close")
         head = closed["result"]["seq"]

@@ -17,6 +17,7 @@ from tests.hall.conftest import (
     PRICES,
     published,  # noqa: F401  (the fixture: three bids, list out)
 )
+from tests.hall.signing import register_signing_key
 from tests.reporting.conftest import Receiver, make_relay
 from tests.support import Flow, Party, Seed, announce_body, section_in
 from tradesys.clock import AdjustableClock
@@ -71,7 +72,9 @@ async def test_a_closed_opening_is_reported_and_delivered(
     await command(client, section_id, seed.agency, type="answer_objection", objection=1,
                   text="经核对，唱标无误。")
     for bidder in bidders[:2]:  # bidder3 lets the confirmation window run out (视为无异议)
-        await command(client, section_id, bidder, type="confirm_record", record_sha256=draft)
+        key = await register_signing_key(client, bidder)
+        await command(client, section_id, bidder, type="confirm_record",
+                      **key.confirm(section["code"], draft))
     clock.advance(timedelta(minutes=31))
     await command(client, section_id, seed.agency, type="close")
 

@@ -24,6 +24,8 @@ from tradesys.identity.roles import Role
 class KeyPurpose(StrEnum):
     BIDDER = "bidder"  # seals bids: the bidder's own share of every data key
     HOLDER = "holder"  # receives a share of section opening keys
+    #: ECDSA P-256: signs what its owner confirms (the opening record), verifiable by anyone.
+    SIGNING = "signing"
 
 
 HOLDER_ROLES = (Role.AGENCY, Role.PROCURER, Role.SUPERVISOR)
@@ -33,6 +35,8 @@ async def register_key(session: AsyncSession, principal: Principal, purpose: Key
                        public_key: str, now: datetime) -> EncryptionKey:
     if purpose is KeyPurpose.BIDDER:
         principal.require_role(Role.BIDDER)
+    elif purpose is KeyPurpose.SIGNING:
+        principal.require_role(Role.BIDDER, *HOLDER_ROLES)
     else:
         principal.require_role(*HOLDER_ROLES)
     try:
@@ -71,6 +75,15 @@ async def bidder_key_by_point(session: AsyncSession, org_id: int,
         select(EncryptionKey).where(EncryptionKey.key_id == key_id(raw_point),
                                     EncryptionKey.org_id == org_id,
                                     EncryptionKey.purpose == KeyPurpose.BIDDER.value,
+                                    EncryptionKey.revoked_at.is_(None)))).scalar_one_or_none()
+
+
+async def signing_key(session: AsyncSession, org_id: int, identifier: str) -> EncryptionKey | None:
+    """An organisation's registered, unrevoked signing key with this key id."""
+    return (await session.execute(
+        select(EncryptionKey).where(EncryptionKey.key_id == identifier,
+                                    EncryptionKey.org_id == org_id,
+                                    EncryptionKey.purpose == KeyPurpose.SIGNING.value,
                                     EncryptionKey.revoked_at.is_(None)))).scalar_one_or_none()
 
 

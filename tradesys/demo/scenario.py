@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from cryptography.hazmat.primitives.asymmetric import ec
 
 from tradesys.bids.encoding import b64u, unb64u
 from tradesys.bids.envelope import ROLE_BIDDER, parse_header
@@ -28,6 +29,7 @@ from tradesys.bids.shamir import unwrap_holder_share
 from tradesys.clock import AdjustableClock
 from tradesys.demo.hall_client import HallConnection, HallError
 from tradesys.identity.credit_code import ALPHABET, make_credit_code
+from tradesys.opening import confirmation
 from tradesys.reporting.signing import load_public_pem
 
 
@@ -339,8 +341,12 @@ class Scenario:
                           text="请主持人核对本单位报价的唱读是否与开标一览表一致。")
             host.command("answer_objection", objection=1,
                          text="经核对，唱标与开标一览表一致。")
-            for _, connection in bidders:
-                connection.command("confirm_record", record_sha256=draft["record_sha256"])
+            for bidder, connection in bidders:
+                key, key_id = self._signing_key(bidder)
+                signed = confirmation.message(section["code"], draft["record_sha256"],
+                                              bidder.credit_code)
+                connection.command("confirm_record", record_sha256=draft["record_sha256"],
+                                   key_id=key_id, signature=confirmation.sign(key, signed))
             host.command("close")
             closed = host.wait_for("opening.closed")["event"]["data"]
         except HallError as error:
@@ -355,6 +361,14 @@ class Scenario:
         self._save_record(closed, "opening_record")
         for other in sections[1:]:
             self._declare_failed(other)
+
+    def _signing_key(self, bidder: Party) -> tuple[ec.EllipticCurvePrivateKey, str]:
+        """The bidder's own signing key (its tool keeps the private half), registered."""
+        key = ec.generate_private_key(ec.SECP256R1())
+        registered = _check("opening", self.client.post(
+            "/api/v1/keys", headers=bidder.headers(),
+            json={"purpose": "signing", "public_key": public_key_text(key)}), 201)
+        return key, registered["key_id"]
 
     def _bidder_share(self, section: dict[str, Any], bidder: Party) -> str:
         assert bidder.private_key is not None

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from tradesys.bids import opening as bid_opening
 from tradesys.bids.errors import ShareError
+from tradesys.bids.keyring import signing_key
 from tradesys.bids.models import Bid, BidSecurity, OpeningKeyShare
 from tradesys.bids.opening_keys import opening_key_of
 from tradesys.bids.submission import VALID
@@ -30,6 +31,7 @@ from tradesys.events.models import Event
 from tradesys.identity.models import Organisation
 from tradesys.identity.principal import Principal
 from tradesys.identity.roles import Role
+from tradesys.opening import confirmation
 from tradesys.opening.audience import Audience, audience_of
 from tradesys.opening.models import Opening
 from tradesys.opening.state import (
@@ -256,7 +258,9 @@ async def release_holder_share(session: AsyncSession, principal: Principal, sect
 
 
 async def confirm_record(session: AsyncSession, principal: Principal, section_id: int,
-                         record_sha256: str, now: datetime) -> Event:
+                         record_sha256: str, key_id: str, signature: str,
+                         now: datetime) -> Event:
+    """确认: the bidder signs the record's hash with its registered signing key."""
     ctx = await load(session, section_id)
     audience = await _caller(session, principal, ctx)
     _require(audience, "bidder")
@@ -274,9 +278,18 @@ async def confirm_record(session: AsyncSession, principal: Principal, section_id
                       "record)")
     if principal.org_id in ctx.state.confirmations:
         raise Conflict("already_confirmed", "已确认 (already confirmed)")
+    key = await signing_key(session, principal.org_id, key_id)
+    if key is None:
+        raise Invalid("no_signing_key", "本单位没有登记该签名密钥 (your organisation has no "
+                      "registered signing key with this id)")
+    signed = confirmation.message(ctx.section.code, record_sha256, bidder.credit_code)
+    if not confirmation.verify(key.public_key, signed, signature):
+        raise Invalid("bad_signature", "签名无效：须以该签名密钥对开标记录确认信息签名 (the "
+                      "signature does not verify over the confirmation message)")
     return await emit(session, ctx, principal.actor, now, "opening.record_confirmed",
-                       {"org_id": principal.org_id, "name": bidder.name,
-                        "record_sha256": record_sha256})
+                      {"org_id": principal.org_id, "name": bidder.name,
+                       "record_sha256": record_sha256, "key_id": key.key_id,
+                       "public_key": key.public_key, "signature": signature})
 
 
 async def raise_objection(session: AsyncSession, principal: Principal, section_id: int,

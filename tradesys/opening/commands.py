@@ -63,7 +63,7 @@ class OpeningCommands:
         payload = json.loads(event.payload)
         receipt = {"type": CONFIRMATION_TYPE, "section_id": int(event.aggregate_id),
                    "org_id": payload["org_id"], "bidder": payload["name"],
-                   "record_sha256": payload["record_sha256"],
+                   "record_sha256": payload["record_sha256"], "key_id": payload["key_id"],
                    "confirmed_at": isoformat_utc(event.occurred_at), "event_seq": event.seq,
                    "event_hash": event.hash}
         return receipt_file(self.receipt_key, receipt, sign_receipt(self.receipt_key, receipt))
@@ -89,7 +89,8 @@ class OpeningCommands:
                                                                 text, now),
             "chat": lambda: ceremony.chat(session, principal, section_id, text, now),
             "confirm_record": lambda: ceremony.confirm_record(
-                session, principal, section_id, command.record_sha256, now),
+                session, principal, section_id, command.record_sha256, command.key_id,
+                command.signature, now),
             "answer_objection": lambda: ceremony.answer_objection(
                 session, principal, section_id, command.objection, text, now),
             "mute": lambda: ceremony.set_muted(session, principal, section_id, command.org_id,

@@ -55,6 +55,10 @@ class Texted(Command):
 class Confirm(Command):
     type: Literal["confirm_record"]
     record_sha256: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
+    #: The bidder's registered signing key, and its ECDSA P-256 signature (r || s, base64url)
+    #: over tradesys.opening.confirmation.message.
+    key_id: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
+    signature: Annotated[str, Field(min_length=86, max_length=86, pattern=r"^[A-Za-z0-9_-]+$")]
 
 
 class Answer(Command):

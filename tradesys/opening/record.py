@@ -34,6 +34,7 @@ from tradesys.opening.ceremony import (
     require_phase,
     require_running,
 )
+from tradesys.opening.confirmation import MESSAGE_TYPE
 from tradesys.opening.record_pdf import render_record_pdf
 from tradesys.opening.state import CONFIRMING, DECRYPTED, TOO_FEW
 from tradesys.procurement.kinds import Procedure, ReportSet
@@ -127,7 +128,13 @@ def _settled(ctx: Context) -> dict[str, Any]:
     return {
         "confirmations": [
             {"name": by_org[org].name, "credit_code": by_org[org].credit_code,
-             "at": item["at"], "record_sha256": item["record_sha256"]}
+             "at": item["at"], "record_sha256": item["record_sha256"],
+             "key_id": item["key_id"], "public_key": item["public_key"],
+             "signature": item["signature"],
+             # What was signed (tradesys.opening.confirmation.message): anyone can verify.
+             "signed": {"type": MESSAGE_TYPE, "section_code": ctx.section.code,
+                        "record_sha256": item["record_sha256"],
+                        "bidder_credit_code": by_org[org].credit_code}}
             for org, item in sorted(ctx.state.confirmations.items()) if org in by_org],
         "objections": [
             {"id": o.id, "name": o.name, "text": o.text, "at": o.at, "answer": o.answer,

@@ -204,8 +204,10 @@ def _record(state: OpeningState, data: dict[str, Any], at: datetime) -> None:
 
 
 def _confirmed(state: OpeningState, data: dict[str, Any], at: datetime) -> None:
-    state.confirmations[data["org_id"]] = {"at": isoformat_utc(at),
-                                           "record_sha256": data["record_sha256"]}
+    state.confirmations[data["org_id"]] = {
+        "at": isoformat_utc(at), "record_sha256": data["record_sha256"],
+        "key_id": data.get("key_id"), "public_key": data.get("public_key"),
+        "signature": data.get("signature")}
 
 
 def _objection(state: OpeningState, data: dict[str, Any], at: datetime) -> None:
