@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from hall.rooms import Rooms
@@ -27,15 +28,20 @@ def dsn_of(database_url: str) -> str:
 
 
 class PostgresBackplane:
-    def __init__(self, database_url: str, rooms: Rooms) -> None:
+    def __init__(self, database_url: str, rooms: Rooms,
+                 listeners: list[Callable[[], None]] | None = None) -> None:
         self.dsn = dsn_of(database_url)
         self.rooms = rooms
+        #: Told of every event any process commits (the public read cache drops its pages).
+        self.listeners = list(listeners or [])
         self.notifications = 0
         self._task: asyncio.Task[None] | None = None
         self._listening = asyncio.Event()
 
     def _on_notify(self, _connection: Any, _pid: int, _channel: str, payload: str) -> None:
         self.notifications += 1
+        for listener in self.listeners:
+            listener()
         aggregate, _, rest = payload.partition(":")
         if aggregate != AGGREGATE:
             return
@@ -55,6 +61,8 @@ class PostgresBackplane:
                 self._listening.set()
                 delay = 0.5
                 self.rooms.notify_all()  # anything committed while we were not listening
+                for listener in self.listeners:
+                    listener()
                 closed = asyncio.Event()
                 connection.add_termination_listener(lambda _c, done=closed: done.set())
                 await closed.wait()

@@ -101,7 +101,8 @@ def create_app(
     rooms = Rooms(services.db, services.clock)
     services.commit_listeners.append(rooms.notify_all)
     hall = Hall(services, rooms, services.opening, wake_scheduler=scheduler.wake)
-    backplane = (PostgresBackplane(settings.database_url, rooms)
+    backplane = (PostgresBackplane(settings.database_url, rooms,
+                                   [services.read_cache.invalidate])
                  if services.db.dialect == "postgresql" else None)
     router = api_router()
     openapi = build_openapi(router)

@@ -12,6 +12,7 @@ from tradesys.clock import Clock
 from tradesys.db.database import Database
 from tradesys.opening.commands import OpeningCommands
 from tradesys.procurement.rules import RuleBook
+from tradesys.read_cache import ReadCache
 from tradesys.reporting.facts import ReportingSettings
 from tradesys.settings import Settings
 from tradesys.storage import FileStore
@@ -32,6 +33,11 @@ class Services:
     opening: OpeningCommands
     #: Called after every committed command (the relay wakes on it).
     commit_listeners: list[Callable[[], None]] = field(default_factory=list)
+    #: Public read bodies, dropped on every commit (see tradesys/read_cache.py).
+    read_cache: ReadCache = field(default_factory=ReadCache)
+
+    def __post_init__(self) -> None:
+        self.commit_listeners.append(self.read_cache.invalidate)
 
     def committed(self) -> None:
         for listener in self.commit_listeners:

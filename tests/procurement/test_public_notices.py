@@ -8,6 +8,8 @@ import httpx
 
 from tests.support import Flow, Seed, assert_error
 from tradesys.clock import AdjustableClock
+from tradesys.read_cache import ReadCache
+from tradesys.services import Services
 
 
 async def test_notices_page_newest_first_without_gaps(client: httpx.AsyncClient, flow: Flow,
@@ -63,3 +65,42 @@ async def test_server_time_is_public(client: httpx.AsyncClient, clock: Adjustabl
     body = (await client.get("/api/v1/time")).json()
     assert body == {"now": "2026-03-02T01:00:00Z", "timezone": "Asia/Shanghai",
                     "display": "2026-03-02 09:00:00"}
+
+
+async def test_a_cached_page_never_outlives_a_publication(
+        client: httpx.AsyncClient, flow: Flow, clock: AdjustableClock,
+        services: Services) -> None:
+    """The list's pages are cached (bench/api.py); a commit drops them, so a new notice, or a
+    cancellation, shows at once."""
+    first = (await flow.announced())["notice"]["id"]
+    for _ in range(2):
+        page = (await client.get("/api/v1/notices")).json()
+        assert [item["id"] for item in page["items"]] == [first]
+    assert services.read_cache.hits >= 1  # the second read came from the cache
+    clock.advance(timedelta(minutes=1))
+    flow.now = clock.now()
+    second = (await flow.announced())["notice"]["id"]
+    page = (await client.get("/api/v1/notices")).json()
+    assert [item["id"] for item in page["items"]] == [second, first]
+
+
+def test_a_read_that_began_before_a_commit_is_not_kept() -> None:
+    cache = ReadCache()
+    generation = cache.generation
+    cache.invalidate()  # a commit lands while the read is at the database
+    cache.put("page", generation, b"old")
+    assert cache.get("page") is None
+    cache.put("page", cache.generation, b"new")
+    assert cache.get("page") == b"new"
+    cache.invalidate()
+    assert cache.get("page") is None
+
+
+def test_cache_entries_expire_and_the_oldest_go_first() -> None:
+    cache = ReadCache(max_entries=2, ttl=0.0)
+    cache.put("a", cache.generation, b"a")
+    assert cache.get("a") is None  # ttl 0: expired at once
+    cache = ReadCache(max_entries=2)
+    for key in ("a", "b", "c"):
+        cache.put(key, cache.generation, key.encode())
+    assert cache.get("a") is None and cache.get("b") == b"b" and cache.get("c") == b"c"

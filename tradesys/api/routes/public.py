@@ -84,14 +84,21 @@ if tuple(NoticeOut.model_fields) != notices.PUBLIC_NOTICE_FIELDS or tuple(
 async def list_notices(call: Call) -> Response:
     before = _notice_cursor(call.query("cursor"))
     limit = parse_limit(call.query("limit"))
-    rows = await call.services.db.read_once(
-        partial(notices.list_public_notices, before=before, limit=limit + 1))
-    next_cursor = None
-    if len(rows) > limit:
-        last = rows[limit - 1]
-        next_cursor = encode_cursor([isoformat_utc(last.published_at), last.id])
-    page = _NoticeItems([_NoticeItem(*row) for row in rows[:limit]], next_cursor)
-    return json_response(_NOTICE_PAGE.dump_json(page), 200)
+    cache = call.services.read_cache
+    key = ("notices", before, limit)
+    body = cache.get(key)
+    if body is None:
+        generation = cache.generation
+        rows = await call.services.db.read_once(
+            partial(notices.list_public_notices, before=before, limit=limit + 1))
+        next_cursor = None
+        if len(rows) > limit:
+            last = rows[limit - 1]
+            next_cursor = encode_cursor([isoformat_utc(last.published_at), last.id])
+        page = _NoticeItems([_NoticeItem(*row) for row in rows[:limit]], next_cursor)
+        body = _NOTICE_PAGE.dump_json(page)
+        cache.put(key, generation, body)
+    return json_response(body, 200)
 
 
 @router.endpoint(
