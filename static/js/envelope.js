@@ -13,6 +13,7 @@
 //   combine(header, bidderShare, openingShare) → keys;  openSummary(header, keys) → object
 //   decrypt(blob, keys, header) → Blob;  canonicalJson(value) → string
 //   generateBidderKey(password) → {publicKey, privateKey, backup};  importBackup(backup, password)
+//   sealBackup(pkcs8, publicKey, password[, {iterations, extra}]);  openBackup(backup, password)
 //   importPrivateKeyJwk(jwk);  saveKeyPair(name, pair);  loadKeyPair(name);  listKeyNames()
 // Secrets (keys, shares, plaintext) are never logged.
 
@@ -229,30 +230,26 @@ async function backupKey(password, salt, iterations) {
 }
 
 /**
- * A new bidder key pair: a non-extractable private key, its raw public key (register this), and
- * the password-protected backup (docs/envelope.md §7) — the only copy that can leave the browser.
+ * The password-protected backup of a private key (docs/envelope.md §7): PKCS#8 DER under
+ * AES-256-GCM with a PBKDF2-SHA256 key, the raw public point bound in the additional data.
+ * `extra` fields (e.g. {purpose: "signing"}) are added to the file as they are.
  */
-export async function generateBidderKey(password, { iterations = BACKUP_ITERATIONS } = {}) {
+export async function sealBackup(pkcs8, publicKey, password, { iterations = BACKUP_ITERATIONS, extra = {} } = {}) {
   if (!password) throw new EnvelopeError("empty_password", "密码不能为空 (the password must not be empty)");
-  const pair = await subtle.generateKey(ECDH, true, ["deriveBits"]);
-  const publicKey = u8(await subtle.exportKey("raw", pair.publicKey));
-  const pkcs8 = u8(await subtle.exportKey("pkcs8", pair.privateKey));
   const salt = randomBytes(16);
   const nonce = randomBytes(12);
   const sealed = u8(await subtle.encrypt(
     { name: "AES-GCM", iv: nonce, additionalData: concat(BACKUP_AAD_LABEL, publicKey) },
     await backupKey(password, salt, iterations), pkcs8));
-  const privateKey = await subtle.importKey("pkcs8", pkcs8, ECDH, false, ["deriveBits"]);
-  pkcs8.fill(0);
-  const backup = {
+  return {
     format: "tradesys-key-backup", version: 1, curve: "P-256", kdf: "PBKDF2-SHA256", iterations,
     salt: b64u(salt), nonce: b64u(nonce), public_key: b64u(publicKey), ciphertext: b64u(sealed),
+    ...extra,
   };
-  return { publicKey, privateKey, backup };
 }
 
-/** Restores a backup as a non-extractable key pair; a wrong password fails the GCM tag. */
-export async function importBackup(backup, password) {
+/** Opens a backup: {publicKey (raw), pkcs8}; a wrong password fails the GCM tag. Wipe pkcs8. */
+export async function openBackup(backup, password) {
   if (backup?.format !== "tradesys-key-backup" || backup.version !== 1
       || backup.kdf !== "PBKDF2-SHA256" || backup.curve !== "P-256") {
     throw new EnvelopeError("bad_backup", "不是 tradesys 密钥备份 (not a tradesys key backup)");
@@ -261,19 +258,42 @@ export async function importBackup(backup, password) {
     throw new EnvelopeError("bad_backup", "备份的迭代次数无效 (bad iteration count)");
   }
   const publicKey = unb64u(backup.public_key, "public_key");
-  let pkcs8;
   try {
-    pkcs8 = u8(await subtle.decrypt(
+    const pkcs8 = u8(await subtle.decrypt(
       { name: "AES-GCM", iv: unb64u(backup.nonce, "nonce"), additionalData: concat(BACKUP_AAD_LABEL, publicKey) },
       await backupKey(password, unb64u(backup.salt, "salt"), backup.iterations),
       unb64u(backup.ciphertext, "ciphertext")));
+    return { publicKey, pkcs8 };
   } catch (error) {
     if (error instanceof EnvelopeError) throw error;
     throw new EnvelopeError("bad_password", "密码错误或备份已损坏 (wrong password or damaged backup)");
   }
+}
+
+/**
+ * A new bidder key pair: a non-extractable private key, its raw public key (register this), and
+ * the password-protected backup (docs/envelope.md §7) — the only copy that can leave the browser.
+ */
+export async function generateBidderKey(password, { iterations = BACKUP_ITERATIONS } = {}) {
+  if (!password) throw new EnvelopeError("empty_password", "密码不能为空 (the password must not be empty)");
+  const pair = await subtle.generateKey(ECDH, true, ["deriveBits"]);
+  const publicKey = u8(await subtle.exportKey("raw", pair.publicKey));
+  const pkcs8 = u8(await subtle.exportKey("pkcs8", pair.privateKey));
+  const backup = await sealBackup(pkcs8, publicKey, password, { iterations });
   const privateKey = await subtle.importKey("pkcs8", pkcs8, ECDH, false, ["deriveBits"]);
   pkcs8.fill(0);
-  return { publicKey, privateKey };
+  return { publicKey, privateKey, backup };
+}
+
+/** Restores a backup as a non-extractable (ECDH) key pair; a wrong password fails the GCM tag. */
+export async function importBackup(backup, password) {
+  const { publicKey, pkcs8 } = await openBackup(backup, password);
+  try {
+    const privateKey = await subtle.importKey("pkcs8", pkcs8, ECDH, false, ["deriveBits"]);
+    return { publicKey, privateKey };
+  } finally {
+    pkcs8.fill(0);
+  }
 }
 
 function openKeyStore() {

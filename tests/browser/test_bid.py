@@ -25,6 +25,7 @@ from starlette.applications import Starlette
 from tests.browser.test_ui import log_in, screenshot
 from tests.support import T0, Party, Seed, announce_body, project_body
 from tradesys.bids.encoding import unb64u
+from tradesys.bids.keys import load_backup, public_key_text
 from tradesys.bids.receipts import verify_receipt_file
 from tradesys.clock import AdjustableClock
 from tradesys.demo.server import InProcessServer
@@ -99,7 +100,7 @@ def test_bidder_registers_a_key_seals_uploads_and_keeps_the_receipt(
     expect(rows).to_contain_text("投标文件加密密钥")
     expect(rows).to_contain_text("本浏览器中没有")
 
-    generate = page.get_by_role("form", name="生成新密钥")
+    generate = page.get_by_role("form", name="生成加密密钥")
     generate.get_by_label("备份密码", exact=True).fill(PASSWORD)
     generate.get_by_label("再次输入备份密码").fill(PASSWORD + "x")
     generate.get_by_role("button", name="生成密钥对").click()
@@ -276,8 +277,8 @@ def test_a_supervisor_registers_a_holder_key(page: Page, server: InProcessServer
     log_in(page, supervisor.username, supervisor.password)
     expect(page).to_have_url(re.compile(r"/projects\.html$"))
     page.goto("/keys.html")
-    expect(page.get_by_role("form", name="生成新密钥")).to_contain_text("开标密钥持有人的密钥")
-    generate = page.get_by_role("form", name="生成新密钥")
+    expect(page.get_by_role("form", name="生成加密密钥")).to_contain_text("开标密钥持有人的密钥")
+    generate = page.get_by_role("form", name="生成加密密钥")
     generate.get_by_label("备份密码", exact=True).fill(PASSWORD)
     generate.get_by_label("再次输入备份密码").fill(PASSWORD)
     generate.get_by_role("button", name="生成密钥对").click()
@@ -290,6 +291,51 @@ def test_a_supervisor_registers_a_holder_key(page: Page, server: InProcessServer
         keys = client.get("/keys").json()["items"]
     assert [(k["purpose"], k["public_key"]) for k in keys][-1] == ("holder",
                                                                    backup["public_key"])
+
+    # A signing key too (电子签名), kept apart from the encryption keys, restored from its backup.
+    sign = page.get_by_role("form", name="生成签名密钥")
+    sign.get_by_label("备份密码", exact=True).fill(PASSWORD)
+    sign.get_by_label("再次输入备份密码").fill(PASSWORD)
+    sign.get_by_role("button", name="生成签名密钥").click()
+    expect(page.get_by_role("heading", name="新签名密钥已生成")).to_be_focused()
+    with page.expect_download() as signing_download:
+        page.get_by_role("link", name="下载签名密钥备份文件").click()
+    signing_bytes = downloaded(signing_download.value)
+    signing = json.loads(signing_bytes)
+    assert signing["purpose"] == "signing" and signing["iterations"] >= 600000
+    # The same backup format as the encryption keys: the Python tools open it too.
+    assert public_key_text(load_backup(signing, PASSWORD.encode())) == signing["public_key"]
+    page.get_by_role("button", name="登记签名公钥").click()
+    expect(page.get_by_role("status")).to_contain_text("公钥已登记（签名密钥（电子签名））")
+    with api(server, supervisor) as client:
+        keys = client.get("/keys").json()["items"]
+    assert [(k["purpose"], k["public_key"]) for k in keys][-1] == ("signing",
+                                                                   signing["public_key"])
+    rows = page.locator("#key-rows tr")
+    expect(rows.filter(has_text="已保存在本浏览器")).to_have_count(2)
+    page.evaluate("""() => new Promise((resolve, reject) => {
+        const request = indexedDB.deleteDatabase('tradesys-keys');
+        request.onsuccess = resolve; request.onerror = reject; })""")
+    page.reload()
+    expect(rows.filter(has_text="已保存在本浏览器")).to_have_count(0)
+    restore = page.get_by_role("form", name="从备份文件导入")
+    restore.get_by_label("备份文件").set_input_files(files=[{
+        "name": "签名密钥备份.json", "mimeType": "application/json", "buffer": signing_bytes}])
+    restore.get_by_label("备份密码").fill(PASSWORD)
+    restore.get_by_role("button", name="导入备份").click()
+    expect(page.get_by_role("status")).to_contain_text("（签名密钥），私钥已保存在本浏览器中")
+    kept = rows.filter(has_text="已保存在本浏览器")
+    expect(kept).to_have_count(1)
+    expect(kept).to_contain_text("签名密钥（电子签名）")
+    # The restored key signs, and the registered public key checks the signature.
+    assert page.evaluate("""async ({keyId, publicKey}) => {
+        const keyring = await import(new URL('js/keyring.js', location.href).href);
+        const signing = await import(new URL('js/signing.js', location.href).href);
+        const pair = await keyring.loadLocal(keyId, 'signing');
+        const bytes = new TextEncoder().encode('test');
+        return signing.verify(publicKey, bytes, await signing.sign(pair.privateKey, bytes));
+    }""", {"keyId": hashlib.sha256(unb64u(signing["public_key"])).hexdigest(),
+          "publicKey": signing["public_key"]})
 
 
 def test_announce_explains_missing_key_holders(page: Page, server: InProcessServer,

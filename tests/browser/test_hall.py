@@ -5,9 +5,16 @@ context of its own, all on hall.html over the room's WebSocket.
 The bidders seal their bids in their browsers (bid.html) with their registered keys kept in
 IndexedDB; at the opening each unwraps its own bidder share in the page and releases it; the
 host, the procurer and the supervisor unwrap and release their opening-key shares in theirs (2
-of 3 needed). Then the price reading, the record, an objection answered, the confirmations (each
-with the platform's countersigned receipt, verified offline) and the close; the observer,
-arriving last and not logged in, is shown the same final record and prices, and no chat.
+of 3 needed). Then the price reading, the record, an objection answered, the confirmations and
+the close; the observer, arriving last and not logged in, is shown the same final record and
+prices, and no chat.
+
+Each bidder confirms the record with its own signature: two make and register their signing
+keys on keys.html beforehand, the third only when the hall tells it it has none (following the
+page's link to keys.html). Each confirmation comes with the platform's countersigned receipt,
+verified offline; every confirmation in the published record is verified offline too, in
+Python, from the record alone (key id = SHA-256 of the public key, ECDSA P-256 over the signed
+message).
 
 A second test: too few bids, so the host declares the tender failed (流标) with the in-page
 form; meanwhile a bidder is muted, and an observer's connection stalls, is dropped with 4008
@@ -31,6 +38,10 @@ from pathlib import Path
 
 import httpx
 import pytest
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 from playwright.sync_api import (
     Browser,
     BrowserContext,
@@ -44,11 +55,11 @@ from playwright.sync_api import (
 from starlette.applications import Starlette
 
 from tests.browser.conftest import BROWSER_TIMEZONE
-from tests.browser.test_bid import announced_project
+from tests.browser.test_bid import PASSWORD, announced_project
 from tests.browser.test_ui import log_in, screenshot
 from tests.support import T0, Party, Seed
 from tradesys.app import create_app
-from tradesys.bids.encoding import b64u
+from tradesys.bids.encoding import b64u, unb64u
 from tradesys.bids.keys import PrivateKey
 from tradesys.bids.receipts import verify_receipt_file
 from tradesys.bids.seal import seal
@@ -149,6 +160,48 @@ def seal_bid(who: Person, section_id: int, price: str, manager: str) -> None:
     expect(page.get_by_role("heading", name="投标回执")).to_be_focused()
 
 
+def make_signing_key(page: Page) -> dict[str, str]:
+    """On keys.html, as a user: 生成签名密钥, download its backup, register the public key."""
+    form = page.get_by_role("form", name="生成签名密钥")
+    form.get_by_label("备份密码", exact=True).fill(PASSWORD)
+    form.get_by_label("再次输入备份密码").fill(PASSWORD)
+    form.get_by_role("button", name="生成签名密钥").click()
+    expect(page.get_by_role("heading", name="新签名密钥已生成")).to_be_focused()
+    register = page.get_by_role("button", name="登记签名公钥")
+    expect(register).to_be_disabled()  # not before the backup is saved
+    with page.expect_download() as download:
+        page.get_by_role("link", name="下载签名密钥备份文件").click()
+    assert download.value.suggested_filename.startswith("签名密钥备份-")
+    backup: dict[str, str] = json.loads(Path(download.value.path()).read_bytes())
+    assert (backup["format"], backup["purpose"]) == ("tradesys-key-backup", "signing")
+    register.click()
+    expect(page.get_by_role("status")).to_contain_text("公钥已登记（签名密钥（电子签名））")
+    expect(page.locator("#key-rows tr", has_text="签名密钥")).to_contain_text("已保存在本浏览器")
+    return backup
+
+
+def verify_confirmation(confirmation: dict[str, str], section_code: str, record_sha256: str,
+                        credit_code: str) -> None:
+    """Checks a confirmation from the published record alone, as anyone can (no tradesys
+    code): the signed message is rebuilt from the record, the key id is the SHA-256 of the
+    public key, the signature is ECDSA P-256 / SHA-256, r || s."""
+    signed = {"type": "tradesys.opening-record-confirmation", "section_code": section_code,
+              "record_sha256": record_sha256, "bidder_credit_code": credit_code}
+    assert confirmation["signed"] == signed
+    message = json.dumps(signed, sort_keys=True, separators=(",", ":"),
+                         ensure_ascii=False).encode()
+    point = unb64u(confirmation["public_key"])
+    assert hashlib.sha256(point).hexdigest() == confirmation["key_id"]
+    key = ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), point)
+    raw = unb64u(confirmation["signature"])
+    assert len(raw) == 64
+    der = encode_dss_signature(int.from_bytes(raw[:32], "big"), int.from_bytes(raw[32:], "big"))
+    key.verify(der, message, ec.ECDSA(hashes.SHA256()))  # raises InvalidSignature if not
+    with pytest.raises(InvalidSignature):  # and it is bound to this record
+        key.verify(der, message.replace(record_sha256.encode(), b"0" * 64),
+                   ec.ECDSA(hashes.SHA256()))
+
+
 def row(page: Page, name: str) -> Locator:
     return page.locator("#bid-rows tr", has_text=name)
 
@@ -170,6 +223,11 @@ def test_a_whole_opening_in_the_hall(browser: Browser, server: InProcessServer,
             logged_in(who, party)
             keep_key(who, party)
             seal_bid(who, section_id, price, manager)
+        # Two bidders make their signing keys now; the first waits until the hall asks.
+        backups: dict[str, dict[str, str]] = {}
+        for who, party in zip(bidders[1:], parties[1:], strict=True):
+            who.page.goto("/keys.html")
+            backups[party.credit_code] = make_signing_key(who.page)
 
         # -------------------------------------------------------- five minutes before the deadline
         # (sessions last 8 hours: everyone logs in again on the day)
@@ -290,10 +348,28 @@ def test_a_whole_opening_in_the_hall(browser: Browser, server: InProcessServer,
         # The host cannot close while bidders may still confirm.
         page.get_by_role("button", name="结束开标").click()
         expect(page.locator('[data-error-for~="close"]')).to_contain_text("确认时间未到")
+        # The first bidder has no signing key: the page says so and links to keys.html,
+        # where it makes one (beside the hall, which stays open), then confirms.
+        first = bidders[0].page
+        first.get_by_role("button", name="确认开标记录").click()
+        slot = first.locator('[data-error-for~="confirm_record"]')
+        expect(slot).to_contain_text("贵单位尚未登记签名密钥")
+        expect(first.get_by_role("button", name="确认开标记录")).to_be_enabled()
+        expect(page.locator("#confirm-count")).to_have_text("0 / 3 家")
+        screenshot(first, "hall-no-signing-key.png")
+        with first.expect_popup() as popup:
+            slot.get_by_role("link", name="生成并登记签名密钥").click()
+        keys_page = popup.value
+        keys_page.on("pageerror", lambda error: bidders[0].problems.append(f"keys: {error}"))
+        expect(keys_page).to_have_url(re.compile(r"/keys\.html$"))
+        backups[parties[0].credit_code] = make_signing_key(keys_page)
+        screenshot(keys_page, "keys-signing.png")
+        keys_page.close()
         receipt_key = web_app.state.services.receipt_key.public_key()
         for who, name in zip(bidders, names, strict=True):
             who.page.get_by_role("button", name="确认开标记录").click()
             expect(who.page.get_by_role("button", name="已确认开标记录")).to_be_disabled()
+            expect(who.page.get_by_role("status")).to_contain_text("已用贵单位的签名密钥签名确认开标记录")
             # The platform countersigns the confirmation: the file verifies offline.
             with who.page.expect_download() as download:
                 who.page.get_by_role("link", name="下载确认回执（开标记录确认回执.json）").click()
@@ -303,6 +379,13 @@ def test_a_whole_opening_in_the_hall(browser: Browser, server: InProcessServer,
             confirmation = json.loads(receipt_bytes)["receipt"]
             assert (confirmation["record_sha256"], confirmation["bidder"]) == (draft, name)
         expect(page.locator("#confirm-count")).to_have_text("3 / 3 家")
+        # Each confirmation is shown signed, with its key, checked in every page.
+        for name, party in zip(names, parties, strict=True):
+            key_id = hashlib.sha256(unb64u(backups[party.credit_code]["public_key"])).hexdigest()
+            for who in (page, bidders[2].page):
+                expect(who.locator("#confirmations li", has_text=name)).to_have_text(
+                    f"{name} 已确认，已签名（签名密钥 {key_id[:8]} {key_id[8:16]}，"
+                    "本页已核验签名）")
 
         # -------------------------------------------------------- the close
         page.get_by_role("button", name="结束开标").click()
@@ -316,6 +399,13 @@ def test_a_whole_opening_in_the_hall(browser: Browser, server: InProcessServer,
         published = httpx.get(f"{server.url}{record_url}", timeout=10)
         assert published.status_code == 200
         assert hashlib.sha256(published.content).hexdigest() == final
+        # Every confirmation verifies offline from the published record alone, with the key
+        # its bidder made in its browser.
+        confirmations = json.loads(published.content)["confirmations"]
+        assert sorted(c["credit_code"] for c in confirmations) == sorted(backups)
+        for confirmation in confirmations:
+            assert confirmation["public_key"] == backups[confirmation["credit_code"]]["public_key"]
+            verify_confirmation(confirmation, section["code"], draft, confirmation["credit_code"])
         screenshot(page, "hall-host.png")
 
         # -------------------------------------------------------- the public, afterwards
@@ -329,6 +419,7 @@ def test_a_whole_opening_in_the_hall(browser: Browser, server: InProcessServer,
         for name, shown in zip(names, SHOWN_PRICES, strict=True):
             expect(row(view, name)).to_contain_text(shown)
         expect(view.locator("#objections")).to_contain_text(answer)
+        expect(view.locator("#confirmations li", has_text="本页已核验签名")).to_have_count(3)
         expect(view.locator("#chat-panel")).to_be_hidden()
         expect(view.locator("#event-log")).to_contain_text("开标结束，开标记录已公布")
         expect(view.locator("#event-log")).not_to_contain_text("招标人已到场")

@@ -2,16 +2,19 @@
 // the bidders, the procurer, supervisors and the public. Everything shown comes from the room:
 // the welcome's state, then the room events folded the same way as tradesys/opening/state.py.
 // Shares are unwrapped IN THIS BROWSER with keys kept here (keyring.js); only the unwrapped
-// share of the caller's own bid (or of its opening-key share) is sent, over the room.
+// share of the caller's own bid (or of its opening-key share) is sent, over the room. A bidder
+// confirms the opening record with its own signature (signing.js), made here with its signing
+// key kept here; every confirmation shown is checked here against the public key it names.
 
 import { ApiError, get, hasSessionCookie } from '../api.js';
 import {
   b64u, canonicalJson, concat, parseHeader, unb64u, unwrapShare,
 } from '../envelope.js';
 import { CONNECTION_LABELS, HallRoom } from '../hall-room.js';
-import { keyIdOf, loadLocal, shortKeyId } from '../keyring.js';
+import { keyIdOf, loadLocal, localKeyIds, shortKeyId } from '../keyring.js';
 import { offset as headerOffset, sync as syncHeaderClock } from '../clock.js';
 import { initLayout } from '../layout.js';
+import { confirmationMessage, sign, verify } from '../signing.js';
 import {
   $, append, clear, el, formatBeijing, idParam, label, parseInstant, ROLES, showError, showStatus,
   timeEl,
@@ -70,6 +73,9 @@ let signedInPrivately = false;
 let myShare = null;
 let myShareReleased = false;
 const rows = new Map(); // bid id -> {tr, cells}
+/** org id -> the signature of its confirmation {key_id, public_key, signature, record_sha256,
+ *  valid: true | false | null (not checked yet, or nothing to check it with)}. */
+const signatures = new Map();
 const objectionItems = new Map(); // objection id -> li
 
 // ---------------------------------------------------------------------------- state
@@ -87,7 +93,10 @@ function fromWelcome(snapshot) {
   const next = { ...emptyState(), ...(snapshot && typeof snapshot === 'object' ? snapshot : {}) };
   next.bidders = Array.isArray(next.bidders) ? next.bidders.map((b) => ({ ...b })) : [];
   next.read = Array.isArray(next.read) ? [...next.read] : [];
-  next.confirmations = Array.isArray(next.confirmations) ? [...next.confirmations] : [];
+  // Org ids; a confirmation given as an object (with its signature) is noted by its org id.
+  next.confirmations = Array.isArray(next.confirmations)
+    ? next.confirmations.map((item) => (item && typeof item === 'object' ? item.org_id : item))
+    : [];
   next.objections = Array.isArray(next.objections) ? next.objections.map((o) => ({ ...o })) : [];
   next.muted = Array.isArray(next.muted) ? [...next.muted] : [];
   if (typeof next.holder_shares !== 'number') {
@@ -293,7 +302,8 @@ function describe(event) {
       return `开标记录已生成（SHA-256 ${String(data.record_sha256 || '').slice(0, 16)}…），`
         + `请投标人在 ${formatBeijing(data.confirm_until, { seconds: true })} 前确认。`;
     case 'opening.record_confirmed':
-      return `${nameOf(data.org_id, data.name)} 已确认开标记录。`;
+      return `${nameOf(data.org_id, data.name)} 已确认开标记录`
+        + (data.key_id ? `（已签名，签名密钥 ${shortKeyId(String(data.key_id))}）。` : '。');
     case 'opening.objection_raised':
       return `${nameOf(data.org_id, data.name)} 提出异议：${data.text}`;
     case 'opening.objection_answered':
@@ -326,7 +336,8 @@ function errorSlot(command) {
 function showControlError(command, error, slot = errorSlot(command)) {
   const message = error && error.message ? error.message : String(error);
   if (slot) {
-    slot.textContent = message;
+    if (error && Array.isArray(error.content)) append(clear(slot), ...error.content);
+    else slot.textContent = message;
   } else {
     showError(error);
   }
@@ -334,9 +345,12 @@ function showControlError(command, error, slot = errorSlot(command)) {
 
 /**
  * Run one room command from a control: the button is disabled while it runs; an error is shown
- * next to it (role="alert"). Resolves to the ack's result or null.
+ * next to it (role="alert"), as `explain(error)` puts it. `work()` gives the command's fields
+ * made in the page (an unwrapped share, a signature). Resolves to the ack's result or null.
  */
-async function run(command, fields = {}, { button = null, slot = null, work = null } = {}) {
+async function run(command, fields = {}, {
+  button = null, slot = null, work = null, explain = (error) => error,
+} = {}) {
   const target = slot || errorSlot(command);
   if (target) clear(target);
   if (button) button.disabled = true;
@@ -344,7 +358,7 @@ async function run(command, fields = {}, { button = null, slot = null, work = nu
     const extra = work ? await work() : {};
     return await room.send(command, { ...fields, ...extra });
   } catch (error) {
-    showControlError(command, error, target);
+    showControlError(command, explain(error), target);
     return null;
   } finally {
     if (button) button.disabled = false;
@@ -510,10 +524,11 @@ function renderRecord() {
     const decrypted = state.bidders.filter((b) => b.outcome === 'decrypted').length;
     setText($('#confirm-count'), `${state.confirmations.length} / ${decrypted || state.bidders.length} 家`);
     const list = $('#confirmations');
-    const names = state.confirmations.map((org) => `${nameOf(org)} 已确认`);
-    if (list.dataset.names !== names.join('\n')) {
-      list.dataset.names = names.join('\n');
-      clear(list).append(...names.map((name) => el('li', {}, name)));
+    const items = state.confirmations.map((org) => confirmationItem(org));
+    const key = JSON.stringify(items.map((item) => item.key));
+    if (list.dataset.items !== key) {
+      list.dataset.items = key;
+      clear(list).append(...items.map((item) => item.node));
     }
   }
   const failedText = $('#failed-reason-text');
@@ -528,6 +543,56 @@ function renderRecord() {
   $('#record-pdf').hidden = !pdf;
   if (json) $('#record-json').href = json;
   if (pdf) $('#record-pdf').href = pdf;
+}
+
+const VALIDITY = {
+  true: '本页已核验签名',
+  false: '签名核验未通过',
+};
+
+/** "甲公司 已确认，已签名（签名密钥 1a2b3c4d 5e6f7a8b，本页已核验签名）". */
+function confirmationItem(org) {
+  const signed = signatures.get(org);
+  const name = nameOf(org);
+  if (!signed || !signed.key_id) {
+    return { key: [org], node: el('li', {}, `${name} 已确认`) };
+  }
+  const validity = signed.valid === null ? '' : `，${VALIDITY[signed.valid]}`;
+  const node = el('li', { class: signed.valid === false ? 'warning' : null, dataset: { org: String(org) } },
+    `${name} 已确认，`, el('strong', {}, '已签名'), '（签名密钥 ',
+    el('code', { class: 'hash', title: signed.key_id }, shortKeyId(signed.key_id)), `${validity}）`);
+  return { key: [org, signed.key_id, signed.valid], node };
+}
+
+/**
+ * Checks a confirmation's signature here, as anyone can: the key id is the SHA-256 of the
+ * public key, and the signature is over the message the bidder signed (signing.js).
+ */
+async function checkSignature(org, signed) {
+  const bidder = bidderByOrg(org);
+  if (!signed.public_key || !signed.signature || !bidder || !bidder.credit_code || !section) return;
+  let valid = false;
+  try {
+    const message = confirmationMessage({ sectionCode: section.code, recordSha256: signed.record_sha256,
+      bidderCreditCode: bidder.credit_code });
+    valid = await keyIdOf(unb64u(signed.public_key, 'public_key')) === signed.key_id
+      && await verify(signed.public_key, message, signed.signature);
+  } catch (error) {
+    valid = false;
+  }
+  if (signatures.get(org) !== signed) return; // replaced meanwhile
+  signed.valid = valid;
+  renderRecord();
+}
+
+function noteSignature(data) {
+  if (data.org_id === undefined || !data.key_id) return;
+  const signed = {
+    key_id: String(data.key_id), public_key: data.public_key || null, signature: data.signature || null,
+    record_sha256: data.record_sha256 || state.record_sha256, valid: null,
+  };
+  signatures.set(data.org_id, signed);
+  checkSignature(data.org_id, signed);
 }
 
 /** Only http(s) links on this site's origin or the API's own paths are offered. */
@@ -678,7 +743,8 @@ function bidderStateText(mine, signed) {
     parts.push('请点击“解密”：本浏览器用贵单位的投标密钥解开投标人密钥份额后提交，解密须在解密时限内完成。');
   }
   if (state.phase === 'confirming' && !state.confirmations.includes(you.org_id)) {
-    parts.push('请核对开标记录后点击“确认开标记录”。有异议请在下方提出。');
+    parts.push('请核对开标记录后点击“确认开标记录”：本浏览器用贵单位的签名密钥对开标记录的 SHA-256 签名，'
+      + '签名随开标记录公布，任何人可以核验。有异议请在下方提出。');
   }
   return parts.join('');
 }
@@ -761,6 +827,41 @@ async function bidderShare() {
   return { share: text };
 }
 
+/** A message naming what is missing, with a link to keys.html (opened beside the hall). */
+function keysError(text, linkText, tail) {
+  const error = new Error(`${text}${linkText}${tail}`);
+  error.content = [text, el('a', { href: 'keys.html', target: '_blank', rel: 'noopener' }, linkText), tail];
+  return error;
+}
+
+/** The organisation's newest registered, unrevoked signing key whose private key is here. */
+async function signingKey() {
+  const [list, local] = await Promise.all([get('/keys'), localKeyIds('signing')]);
+  const active = list.items.filter((key) => key.purpose === 'signing' && !key.revoked_at);
+  const usable = active.filter((key) => local.has(key.key_id)).sort((a, b) => b.id - a.id);
+  for (const key of usable) {
+    const pair = await loadLocal(key.key_id, 'signing');
+    if (pair) return { keyId: key.key_id, pair };
+  }
+  if (active.length) {
+    throw keysError('本浏览器中没有贵单位已登记签名密钥的私钥，无法签名确认。请在“加密密钥”页导入签名密钥的备份文件，或',
+      '生成并登记签名密钥', '，然后回到本页确认。 (no signing key of your organisation in this browser)');
+  }
+  throw keysError('确认开标记录须用贵单位的签名密钥签名，贵单位尚未登记签名密钥。请先',
+    '生成并登记签名密钥', '（在新窗口打开），然后回到本页确认。 (no signing key registered)');
+}
+
+/** The signed confirmation of the current record: {record_sha256, key_id, signature}. */
+async function signedConfirmation() {
+  const record = state.record_sha256;
+  const mine = myBidder();
+  const creditCode = (you && you.credit_code) || (mine && mine.credit_code);
+  const message = confirmationMessage({ sectionCode: section && section.code, recordSha256: record,
+    bidderCreditCode: creditCode });
+  const { keyId, pair } = await signingKey();
+  return { record_sha256: record, key_id: keyId, signature: await sign(pair.privateKey, message) };
+}
+
 let confirmationUrl = null;
 
 /** The platform's countersignature of the confirmation, saved as the canonical JSON it signed. */
@@ -787,10 +888,14 @@ function bindBidder() {
     if (result) showStatus('投标人密钥份额已提交，等待开启投标文件。');
   });
   $('#confirm-record').addEventListener('click', async (event) => {
-    const result = await run('confirm_record', { record_sha256: state.record_sha256 },
-      { button: event.currentTarget });
+    const result = await run('confirm_record', {}, {
+      button: event.currentTarget,
+      work: signedConfirmation,
+      explain: (error) => (error && error.code === 'no_signing_key'
+        ? keysError(`${error.message} 请`, '生成并登记签名密钥', '，然后回到本页确认。') : error),
+    });
     if (result) {
-      showStatus('已确认开标记录。请下载并保存平台签发的确认回执。');
+      showStatus('已用贵单位的签名密钥签名确认开标记录。请下载并保存平台签发的确认回执。');
       if (result.receipt) offerConfirmationReceipt(result.receipt);
     }
   });
@@ -933,6 +1038,10 @@ function onWelcome(message, { reconnected }) {
   section = message.section || section || {};
   deadline = parseInstant(section.bid_deadline);
   state = fromWelcome(message.state);
+  for (const item of (message.state && Array.isArray(message.state.confirmations)
+    ? message.state.confirmations : [])) {
+    if (item && typeof item === 'object' && !signatures.has(item.org_id)) noteSignature(item);
+  }
   if (message.state && message.state.signed_in === true) signedInPrivately = true;
   setText($('#audience'), label(AUDIENCES, audience) + (you && you.name ? `：${you.name}` : ''));
   showSection();
@@ -952,6 +1061,7 @@ function onEvent(event, seq, { live }) {
     releasedIndices.add(Number(data.share_index));
     if (myShare && Number(data.share_index) === myShare.index) myShareReleased = true;
   }
+  if (event.type === 'opening.record_confirmed') noteSignature(data);
   if ((event.type === 'opening.closed' || event.type === 'opening.failed') && data.record_url) {
     recordLinks = { record_url: data.record_url, pdf_url: data.pdf_url };
   }
