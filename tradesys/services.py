@@ -37,6 +37,7 @@ class Services:
     read_cache: ReadCache = field(default_factory=ReadCache)
 
     def __post_init__(self) -> None:
+        self.read_cache.max_entries = self.settings.read_cache_entries
         self.commit_listeners.append(self.read_cache.invalidate)
 
     def committed(self) -> None:

@@ -52,6 +52,10 @@ class Settings:
     max_bid_bytes: int = field(
         default_factory=lambda: int(_env("MAX_BID_BYTES", str(4 * 1024 * 1024 * 1024)))
     )
+    #: Pages of public reads kept until the next commit (tradesys/read_cache.py); 0: none.
+    read_cache_entries: int = field(
+        default_factory=lambda: int(_env("READ_CACHE_ENTRIES", "2048"))
+    )
     #: Largest tender document accepted, in bytes.
     max_document_bytes: int = field(
         default_factory=lambda: int(_env("MAX_DOCUMENT_BYTES", str(200 * 1024 * 1024)))
