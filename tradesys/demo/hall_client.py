@@ -4,6 +4,7 @@ party, commands answered by ``ack`` or ``error``, room events collected as they 
 from __future__ import annotations
 
 import json
+from contextlib import ExitStack
 from itertools import count
 from typing import Any
 
@@ -24,8 +25,9 @@ class HallConnection:
     def __init__(self, base_url: str, section_id: int, token: str | None = None) -> None:
         url = base_url.replace("http://", "ws://", 1).replace("https://", "wss://", 1)
         headers = {"Authorization": f"Bearer {token}"} if token else {}
-        self.ws: ClientConnection = connect(f"{url}/hall/{section_id}/ws",
-                                            additional_headers=headers, open_timeout=TIMEOUT)
+        self._stack = ExitStack()
+        self.ws: ClientConnection = self._stack.enter_context(connect(
+            f"{url}/hall/{section_id}/ws", additional_headers=headers, open_timeout=TIMEOUT))
         self.events: list[dict[str, Any]] = []
         self.welcome = self._recv()
         if self.welcome.get("type") != "welcome":
@@ -59,4 +61,4 @@ class HallConnection:
                 return message
 
     def close(self) -> None:
-        self.ws.close()
+        self._stack.close()
