@@ -186,13 +186,14 @@ def _html(record: Mapping[str, Any]) -> str:
 
     confirmations = [
         [_text(c.get("name")), _text(c.get("credit_code")), _time(c.get("at")),
-         f'<span class="hash">{_text(c.get("record_sha256"))}</span>']
+         f'<span class="hash">{_text(c.get("record_sha256"))}</span>',
+         f'<span class="hash">{_text(c.get("key_id"))}</span>']
         for c in _rows(record.get("confirmations"))
     ]
     parts += [
-        "<h2>确认</h2>",
-        _table(["投标人", "统一社会信用代码", "确认时间", "所确认记录摘要值(SHA-256)"],
-               confirmations, [28, 16, 14, 42]),
+        "<h2>确认（投标人电子签名）</h2>",
+        _table(["投标人", "统一社会信用代码", "确认时间", "所确认记录摘要值(SHA-256)",
+                "签名密钥标识"], confirmations, [22, 14, 12, 26, 26]),
     ]
 
     objections = [
