@@ -65,7 +65,12 @@ def validation_details(error: ValidationError) -> list[dict[str, Any]]:
 
 async def on_domain_error(_request: Request, exc: Exception) -> Response:
     assert isinstance(exc, DomainError)
-    return error_response(STATUS.get(exc.kind, 400), exc.code, exc.message, exc.details)
+    headers = None
+    if exc.kind == "rate_limited" and isinstance(exc.details, dict) and isinstance(
+            exc.details.get("retry_after"), int):
+        headers = {"Retry-After": str(exc.details["retry_after"])}  # RFC 9110 §10.2.3
+    return error_response(STATUS.get(exc.kind, 400), exc.code, exc.message, exc.details,
+                          headers)
 
 
 async def on_validation_error(_request: Request, exc: Exception) -> Response:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import math
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -132,10 +133,26 @@ async def _check_rate(session: AsyncSession, username: str, ip: str, at: datetim
             select(func.count()).where(LoginAttempt.ip == ip, LoginAttempt.at > since)
         )
     ).scalar_one()
-    if by_user >= MAX_FAILURES_PER_USER or by_ip >= MAX_FAILURES_PER_IP:
+    waits = []
+    for column, value, count, limit in ((LoginAttempt.username, username, by_user,
+                                         MAX_FAILURES_PER_USER),
+                                        (LoginAttempt.ip, ip, by_ip, MAX_FAILURES_PER_IP)):
+        if count >= limit:
+            # The lock lifts when this failure ages out: then fewer than the limit remain.
+            freeing = (
+                await session.execute(
+                    select(LoginAttempt.at).where(column == value, LoginAttempt.at > since)
+                    .order_by(LoginAttempt.at).offset(count - limit).limit(1)
+                )
+            ).scalar_one()
+            waits.append(math.ceil((freeing + FAILURE_WINDOW - at).total_seconds()))
+    if waits:
+        retry_after = max(1, *waits)
         raise TooManyRequests(
             "too_many_login_attempts",
-            "登录失败次数过多，请15分钟后再试 (too many failed logins: try again in 15 minutes)",
+            f"登录失败次数过多，请 {math.ceil(retry_after / 60)} 分钟后再试 (too many failed "
+            f"logins: try again in {retry_after} s)",
+            {"retry_after": retry_after},
         )
 
 
