@@ -145,14 +145,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
         ), port=args.receiver_port).__enter__()
         settings = replace(settings, platform_url=f"{receiver.url}/reports")
         print(f"reference public service platform at {receiver.url}/reports", file=sys.stderr)
-    from tradesys.ops.uvicorn_ws import WS_MAX_SIZE, WebSocketProtocol
+    from tradesys.ops.uvicorn_ws import WS_OPTIONS
 
     app = create_app(settings)
     tune_garbage_collector()
     try:
         uvicorn.run(app, host=args.host, port=args.port, log_config=None, access_log=False,
-                    timeout_graceful_shutdown=10, ws=WebSocketProtocol,
-                    ws_max_size=WS_MAX_SIZE)
+                    timeout_graceful_shutdown=10, **WS_OPTIONS)
     finally:
         if receiver is not None:
             receiver.__exit__(None, None, None)

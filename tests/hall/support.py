@@ -22,7 +22,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
 from tradesys.demo.server import free_port
-from tradesys.ops.uvicorn_ws import WS_MAX_SIZE, WebSocketProtocol
+from tradesys.ops.uvicorn_ws import WS_OPTIONS
 
 TIMEOUT = 15.0
 
@@ -32,8 +32,7 @@ async def serving(app: Starlette) -> AsyncIterator[str]:
     """Serves an app (already in its lifespan) on a loopback port, in this event loop."""
     port = free_port()
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None,
-                            access_log=False, lifespan="off", ws=WebSocketProtocol,
-                            ws_max_size=WS_MAX_SIZE)
+                            access_log=False, lifespan="off", **WS_OPTIONS)
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
     while not server.started:

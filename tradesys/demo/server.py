@@ -13,7 +13,7 @@ from types import TracebackType
 import uvicorn
 from starlette.applications import Starlette
 
-from tradesys.ops.uvicorn_ws import WS_MAX_SIZE, WebSocketProtocol
+from tradesys.ops.uvicorn_ws import WS_OPTIONS
 
 
 def free_port() -> int:
@@ -28,8 +28,7 @@ class InProcessServer:
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_config=None,
-                                access_log=False, lifespan="on", ws=WebSocketProtocol,
-                                ws_max_size=WS_MAX_SIZE)
+                                access_log=False, lifespan="on", **WS_OPTIONS)
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, name="tradesys-demo-server",
                                        daemon=True)

@@ -51,3 +51,10 @@ class WebSocketProtocol(WebSocketsSansIOProtocol):
             return False
         self.transport.write(b"".join(self.conn.data_to_send()))
         return True
+
+
+#: How every server of ours runs WebSockets (uvicorn options). No per-message compression: the
+#: hall's messages are small JSON, and a deflate context per connection would cost memory and a
+#: compression per client per broadcast.
+WS_OPTIONS: dict[str, Any] = {"ws": WebSocketProtocol, "ws_max_size": WS_MAX_SIZE,
+                              "ws_per_message_deflate": False}
