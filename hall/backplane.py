@@ -36,7 +36,6 @@ class PostgresBackplane:
         self.listeners = list(listeners or [])
         self.notifications = 0
         self._task: asyncio.Task[None] | None = None
-        self._listening = asyncio.Event()
 
     def _on_notify(self, _connection: Any, _pid: int, _channel: str, payload: str) -> None:
         self.notifications += 1
@@ -58,7 +57,6 @@ class PostgresBackplane:
             try:
                 connection = await asyncpg.connect(self.dsn)
                 await connection.add_listener(CHANNEL, self._on_notify)
-                self._listening.set()
                 delay = 0.5
                 self.rooms.notify_all()  # anything committed while we were not listening
                 for listener in self.listeners:
@@ -71,7 +69,6 @@ class PostgresBackplane:
             except Exception:
                 log.warning("hall backplane connection lost; reconnecting", exc_info=True)
             finally:
-                self._listening.clear()
                 if connection is not None and not connection.is_closed():
                     with contextlib.suppress(Exception):
                         await connection.close()

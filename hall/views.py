@@ -14,7 +14,6 @@ from typing import Any
 from tradesys.clock import isoformat_utc
 
 PARTICIPANT, PUBLIC = "participant", "public"
-VIEW_CLASSES = (PARTICIPANT, PUBLIC)
 
 _PARTICIPANTS_ONLY = frozenset({"chat.message", "chat.muted", "chat.unmuted"})
 #: Fields never sent to any room: full records (fetched by URL), shares' holders' user ids.

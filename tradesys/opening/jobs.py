@@ -7,7 +7,6 @@ Like every scheduler job they derive all they need from the database, so a pass 
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from sqlalchemy import select
@@ -21,9 +20,8 @@ from tradesys.opening.state import DECRYPTING, OpeningState
 from tradesys.procurement.kinds import SectionState
 from tradesys.procurement.models import Section
 from tradesys.procurement.rules import RuleBook
+from tradesys.scheduler import Job
 from tradesys.storage import FileStore
-
-Job = Callable[[Database, Clock], Awaitable[object]]
 
 
 def _due(state: OpeningState, now: object) -> bool:

@@ -7,7 +7,7 @@ into one of these is refused and changes nothing.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 
 from pydantic import Field, TypeAdapter
 
@@ -72,11 +72,11 @@ class Mute(Command):
     org_id: Annotated[int, Field(ge=1)]
 
 
+MODELS = (Ping, Bare, ReleaseShare, ReleaseHolderShare, Reasoned, Texted, Confirm, Answer, Mute)
 AnyCommand = Annotated[
     Ping | Bare | ReleaseShare | ReleaseHolderShare | Reasoned | Texted | Confirm | Answer | Mute,
     Field(discriminator="type")]
 COMMAND = TypeAdapter(AnyCommand)
-TYPES = frozenset({"ping", "sign_in", "start_decryption", "end_decryption", "read_next",
-                   "generate_record", "close", "release_share", "release_holder_share",
-                   "declare_failed", "pause", "resume", "announce", "raise_objection", "chat",
-                   "confirm_record", "answer_objection", "mute", "unmute"})
+#: Every command type, from the models' ``type`` literals.
+TYPES = frozenset(name for model in MODELS
+                  for name in get_args(model.model_fields["type"].annotation))
