@@ -37,8 +37,6 @@ import base64
 import contextlib
 import itertools
 import json
-import os
-import platform
 import re
 import shutil
 import signal
@@ -48,7 +46,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -58,6 +55,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
+
+from bench.runs import ScratchDatabase, loadavg, machine  # noqa: E402
 
 PAGE = 50
 TARGET = 0.25
@@ -92,23 +91,6 @@ def published_at(i: int) -> datetime:
 
 NOTICE_CONTENT = ("根据《中华人民共和国招标投标法》等有关规定，现就本项目施工进行公开招标，"
                   "欢迎符合资格条件的投标人参加投标。" * 40)
-
-
-async def _pg_admin(url: str, *statements: str) -> None:
-    import asyncpg
-
-    connection = await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://"))
-    try:
-        for statement in statements:
-            await connection.execute(statement)
-    finally:
-        await connection.close()
-
-
-def _with_database(url: str, name: str) -> str:
-    head, _, tail = url.rpartition("/")
-    query = "?" + tail.split("?", 1)[1] if "?" in tail else ""
-    return f"{head}/{name}{query}"
 
 
 async def insert_fixture(url: str, n: int) -> float:
@@ -491,16 +473,6 @@ def wrk_load(port: int, paths: list[str], opts: argparse.Namespace, work: Path) 
 
 # ---------------------------------------------------------------------------------------------
 
-def machine() -> str:
-    model = "unknown CPU"
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    return (f"{os.cpu_count()} cores ({model}), Python {platform.python_version()}, "
-            f"{platform.system()} {platform.release()}")
-
 
 def servers() -> str:
     import importlib.util
@@ -512,10 +484,6 @@ def servers() -> str:
     return (f"uvicorn {uvicorn.__version__} ({http}, {loop} loop), one process and one worker "
             "each, no uvicorn access log; the application logs one JSON line per request "
             "as `tradesys serve` does (to a file)")
-
-
-def loadavg() -> str:
-    return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -550,20 +518,13 @@ def main(argv: list[str] | None = None) -> int:
     from tradesys.db.migrate import upgrade
 
     work = Path(tempfile.mkdtemp(prefix="tradesys-bench-"))
-    pg_admin_url = None
-    pg_name = ""
+    database: ScratchDatabase | None = None
     try:
-        if opts.database == "sqlite":
-            url = f"sqlite+aiosqlite:///{work / 'bench.db'}"
-            backend = "SQLite (aiosqlite, WAL)"
-        elif opts.database.startswith("postgresql"):
-            pg_admin_url = opts.database
-            pg_name = f"tradesys_bench_{uuid.uuid4().hex[:10]}"
-            asyncio.run(_pg_admin(pg_admin_url, f'CREATE DATABASE "{pg_name}"'))
-            url = _with_database(opts.database, pg_name)
-            backend = f"PostgreSQL (asyncpg), fresh database {pg_name}"
-        else:
-            parser.error("--database must be 'sqlite' or a postgresql+asyncpg:// URL")
+        try:
+            database = ScratchDatabase.create(opts.database, work)
+        except ValueError as error:
+            parser.error(str(error))
+        url, backend = database.url, database.label
         print(f"date:      {datetime.now(UTC):%Y-%m-%d %H:%M} UTC")
         print(f"machine:   {machine()}")
         print(f"load avg:  {loadavg()} (before)")
@@ -635,9 +596,8 @@ def main(argv: list[str] | None = None) -> int:
             status = status or 2
         return status
     finally:
-        if pg_admin_url is not None and pg_name:
-            drop = f'DROP DATABASE IF EXISTS "{pg_name}" WITH (FORCE)'
-            asyncio.run(_pg_admin(pg_admin_url, drop))
+        if database is not None:
+            database.drop()
         shutil.rmtree(work, ignore_errors=True)
 
 

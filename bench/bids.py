@@ -47,7 +47,6 @@ import argparse
 import asyncio
 import contextlib
 import os
-import platform
 import re
 import secrets
 import shutil
@@ -58,7 +57,6 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -68,6 +66,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
+
+from bench.runs import ScratchDatabase, loadavg, machine  # noqa: E402
 
 MIB = 1 << 20
 UPLOAD_TARGET = 0.40
@@ -80,20 +80,6 @@ SUMMARY = {"price": "34980000.00", "currency": "CNY", "duration_days": 540, "qua
 
 # ---------------------------------------------------------------------------------------------
 # Machine and baselines.
-
-def machine() -> str:
-    model = "unknown CPU"
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    return (f"{os.cpu_count()} cores ({model}), Python {platform.python_version()}, "
-            f"{platform.system()} {platform.release()}")
-
-
-def loadavg() -> str:
-    return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 def openssl_rate() -> float:
@@ -142,22 +128,6 @@ def write_random_file(path: Path, size: int) -> None:
 
 # ---------------------------------------------------------------------------------------------
 # Database and server.
-
-async def _pg_admin(url: str, *statements: str) -> None:
-    import asyncpg
-
-    connection = await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://"))
-    try:
-        for statement in statements:
-            await connection.execute(statement)
-    finally:
-        await connection.close()
-
-
-def _with_database(url: str, name: str) -> str:
-    head, _, tail = url.rpartition("/")
-    query = "?" + tail.split("?", 1)[1] if "?" in tail else ""
-    return f"{head}/{name}{query}"
 
 
 def free_port() -> int:
@@ -561,19 +531,13 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(f"{tool} is not installed")
 
     work = Path(tempfile.mkdtemp(prefix="tradesys-bench-bids-"))
-    pg_admin_url, pg_name = None, ""
+    database: ScratchDatabase | None = None
     try:
-        if opts.database == "sqlite":
-            url = f"sqlite+aiosqlite:///{work / 'bench.db'}"
-            backend = "SQLite (aiosqlite, WAL), fresh file"
-        elif opts.database.startswith("postgresql"):
-            pg_admin_url = opts.database
-            pg_name = f"tradesys_bench_{uuid.uuid4().hex[:10]}"
-            asyncio.run(_pg_admin(pg_admin_url, f'CREATE DATABASE "{pg_name}"'))
-            url = _with_database(opts.database, pg_name)
-            backend = f"PostgreSQL (asyncpg), fresh database {pg_name}"
-        else:
-            parser.error("--database must be 'sqlite' or a postgresql+asyncpg:// URL")
+        try:
+            database = ScratchDatabase.create(opts.database, work)
+        except ValueError as error:
+            parser.error(str(error))
+        url, backend = database.url, database.label
         print(f"date:      {datetime.now(UTC):%Y-%m-%d %H:%M} UTC")
         print(f"machine:   {machine()}")
         print(f"load avg:  {loadavg()} (before)")
@@ -641,9 +605,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"load avg:  {loadavg()} (after)")
         return 0
     finally:
-        if pg_admin_url is not None and pg_name:
-            drop = f'DROP DATABASE IF EXISTS "{pg_name}" WITH (FORCE)'
-            asyncio.run(_pg_admin(pg_admin_url, drop))
+        if database is not None:
+            database.drop()
         if not opts.keep:
             shutil.rmtree(work, ignore_errors=True)
 

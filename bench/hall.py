@@ -62,7 +62,6 @@ import asyncio
 import contextlib
 import json
 import os
-import platform
 import resource
 import secrets
 import shutil
@@ -73,7 +72,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -90,6 +88,9 @@ ROOT = Path(__file__).resolve().parents[1]
 # (Python puts it first when the script runs), or `import hall` would find this file.
 sys.path[:] = [p for p in sys.path if p not in (str(ROOT), str(Path(__file__).resolve().parent))]
 sys.path.insert(0, str(ROOT))
+
+from bench.runs import ScratchDatabase, loadavg, machine  # noqa: E402
+
 SCRIPT = str(Path(__file__).resolve())
 
 KIB = 1024
@@ -101,24 +102,6 @@ CONNECT_CONCURRENCY = 64
 
 # ---------------------------------------------------------------------------------------------
 # Small helpers.
-
-def machine() -> str:
-    model = "unknown CPU"
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    mem = ""
-    with contextlib.suppress(OSError, ValueError, IndexError):
-        total_kib = int(Path("/proc/meminfo").read_text().split()[1])
-        mem = f", {total_kib / (1 << 20):.0f} GiB"
-    return (f"{os.cpu_count()} cores ({model}){mem}, Python {platform.python_version()}, "
-            f"{platform.system()} {platform.release()}")
-
-
-def loadavg() -> str:
-    return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 def free_port() -> int:
@@ -419,23 +402,6 @@ def setup_hall(work: Path, url: str) -> HallFixture:
     host = scenario.party("agency")
     return HallFixture(url, data_dir, section_id, host.username, host.password,
                        time.perf_counter() - started)
-
-
-async def _pg_admin(url: str, *statements: str) -> None:
-    import asyncpg
-
-    connection = await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://"))
-    try:
-        for statement in statements:
-            await connection.execute(statement)
-    finally:
-        await connection.close()
-
-
-def _with_database(url: str, name: str) -> str:
-    head, _, tail = url.rpartition("/")
-    query = "?" + tail.split("?", 1)[1] if "?" in tail else ""
-    return f"{head}/{name}{query}"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -800,19 +766,14 @@ def main(argv: list[str] | None = None) -> int:
     import websockets
 
     work = Path(tempfile.mkdtemp(prefix="tradesys-bench-hall-"))
-    pg_admin_url, pg_name = None, ""
+    database: ScratchDatabase | None = None
     try:
-        if opts.database == "sqlite":
-            url = f"sqlite+aiosqlite:///{work / 'bench.db'}"
-            backend = "SQLite (aiosqlite, WAL), fresh file"
-        elif opts.database.startswith("postgresql"):
-            pg_admin_url = opts.database
-            pg_name = f"tradesys_bench_{uuid.uuid4().hex[:10]}"
-            asyncio.run(_pg_admin(pg_admin_url, f'CREATE DATABASE "{pg_name}"'))
-            url = _with_database(opts.database, pg_name)
-            backend = f"PostgreSQL (asyncpg), fresh database {pg_name} (hall backplane on)"
-        else:
-            parser.error("--database must be 'sqlite' or a postgresql+asyncpg:// URL")
+        try:
+            database = ScratchDatabase.create(opts.database, work)
+        except ValueError as error:
+            parser.error(str(error))
+        url = database.url
+        backend = database.label + (" (hall backplane on)" if database.admin_url else "")
         print(f"date:      {datetime.now(UTC):%Y-%m-%d %H:%M} UTC")
         print(f"machine:   {machine()}")
         print(f"load avg:  {loadavg()} (before)")
@@ -880,9 +841,8 @@ def main(argv: list[str] | None = None) -> int:
               f"the {opts.workers} client process(es) and anything else running")
         return 1 if failures else 0
     finally:
-        if pg_admin_url is not None and pg_name:
-            drop = f'DROP DATABASE IF EXISTS "{pg_name}" WITH (FORCE)'
-            asyncio.run(_pg_admin(pg_admin_url, drop))
+        if database is not None:
+            database.drop()
         if not opts.keep:
             shutil.rmtree(work, ignore_errors=True)
 
