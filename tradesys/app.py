@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator
+from importlib.resources import files
 from pathlib import Path
 
 from sqlalchemy import text
@@ -41,7 +42,7 @@ from tradesys.services import Services
 from tradesys.settings import Settings
 from tradesys.storage import FileStore
 
-STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
+STATIC_DIR = Path(str(files("tradesys"))) / "static"
 
 
 def build_services(settings: Settings, clock: Clock | None = None) -> Services:

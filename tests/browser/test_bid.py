@@ -34,7 +34,7 @@ from tradesys.settings import Settings
 pytestmark = pytest.mark.browser
 
 PASSWORD = "备份密码-correct-horse"
-#: One upload slice (static/js/resumable.js SLICE_BYTES).
+#: One upload slice (tradesys/static/js/resumable.js SLICE_BYTES).
 SLICE = 8 * 1024 * 1024
 #: Over one upload slice, so the envelope goes up in two PATCH requests.
 BID_SIZE = SLICE + 512 * 1024

@@ -5,7 +5,7 @@ and a signature over the opening record can quote it exactly. Required fields: `
 decimal string: amounts never travel as floats), ``currency`` (ISO 4217), ``duration_days``
 (工期, an integer), ``quality`` and ``project_manager``; any other top-level key is a field the
 section asked for (lower-case snake case, any canonical JSON value). The rules here are repeated
-in static/js/envelope.js and docs/envelope.md §6; change all three together.
+in tradesys/static/js/envelope.js and docs/envelope.md §6; change all three together.
 """
 
 from __future__ import annotations

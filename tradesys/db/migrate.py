@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+from importlib.resources import files
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
 
-ROOT = Path(__file__).resolve().parents[2]
+#: The package's own copy: the migrations ship in the wheel, so an installed tradesys finds them
+#: wherever it runs (never relative to a source checkout or the working directory).
+PACKAGE = Path(str(files("tradesys")))
 
 
 def alembic_config(url: str) -> Config:
-    config = Config(str(ROOT / "alembic.ini"))
-    config.set_main_option("script_location", str(ROOT / "migrations"))
+    config = Config(str(PACKAGE / "alembic.ini"))
+    config.set_main_option("script_location", str(PACKAGE / "migrations"))
     config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     return config
 

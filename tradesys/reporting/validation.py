@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from functools import cache
+from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,7 @@ from jsonschema import Draft4Validator, FormatChecker
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT4
 
-SCHEMA_DIR = Path(__file__).resolve().parent / "ocds_schema"
+SCHEMA_DIR = Path(str(files("tradesys.reporting"))) / "ocds_schema"
 RELEASE_URI = "https://standard.open-contracting.org/schema/1__1__5/release-schema.json"
 
 
