@@ -2,8 +2,8 @@
 
 Regenerate with ``.venv/bin/python -m tests.bids.vectors`` after a deliberate format change; a
 test checks the committed file equals what this builds, and the browser test checks that
-tradesys/static/js/envelope.js produces the same bytes from the same inputs. Every key and random value
-is derived from a fixed label, so the file is reproducible anywhere.
+tradesys/static/js/envelope.js produces the same bytes from the same inputs. Every key and random
+value is derived from a fixed label, so the file is reproducible anywhere.
 """
 
 from __future__ import annotations
