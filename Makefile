@@ -1,5 +1,8 @@
 # The two commands of the README's quick start. Each installs what it needs first.
 PYTHON ?= python3
+# make serve PORT=8080 RECEIVER_PORT=8011: the UI/API port and the reference platform's port.
+PORT ?= 8000
+RECEIVER_PORT ?= 8001
 VENV := .venv
 BIN := $(VENV)/bin
 
@@ -16,7 +19,7 @@ install: $(BIN)/tradesys
 # Start the system on the embedded default (SQLite under ./var/) with a demo tender loaded.
 serve: install
 	bash scripts/pdf-deps || echo "opening-record PDFs will lack Chinese fonts until these are installed" >&2
-	$(BIN)/tradesys serve --demo --host 127.0.0.1 --port 8000
+	$(BIN)/tradesys serve --demo --host 127.0.0.1 --port $(PORT) --receiver-port $(RECEIVER_PORT)
 
 # Run the whole test suite on SQLite and PostgreSQL (and the browser tests in chromium).
 test: install

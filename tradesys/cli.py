@@ -16,6 +16,13 @@ from tradesys.reporting.cli import add_platform_parsers
 from tradesys.settings import Settings
 
 
+def port_number(text: str) -> int:
+    """A TCP port option: ASCII decimal, 0–65535 (``int()`` would take ``'²'`` or ``'+1'``)."""
+    if not (text.isascii() and text.isdecimal()) or int(text) > 65535:
+        raise argparse.ArgumentTypeError(f"not a port number (0–65535): {text!r}")
+    return int(text)
+
+
 def _settings(args: argparse.Namespace) -> Settings:
     url = getattr(args, "database", None) or ""
     return Settings(database_url=url)
@@ -117,9 +124,18 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     from tradesys.app import create_app
     from tradesys.db.migrate import upgrade
+    from tradesys.ops.listeners import ListenError, bind_tcp
     from tradesys.ops.logging import configure_logging
 
     settings = _settings(args)
+    run_receiver = not settings.platform_url and args.receiver_port
+    try:
+        listener = bind_tcp(args.host, args.port, option="--port")
+        receiver_socket = (bind_tcp("127.0.0.1", args.receiver_port, option="--receiver-port")
+                           if run_receiver else None)
+    except ListenError as error:
+        print(f"tradesys serve: {error}", file=sys.stderr)
+        return 2
     configure_logging()
     if args.migrate or args.demo:
         upgrade(settings.database_url)
@@ -129,7 +145,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         credentials = ensure_demo_tender(settings)
         print(f"demo tender loaded; accounts in {credentials}", file=sys.stderr)
     receiver = None
-    if not settings.platform_url and args.receiver_port:
+    if receiver_socket is not None:
         # The embedded default reports to a reference public service platform of its own.
         from dataclasses import replace
 
@@ -142,16 +158,17 @@ def cmd_serve(args: argparse.Namespace) -> int:
             platform_code=settings.pub_service_plat_code,
             trusted={settings.platform_code:
                      load_or_create_key(settings.report_key_file).public_key()},
-        ), port=args.receiver_port).__enter__()
+        ), sock=receiver_socket).__enter__()
         settings = replace(settings, platform_url=f"{receiver.url}/reports")
         print(f"reference public service platform at {receiver.url}/reports", file=sys.stderr)
     from tradesys.ops.uvicorn_ws import WS_OPTIONS
 
     app = create_app(settings)
     tune_garbage_collector()
+    config = uvicorn.Config(app, host=args.host, port=args.port, log_config=None,
+                            access_log=False, timeout_graceful_shutdown=10, **WS_OPTIONS)
     try:
-        uvicorn.run(app, host=args.host, port=args.port, log_config=None, access_log=False,
-                    timeout_graceful_shutdown=10, **WS_OPTIONS)
+        uvicorn.Server(config).run(sockets=[listener])
     finally:
         if receiver is not None:
             receiver.__exit__(None, None, None)
@@ -222,9 +239,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     serve = with_database(sub.add_parser("serve", help="serve the UI and API"))
     serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--port", type=port_number, default=8000,
+                       help="the UI and API port (default 8000)")
     serve.add_argument("--migrate", action="store_true", help="upgrade the schema first")
-    serve.add_argument("--receiver-port", type=int, default=8001,
+    serve.add_argument("--receiver-port", type=port_number, default=8001,
                        help="when no TRADESYS_PLATFORM_URL is set, run the reference "
                        "platform receiver on this loopback port (0: none)")
     serve.add_argument("--demo", action="store_true",

@@ -24,14 +24,19 @@ def free_port() -> int:
 
 
 class InProcessServer:
-    def __init__(self, app: Starlette, *, port: int | None = None) -> None:
-        self.port = port or free_port()
+    """``sock``: a socket already bound on loopback (``tradesys serve`` binds its ports first,
+    so a port in use is reported before anything starts); else ``port`` or a free one."""
+
+    def __init__(self, app: Starlette, *, port: int | None = None,
+                 sock: socket.socket | None = None) -> None:
+        self.port = sock.getsockname()[1] if sock is not None else port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_config=None,
                                 access_log=False, lifespan="on", **WS_OPTIONS)
         self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, name="tradesys-demo-server",
-                                       daemon=True)
+        sockets = [sock] if sock is not None else None
+        self.thread = threading.Thread(target=self.server.run, args=(sockets,),
+                                       name="tradesys-demo-server", daemon=True)
 
     def __enter__(self) -> InProcessServer:
         self.thread.start()
