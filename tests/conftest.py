@@ -100,6 +100,16 @@ async def _seed(url: str, data_dir: Path) -> Seed:
                     "public_key": public_key_text(party.private_key)})
                 assert registered.status_code == 201, registered.text
             seed.parties[key] = party
+        # Standing entrustments between the procurers and the agencies, both ways, so a test
+        # registers a project in one step; tests/procurement/test_entrustment.py makes its
+        # own parties to test consent itself.
+        pairs = [(p, a) for p in ("procurer", "procurer2") for a in ("agency", "agency2")]
+        for one, other in pairs:
+            for consenting, counterpart in ((one, other), (other, one)):
+                standing = await client.post(
+                    "/api/v1/entrustments", headers=seed.parties[consenting].auth,
+                    json={"counterpart_credit_code": seed.parties[counterpart].credit_code})
+                assert standing.status_code == 201, standing.text
     await services.db.dispose()
     return seed
 

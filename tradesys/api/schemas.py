@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
 from pydantic import BaseModel
 
@@ -100,10 +101,14 @@ class ProjectOut(BaseModel):
     state: str
     created_at: datetime
     cancelled_at: datetime | None
+    #: The named organisation's answer to the entrustment: ``pending`` or ``declined`` (the
+    #: project cannot be announced), ``accepted``; null when the project names no other party.
+    entrustment: Literal["pending", "declined", "accepted"] | None
     sections: list[SectionOut]
 
     @classmethod
-    def of(cls, project: Project, sections: list[Section]) -> ProjectOut:
+    def of(cls, project: Project, sections: list[Section],
+           entrustment: str | None) -> ProjectOut:
         return cls(
             id=project.id,
             code=project.code,
@@ -119,6 +124,7 @@ class ProjectOut(BaseModel):
             state=project.state,
             created_at=project.created_at,
             cancelled_at=project.cancelled_at,
+            entrustment=entrustment,
             sections=[SectionOut.of(section) for section in sections],
         )
 
@@ -274,3 +280,37 @@ class ServerTime(BaseModel):
     now: datetime
     timezone: str
     display: str
+
+
+class OrganisationRef(BaseModel):
+    name: str
+    credit_code: str
+
+
+class StandingEntrustmentOut(BaseModel):
+    """A standing entrustment (长期委托) of the caller's organisation: projects that
+    ``counterpart`` registers naming it need no acceptance each while it is in force."""
+
+    id: int
+    counterpart: OrganisationRef
+    created_at: datetime
+
+
+class StandingEntrustmentList(BaseModel):
+    items: list[StandingEntrustmentOut]
+
+
+class EntrustmentRequestOut(BaseModel):
+    """A project that names the caller's organisation and awaits its answer."""
+
+    project_id: int
+    project_code: str
+    project_name: str
+    #: What the caller's organisation would be: ``owner`` (招标人) or ``host`` (代理机构).
+    grant: Literal["owner", "host"]
+    requested_by: OrganisationRef
+    registered_at: datetime
+
+
+class EntrustmentRequestList(BaseModel):
+    items: list[EntrustmentRequestOut]

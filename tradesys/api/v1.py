@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from tradesys.api.routes import (
     bidding,
+    entrustments,
     identity,
     opening,
     platform,
@@ -16,6 +17,6 @@ from tradesys.api.routing import Router
 
 def api_router() -> Router:
     router = Router()
-    for module in (public, identity, projects, tendering, bidding, opening, platform):
+    for module in (public, identity, projects, entrustments, tendering, bidding, opening, platform):
         router.endpoints.extend(module.router.endpoints)
     return router

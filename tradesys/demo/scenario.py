@@ -178,6 +178,10 @@ class Scenario:
         self.state.project = _check("register", self.client.post(
             "/api/v1/projects", headers={**agency.headers(), "Idempotency-Key": "register-1"},
             json=body), 201)
+        # 委托 is mutual: the procurer the agency named accepts before anything is announced.
+        self.state.project = _check("register", self.client.post(
+            f"/api/v1/projects/{self.state.project['id']}/entrustment/accept",
+            headers=procurer.headers()), 200)
 
     def upload_documents(self) -> None:
         agency = self.party("agency")

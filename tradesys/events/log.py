@@ -145,19 +145,29 @@ async def append_event(
         update(ChainHead).where(ChainHead.id == CHAIN_HEAD_ID).values(seq=row.seq, hash=row.hash)
     )
     if report_as is not None:
-        session.add(
-            OutboxRow(
-                event_seq=row.seq,
-                project_id=project_id,
-                topic=report_as,
-                status="pending",
-                attempts=0,
-                next_attempt_at=at,
-                created_at=at,
-            )
-        )
-        await session.flush()
+        await queue_report(session, row, report_as, at)
     return row
+
+
+async def queue_report(session: AsyncSession, event: Event, topic: str, at: datetime) -> None:
+    """Owe the platform a report of ``event`` as data set ``topic`` (one outbox row).
+
+    Normally written with the event (``append_event(report_as=…)``); called on its own for a
+    report that must wait for a later fact, e.g. a registration naming an organisation that has
+    not yet accepted the entrustment is reported only once it accepts.
+    """
+    session.add(
+        OutboxRow(
+            event_seq=event.seq,
+            project_id=event.project_id,
+            topic=topic,
+            status="pending",
+            attempts=0,
+            next_attempt_at=at,
+            created_at=at,
+        )
+    )
+    await session.flush()
 
 
 def event_payload(row: Event) -> dict[str, Any]:

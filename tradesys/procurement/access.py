@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from tradesys.errors import Forbidden, NotFound
 from tradesys.identity.principal import Principal
 from tradesys.identity.roles import ROLE_GRANTS, Grant, Role
+from tradesys.procurement.entrustment import GrantStatus
 from tradesys.procurement.kinds import ProjectState
 from tradesys.procurement.models import Project, ProjectGrant
 
@@ -28,7 +29,9 @@ async def grants_of(session: AsyncSession, project_id: int, org_id: int) -> set[
     rows = (
         await session.execute(
             select(ProjectGrant.grant).where(
-                ProjectGrant.project_id == project_id, ProjectGrant.org_id == org_id
+                ProjectGrant.project_id == project_id, ProjectGrant.org_id == org_id,
+                # A grant awaiting (or refused) the organisation's consent gives nothing.
+                ProjectGrant.status == GrantStatus.ACTIVE.value,
             )
         )
     ).scalars()

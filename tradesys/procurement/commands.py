@@ -107,3 +107,9 @@ class Clarify(Strict):
 
 class Cancel(Strict):
     reason: Annotated[str, Field(min_length=1, max_length=5000)]
+
+
+class RegisterStandingEntrustment(Strict):
+    """Consent in advance to be named on the projects that organisation registers."""
+
+    counterpart_credit_code: CreditCode

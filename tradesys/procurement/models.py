@@ -55,6 +55,29 @@ class ProjectGrant(Base):
     org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
     grant: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    #: ``active``; or, for an organisation named by another's registration (委托 must be
+    #: mutual), ``pending`` until it accepts and ``declined`` if it refuses. Only an active grant
+    #: lets anyone act on or see the project.
+    status: Mapped[str] = mapped_column(String(16), default="active", server_default="active")
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class StandingEntrustment(Base):
+    """An organisation's standing consent to be named on the projects another registers
+    (长期委托): a procurer that always works with one agency, or an agency that accepts every
+    project of one procurer. Projects registered while it is in force need no acceptance each."""
+
+    __tablename__ = "standing_entrustments"
+    __table_args__ = (Index("ix_standing_entrustments_pair", "org_id", "counterpart_org_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    #: The organisation that consents (the one that will be named).
+    org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+    #: The organisation whose registrations may name it.
+    counterpart_org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+    created_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class Section(Base):

@@ -16,6 +16,7 @@ from tradesys.events.log import append_event
 from tradesys.identity.principal import Principal
 from tradesys.procurement.access import Action, authorize_project
 from tradesys.procurement.commands import Announce
+from tradesys.procurement.entrustment import require_settled
 from tradesys.procurement.kinds import NoticeKind, Procedure, ProjectState, ReportSet, SectionState
 from tradesys.procurement.models import Notice, Project, Section, TenderDocument
 from tradesys.procurement.projects import section_facts, sections_of
@@ -39,6 +40,7 @@ async def announce(
             "项目不处于待发布状态，不能发布招标公告 "
             f"(the project is {project.state}, not registered)",
         )
+    await require_settled(session, project.id)
     times = KeyTimes(
         command.doc_start, command.doc_end, command.clarification_deadline, command.bid_deadline
     )

@@ -17,6 +17,7 @@ from tradesys.identity.principal import Principal
 from tradesys.identity.roles import ROLE_GRANTS, Grant, Role
 from tradesys.procurement.access import Action, authorize_project
 from tradesys.procurement.commands import Cancel, RegisterProject
+from tradesys.procurement.entrustment import GrantStatus, has_standing_consent, unsettled_grant
 from tradesys.procurement.kinds import NoticeKind, ProjectState, ReportSet, SectionState
 from tradesys.procurement.models import Notice, Project, ProjectGrant, Section
 
@@ -147,15 +148,27 @@ async def register_project(
         )
         session.add(section)
         sections.append(section)
+    # The organisation the caller names has to agree (委托 is mutual): its grant stays pending
+    # until it accepts, unless it has a standing entrustment for the caller's organisation.
+    named_id = procurer_id if principal.role is Role.AGENCY else agency_id
+    consent = None
+    if named_id is not None:
+        standing = await has_standing_consent(session, named_id, principal.org_id)
+        consent = "standing" if standing else "pending"
+    grant_status = {procurer_id: GrantStatus.ACTIVE, agency_id: GrantStatus.ACTIVE}
+    if named_id is not None and consent == "pending":
+        grant_status[named_id] = GrantStatus.PENDING
     session.add(
         ProjectGrant(
-            project_id=project.id, org_id=procurer_id, grant=Grant.OWNER.value, created_at=now
+            project_id=project.id, org_id=procurer_id, grant=Grant.OWNER.value, created_at=now,
+            status=grant_status[procurer_id].value,
         )
     )
     if agency_id is not None:
         session.add(
             ProjectGrant(
-                project_id=project.id, org_id=agency_id, grant=Grant.HOST.value, created_at=now
+                project_id=project.id, org_id=agency_id, grant=Grant.HOST.value, created_at=now,
+                status=grant_status[agency_id].value,
             )
         )
     await session.flush()
@@ -174,8 +187,10 @@ async def register_project(
         aggregate_id=project.id,
         project_id=project.id,
         type="project.registered",
-        payload=project_facts(project, sections, orgs),
-        report_as=ReportSet.TENDER_PROJECT,
+        payload={**project_facts(project, sections, orgs), "entrustment": consent},
+        # Reported once both organisations agree: at once with a standing entrustment (or none
+        # needed), else when the named one accepts (entrustment.accept).
+        report_as=ReportSet.TENDER_PROJECT if consent != "pending" else None,
     )
     return project
 
@@ -198,6 +213,9 @@ async def cancel_project(
             "bidding_closed",
             "投标已截止，不能在此终止 (bidding has closed; the opening decides what happens next)",
         )
+    # A registration never reported (the named organisation did not accept) is not followed
+    # by a report of its cancellation: the platform never heard of the project.
+    reported = await unsettled_grant(session, project.id) is None
     project.state = ProjectState.CANCELLED.value
     project.cancelled_at = now
     project.cancel_reason = command.reason
@@ -229,7 +247,7 @@ async def cancel_project(
             "title": notice.title,
             "section_codes": [section.code for section in sections],
         },
-        report_as=ReportSet.NOTICE,
+        report_as=ReportSet.NOTICE if reported else None,
     )
     return notice
 
@@ -265,7 +283,8 @@ async def list_projects(
         query = query.where(
             Project.id.in_(
                 select(ProjectGrant.project_id).where(
-                    ProjectGrant.org_id == principal.org_id, ProjectGrant.grant.in_(grants)
+                    ProjectGrant.org_id == principal.org_id, ProjectGrant.grant.in_(grants),
+                    ProjectGrant.status == GrantStatus.ACTIVE.value,
                 )
             )
         )

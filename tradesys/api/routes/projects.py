@@ -9,7 +9,7 @@ from tradesys.api.pagination import decode_cursor, encode_cursor, parse_limit
 from tradesys.api.routing import Call, Result, Router
 from tradesys.api.schemas import NoticeDetail, ProjectOut, ProjectPage, ProjectSummary
 from tradesys.identity.principal import Principal
-from tradesys.procurement import notices, projects
+from tradesys.procurement import entrustment, notices, projects
 from tradesys.procurement.commands import Announce, Cancel, RegisterProject
 
 router = Router()
@@ -27,7 +27,8 @@ router = Router()
 async def register_project(call: Call) -> Response:
     async def work(session: AsyncSession, principal: Principal) -> Result:
         project = await projects.register_project(session, principal, call.body, call.now)
-        return ProjectOut.of(project, await projects.sections_of(session, project.id))
+        return ProjectOut.of(project, await projects.sections_of(session, project.id),
+                             await entrustment.entrustment_state(session, project))
 
     return await call.command(work, status=201)
 
@@ -78,7 +79,8 @@ async def get_project(call: Call) -> Result:
     async def work(session: AsyncSession, principal: Principal | None) -> Result:
         assert principal is not None
         project, sections = await projects.get_project(session, principal, project_id)
-        return ProjectOut.of(project, sections)
+        return ProjectOut.of(project, sections,
+                             await entrustment.entrustment_state(session, project))
 
     return await call.read(work)
 
