@@ -89,6 +89,11 @@ def test_the_demo_seed_writes_every_participants_keys_as_browser_backups(
                 assert stat.S_IMODE(path.stat().st_mode) == 0o600
                 backup = json.loads(path.read_text(encoding="utf-8"))
                 assert backup["format"] == "tradesys-key-backup"
+                # The browser's format and nothing more: the key is only in the ciphertext.
+                assert set(backup) - {"purpose"} == {
+                    "format", "version", "curve", "kdf", "iterations", "salt", "nonce",
+                    "public_key", "ciphertext"}
+                assert backup["iterations"] >= 600_000
                 assert backup.get("purpose") == ("signing" if entry["purpose"] == "signing"
                                                  else None)
                 # Only the account's password opens it, and it is the registered key.

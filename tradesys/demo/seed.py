@@ -82,10 +82,15 @@ def ensure_demo_tender(settings: Settings,
     accounts: dict[str, dict[str, Any]] = {
         "admin": {"username": admin_name, "password": admin_password, "role": "admin"}}
     accounts.update(write_key_backups(settings.data_dir / "demo-keys", state.parties))
-    accounts_file.write_text(json.dumps(accounts, ensure_ascii=False, indent=2),
-                             encoding="utf-8")
-    os.chmod(accounts_file, 0o600)
+    _write_private(accounts_file, json.dumps(accounts, ensure_ascii=False, indent=2) + "\n")
     return accounts_file
+
+
+def _write_private(path: Path, text: str) -> None:
+    """A new file readable by its owner only from the start (not chmod-ed after writing)."""
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as out:
+        out.write(text)
 
 
 def write_key_backups(folder: Path, parties: dict[str, Party]) -> dict[str, dict[str, Any]]:
@@ -105,9 +110,7 @@ def write_key_backups(folder: Path, parties: dict[str, Party]) -> dict[str, dict
         for purpose, key, marker in keys:
             path = folder / f"{name}.{purpose}.json"
             backup = make_backup(key, party.password.encode(), purpose=marker)
-            descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(descriptor, "w", encoding="utf-8") as out:
-                out.write(json.dumps(backup, indent=2) + "\n")
+            _write_private(path, json.dumps(backup, indent=2) + "\n")
             files.append({"file": str(path.resolve()), "purpose": purpose,
                           "key_id": key_id(key)})
         accounts[name] = {"username": name, "password": party.password, "role": party.role,
