@@ -24,7 +24,7 @@ import asyncio
 import json
 import os
 import secrets
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +32,7 @@ import httpx
 
 from tradesys.app import create_app
 from tradesys.bids.keys import PrivateKey, key_id, make_backup
-from tradesys.clock import AdjustableClock
+from tradesys.clock import AdjustableClock, SystemClock
 from tradesys.demo.duration import DEFAULT as DEFAULT_OPENING_IN
 from tradesys.demo.runner import bootstrap
 from tradesys.demo.scenario import DemoFailure, DemoState, Party, Scenario
@@ -53,7 +53,8 @@ def ensure_demo_tender(settings: Settings,
     if accounts_file.exists():
         return accounts_file
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    start = datetime.now(UTC)
+    system = SystemClock()
+    start = system.now()
     clock = AdjustableClock(start - HISTORY)
     admin_name, admin_password = f"admin-{secrets.token_hex(2)}", secrets.token_urlsafe(12)
     asyncio.run(bootstrap(settings.database_url, admin_name, admin_password, at=clock.now()))
@@ -71,7 +72,7 @@ def ensure_demo_tender(settings: Settings,
                           idempotency_key="register-watch")
         scenario.upload_documents()
         scenario.announce(bid_deadline=start + opening_in)
-        clock.set(datetime.now(UTC))
+        clock.set(system.now())
         scenario.log_in_again()
         scenario.register_signing_keys()
         scenario.submit_bids()
