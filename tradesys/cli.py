@@ -12,6 +12,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from tradesys.demo.duration import DEFAULT as DEMO_OPENING_IN
+from tradesys.demo.duration import parse_opening_in
 from tradesys.reporting.cli import add_platform_parsers
 from tradesys.settings import Settings
 
@@ -142,7 +144,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if args.demo:
         from tradesys.demo.seed import ensure_demo_tender
 
-        credentials = ensure_demo_tender(settings)
+        credentials = ensure_demo_tender(settings, opening_in=args.demo_opening_in)
         print(f"demo tender loaded; accounts in {credentials}", file=sys.stderr)
     receiver = None
     if receiver_socket is not None:
@@ -247,6 +249,10 @@ def build_parser() -> argparse.ArgumentParser:
                        "platform receiver on this loopback port (0: none)")
     serve.add_argument("--demo", action="store_true",
                        help="upgrade the schema and load a demo tender if none is loaded")
+    serve.add_argument("--demo-opening-in", type=parse_opening_in, default=DEMO_OPENING_IN,
+                       metavar="DURATION", help="with --demo: the watchable demo tender's bid "
+                       "deadline (its opening) this long after the first start: 90s, 5m, 1h "
+                       "(default 5m)")
     serve.set_defaults(func=cmd_serve)
 
     db = sub.add_parser("db", help="database schema").add_subparsers(dest="db", required=True)

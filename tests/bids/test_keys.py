@@ -50,6 +50,16 @@ def test_browser_backup_round_trip_and_wrong_password() -> None:
     assert caught.value.code == "bad_password"
 
 
+def test_a_signing_keys_backup_is_marked_as_signing_js_marks_it() -> None:
+    """keys.html imports a backup with ``"purpose": "signing"`` as an ECDSA key, any other as
+    an ECDH one (tests/browser/test_demo_opening.py imports both kinds written here)."""
+    key = generate_private_key()
+    signing = make_backup(key, b"password", purpose="signing")
+    encryption = make_backup(key, b"password")
+    assert signing["purpose"] == "signing" and "purpose" not in encryption
+    assert public_key_bytes(load_backup(signing, b"password")) == public_key_bytes(key)
+
+
 def test_public_key_forms() -> None:
     key = generate_private_key()
     raw = public_key_bytes(key)

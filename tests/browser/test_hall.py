@@ -32,29 +32,21 @@ import io
 import json
 import re
 from contextlib import ExitStack
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
 import httpx
 import pytest
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 from playwright.sync_api import (
     Browser,
-    BrowserContext,
-    ConsoleMessage,
-    Dialog,
-    Locator,
     Page,
     WebSocketRoute,
     expect,
 )
 from starlette.applications import Starlette
 
-from tests.browser.conftest import BROWSER_TIMEZONE
+from tests.browser.support import Person, person, row, verify_confirmation
 from tests.browser.test_bid import PASSWORD, announced_project
 from tests.browser.test_ui import log_in, screenshot
 from tests.support import T0, Party, Seed
@@ -92,39 +84,6 @@ def web_app(settings: Settings, clock: AdjustableClock) -> Starlette:
     deadline, opening bids as their shares arrive) are its jobs."""
     return create_app(replace(settings, scheduler_interval=0.2), clock=clock,
                       run_scheduler=True)
-
-
-@dataclass
-class Person:
-    """One browser context with one page, failing the test on any script error."""
-
-    name: str
-    context: BrowserContext
-    page: Page
-    problems: list[str] = field(default_factory=list)
-
-
-def person(stack: ExitStack, browser: Browser, server: InProcessServer, name: str) -> Person:
-    context = browser.new_context(base_url=server.url, locale="zh-CN",
-                                  timezone_id=BROWSER_TIMEZONE,
-                                  viewport={"width": 1280, "height": 900})
-    context.set_default_timeout(15_000)
-    stack.callback(context.close)
-    page = context.new_page()
-    who = Person(name, context, page)
-
-    def on_console(message: ConsoleMessage) -> None:
-        if message.type == "error" and not message.text.startswith("Failed to load resource"):
-            who.problems.append(f"{name} console: {message.text}")
-
-    def on_dialog(dialog: Dialog) -> None:
-        who.problems.append(f"{name} dialog: {dialog.message}")
-        dialog.dismiss()
-
-    page.on("console", on_console)
-    page.on("pageerror", lambda error: who.problems.append(f"{name} uncaught: {error}"))
-    page.on("dialog", on_dialog)
-    return who
 
 
 def jwk(key: PrivateKey) -> dict[str, str]:
@@ -178,32 +137,6 @@ def make_signing_key(page: Page) -> dict[str, str]:
     expect(page.get_by_role("status")).to_contain_text("公钥已登记（签名密钥（电子签名））")
     expect(page.locator("#key-rows tr", has_text="签名密钥")).to_contain_text("已保存在本浏览器")
     return backup
-
-
-def verify_confirmation(confirmation: dict[str, str], section_code: str, record_sha256: str,
-                        credit_code: str) -> None:
-    """Checks a confirmation from the published record alone, as anyone can (no tradesys
-    code): the signed message is rebuilt from the record, the key id is the SHA-256 of the
-    public key, the signature is ECDSA P-256 / SHA-256, r || s."""
-    signed = {"type": "tradesys.opening-record-confirmation", "section_code": section_code,
-              "record_sha256": record_sha256, "bidder_credit_code": credit_code}
-    assert confirmation["signed"] == signed
-    message = json.dumps(signed, sort_keys=True, separators=(",", ":"),
-                         ensure_ascii=False).encode()
-    point = unb64u(confirmation["public_key"])
-    assert hashlib.sha256(point).hexdigest() == confirmation["key_id"]
-    key = ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), point)
-    raw = unb64u(confirmation["signature"])
-    assert len(raw) == 64
-    der = encode_dss_signature(int.from_bytes(raw[:32], "big"), int.from_bytes(raw[32:], "big"))
-    key.verify(der, message, ec.ECDSA(hashes.SHA256()))  # raises InvalidSignature if not
-    with pytest.raises(InvalidSignature):  # and it is bound to this record
-        key.verify(der, message.replace(record_sha256.encode(), b"0" * 64),
-                   ec.ECDSA(hashes.SHA256()))
-
-
-def row(page: Page, name: str) -> Locator:
-    return page.locator("#bid-rows tr", has_text=name)
 
 
 def test_a_whole_opening_in_the_hall(browser: Browser, server: InProcessServer,

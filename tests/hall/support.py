@@ -144,17 +144,12 @@ class ServerProcess:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
     async def start(self) -> ServerProcess:
-        env = {key: value for key, value in os.environ.items()
-               if not key.startswith("TRADESYS_")}
-        env.update(TRADESYS_DATABASE_URL=self.database_url,
-                   TRADESYS_DATA_DIR=str(self.data_dir),
-                   TRADESYS_SCHEDULER_INTERVAL=str(self.scheduler_interval))
+        env = serve_env(self.data_dir, self.database_url, self.scheduler_interval)
         self.port = free_port()
         with self.log_path.open("ab") as log:
             self.process = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "tradesys.cli", "serve", "--host", "127.0.0.1",
-                "--port", str(self.port), "--receiver-port", "0",
-                cwd=REPO, env=env, stdin=asyncio.subprocess.DEVNULL, stdout=log, stderr=log)
+                *serve_argv(self.port), cwd=REPO, env=env, stdin=asyncio.subprocess.DEVNULL,
+                stdout=log, stderr=log)
         deadline = time.monotonic() + SERVER_STARTUP
         async with httpx.AsyncClient(base_url=self.http, timeout=2.0) as client:
             while True:
@@ -183,16 +178,39 @@ class ServerProcess:
 
     def errors(self) -> list[dict[str, Any]]:
         """The error-level records (and anything with a traceback) in the server's log."""
-        found = []
-        for line in self.log().splitlines():
-            try:
-                entry = json.loads(line)
-            except ValueError:
-                continue
-            if isinstance(entry, dict) and (entry.get("level") in ("error", "critical")
-                                            or "exception" in entry):
-                found.append(entry)
-        return found
+        return log_errors(self.log())
+
+
+def serve_env(data_dir: Path, database_url: str | None = None,
+              scheduler_interval: float = 0.2) -> dict[str, str]:
+    """The environment of a ``tradesys serve`` under test: none of ours inherited, the data
+    directory (and its embedded SQLite file unless ``database_url``) and a quick scheduler."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith("TRADESYS_")}
+    env.update(TRADESYS_DATA_DIR=str(data_dir),
+               TRADESYS_SCHEDULER_INTERVAL=str(scheduler_interval))
+    if database_url:
+        env["TRADESYS_DATABASE_URL"] = database_url
+    return env
+
+
+def serve_argv(port: int, *extra: str) -> list[str]:
+    """``tradesys serve`` on a loopback port, without the reference platform receiver."""
+    return [sys.executable, "-m", "tradesys.cli", "serve", "--host", "127.0.0.1",
+            "--port", str(port), "--receiver-port", "0", *extra]
+
+
+def log_errors(log: str) -> list[dict[str, Any]]:
+    """The error-level records (and anything with a traceback) in a server's JSON log."""
+    found = []
+    for line in log.splitlines():
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(entry, dict) and (entry.get("level") in ("error", "critical")
+                                        or "exception" in entry):
+            found.append(entry)
+    return found
 
 
 @asynccontextmanager

@@ -130,8 +130,12 @@ def _backup_key(password: bytes, salt: bytes, iterations: int) -> bytes:
 
 
 def make_backup(key: PrivateKey, password: bytes, *, iterations: int = BACKUP_ITERATIONS,
-                salt: bytes | None = None, nonce: bytes | None = None) -> dict[str, Any]:
-    """The browser's backup format (docs/envelope.md §7), so the CLI can write one too."""
+                salt: bytes | None = None, nonce: bytes | None = None,
+                purpose: str | None = None) -> dict[str, Any]:
+    """The browser's backup format (docs/envelope.md §7), so the CLI can write one too.
+
+    ``purpose="signing"`` marks a signing key's backup, as signing.js writes it: keys.html then
+    imports it as an ECDSA key; without it the key is imported for ECDH (encryption)."""
     if not password:
         raise EnvelopeError("empty_password", "密码不能为空 (the password must not be empty)")
     salt = os.urandom(16) if salt is None else salt
@@ -141,9 +145,13 @@ def make_backup(key: PrivateKey, password: bytes, *, iterations: int = BACKUP_IT
                               serialization.NoEncryption())
     sealed = AESGCM(_backup_key(password, salt, iterations)).encrypt(
         nonce, pkcs8, BACKUP_AAD_LABEL + public)
-    return {"format": BACKUP_FORMAT, "version": BACKUP_VERSION, "curve": "P-256",
-            "kdf": "PBKDF2-SHA256", "iterations": iterations, "salt": b64u(salt),
-            "nonce": b64u(nonce), "public_key": b64u(public), "ciphertext": b64u(sealed)}
+    backup: dict[str, Any] = {
+        "format": BACKUP_FORMAT, "version": BACKUP_VERSION, "curve": "P-256",
+        "kdf": "PBKDF2-SHA256", "iterations": iterations, "salt": b64u(salt),
+        "nonce": b64u(nonce), "public_key": b64u(public), "ciphertext": b64u(sealed)}
+    if purpose is not None:
+        backup["purpose"] = purpose
+    return backup
 
 
 def load_backup(backup: dict[str, Any], password: bytes) -> PrivateKey:

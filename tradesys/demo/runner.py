@@ -6,6 +6,7 @@ import asyncio
 import json
 import secrets
 import time
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -27,13 +28,15 @@ from tradesys.reporting.validation import release_package_errors
 from tradesys.settings import Settings, default_sqlite_url
 
 
-async def bootstrap(url: str, username: str, password: str) -> None:
+async def bootstrap(url: str, username: str, password: str, *,
+                    at: datetime | None = None) -> None:
+    """The platform operator and its first admin, created ``at`` (default: now)."""
     db = Database(url, null_pool=True)
     try:
         async with db.transaction() as session:
             await bootstrap_admin(session, org_name="tradesys 平台运营方（演示）",
                                   credit_code=random_credit_code("110000"), username=username,
-                                  password=password, at=SystemClock().now())
+                                  password=password, at=at or SystemClock().now())
     finally:
         await db.dispose()
 

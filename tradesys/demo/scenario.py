@@ -58,6 +58,8 @@ class Party:
     password: str = field(default_factory=new_password)
     user_id: int = 0
     private_key: PrivateKey | None = None
+    #: A bidder's signing key (confirms the opening record), when made ahead of the opening.
+    signing_key: ec.EllipticCurvePrivateKey | None = None
     org_id: int = 0
     token: str = ""
 
@@ -146,16 +148,32 @@ class Scenario:
                           "public_key": public_key_text(party.private_key)}), 201)
             self.state.parties[party.username] = party
 
+    def log_in_again(self) -> None:
+        """New tokens for everyone (sessions expire: the served demo dates its history back)."""
+        for party in self.state.parties.values():
+            token = _check("log_in", self.client.post(
+                "/api/v1/auth/tokens",
+                json={"username": party.username, "password": party.password,
+                      "name": "demo"}), 201)
+            party.token = token["token"]
+
+    def register_signing_keys(self) -> None:
+        """Each bidder makes and registers its signing key now, not at the opening."""
+        for bidder in self.bidders():
+            bidder.signing_key, _ = self._signing_key(bidder)
+
     def party(self, prefix: str) -> Party:
         return next(p for name, p in self.state.parties.items() if name.startswith(prefix))
 
     def bidders(self) -> list[Party]:
         return [p for p in self.state.parties.values() if p.role == "bidder"]
 
-    def register(self) -> None:
+    def register(self, *, name: str = "福州市示范学校教学楼新建工程",
+                 sections: list[dict[str, str]] | None = None,
+                 idempotency_key: str = "register-1") -> None:
         agency, procurer = self.party("agency"), self.party("procurer")
         body = {
-            "name": "福州市示范学校教学楼新建工程",
+            "name": name,
             "trade_type": "works",
             "category": "works",
             "procedure": "open",
@@ -166,7 +184,7 @@ class Scenario:
             "approval_number": "榕发改审批〔2026〕118号",
             "approval_dept_name": "福州市发展和改革委员会",
             "supervise_dept_name": "福州市住房和城乡建设局",
-            "sections": [
+            "sections": sections or [
                 {"name": "施工总承包", "content": "土建及安装工程",
                  "budget": "36000000.00", "ceiling_price": "35200000.00",
                  "bid_security": "500000.00"},
@@ -176,7 +194,7 @@ class Scenario:
             ],
         }
         self.state.project = _check("register", self.client.post(
-            "/api/v1/projects", headers={**agency.headers(), "Idempotency-Key": "register-1"},
+            "/api/v1/projects", headers={**agency.headers(), "Idempotency-Key": idempotency_key},
             json=body), 201)
         # 委托 is mutual: the procurer the agency named accepts before anything is announced.
         self.state.project = _check("register", self.client.post(
@@ -199,17 +217,18 @@ class Scenario:
             raise DemoFailure("upload_documents", "the server's SHA-256 differs from ours")
         self.state.project["document_id"] = document["id"]
 
-    def announce(self) -> None:
+    def announce(self, bid_deadline: datetime | None = None) -> None:
+        """Announces the registered project; its bid deadline 21 days away unless given."""
         agency = self.party("agency")
         now = self.server_now()
         body = {
-            "title": "福州市示范学校教学楼新建工程招标公告",
+            "title": f"{self.state.project['name']}招标公告",
             "content": "本招标项目已批准建设，招标人为福州市示范学校，现对该项目进行公开招标，"
                        "欢迎符合资格条件的投标人参加投标。投标文件须通过本平台加密递交。",
             "doc_start": _iso(now + timedelta(minutes=1)),
             "doc_end": _iso(now + timedelta(days=7)),
             "clarification_deadline": _iso(now + timedelta(days=10)),
-            "bid_deadline": _iso(now + timedelta(days=21)),
+            "bid_deadline": _iso(bid_deadline or now + timedelta(days=21)),
             "opening_place": "网上开标大厅（不见面开标）",
             "consortium_allowed": False,
             "contact": "示范代理 张工 0591-00000000",
