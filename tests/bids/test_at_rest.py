@@ -10,7 +10,7 @@ import sqlite3
 import stat
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +28,7 @@ from tradesys.bids.shamir import recover_opening_key, unwrap_holder_share
 from tradesys.db.database import Database
 from tradesys.events.models import Event
 from tradesys.services import Services
+from tradesys.storage import FileStore
 
 
 def mode(path: Path) -> int:
@@ -168,3 +169,24 @@ async def test_released_opening_shares_are_erased_once_every_bid_has_its_outcome
         assert summary == items[bid.id]["summary"]
         assert again.read_bytes() == (services.settings.data_dir / "opened"
                                       / f"{bid.id}.bin").read_bytes()
+
+
+async def test_modes_do_not_depend_on_the_umask_and_existing_folders_are_left_alone(
+        tmp_path: Path) -> None:
+    existing = tmp_path / "operator"
+    existing.mkdir()
+    os.chmod(existing, 0o750)  # noqa: S103  (the operator's choice, to be left alone)
+    previous = os.umask(0)  # the most permissive umask: mkdir/open alone would give 0777/0666
+    try:
+        store = FileStore(existing / "bids" / "deep")
+
+        async def chunks() -> AsyncIterator[bytes]:
+            yield b"sealed"
+
+        stored = await store.put_stream(chunks(), max_bytes=100)
+    finally:
+        os.umask(previous)
+    path = store.path_of(stored.sha256)
+    assert mode(path) == 0o600
+    assert [mode(folder) for folder in (path.parent, store.root, store.root.parent)] == [0o700] * 3
+    assert mode(existing) == 0o750
