@@ -3,6 +3,10 @@
 Files are written to a temporary name while their SHA-256 is computed, then renamed to
 ``<sha256[:2]>/<sha256>``: a partial upload never appears under a real name, and the same file
 uploaded twice is stored once.
+
+Everything under the data directory is private to the service account: folders are made 0700
+and files 0600 whatever the process umask (:func:`private_dir`, :func:`create_private`), since
+they hold sealed and opened bids, the database with password and token hashes, and keys.
 """
 
 from __future__ import annotations
@@ -18,6 +22,37 @@ from pathlib import Path
 from tradesys.errors import Invalid
 
 CHUNK = 1024 * 1024
+PRIVATE_DIR = 0o700
+PRIVATE_FILE = 0o600
+
+
+def private_dir(path: Path) -> Path:
+    """``mkdir -p`` where every folder this call creates is 0700 (set after ``mkdir``, so the
+    umask cannot widen it). Folders that already exist are left as the operator made them."""
+    missing = []
+    current = path
+    while not current.exists():
+        missing.append(current)
+        current = current.parent
+    for folder in reversed(missing):
+        try:
+            folder.mkdir(mode=PRIVATE_DIR)
+        except FileExistsError:  # made meanwhile by another writer: theirs is private too
+            continue
+        os.chmod(folder, PRIVATE_DIR)
+    return path
+
+
+def create_private(path: Path, *, exclusive: bool = True) -> int:
+    """Opens ``path`` for writing as a new 0600 file (``fchmod`` after ``open``, umask-proof)
+    and returns the descriptor. ``exclusive=False`` also accepts (and truncates) an existing
+    file, which keeps its mode."""
+    flags = os.O_WRONLY | os.O_CREAT | (os.O_EXCL if exclusive else os.O_TRUNC)
+    existed = not exclusive and path.exists()
+    fd = os.open(path, flags | getattr(os, "O_CLOEXEC", 0), PRIVATE_FILE)
+    if not existed:
+        os.fchmod(fd, PRIVATE_FILE)
+    return fd
 
 
 @dataclass(frozen=True)
@@ -36,7 +71,7 @@ class FileStore:
         return self.root / sha256[:2] / sha256
 
     async def put_stream(self, chunks: AsyncIterator[bytes], *, max_bytes: int) -> StoredFile:
-        self.root.mkdir(parents=True, exist_ok=True)
+        private_dir(self.root)
         digest = hashlib.sha256()
         size = 0
         fd, tmp_name = tempfile.mkstemp(dir=self.root, prefix=".upload-")
@@ -63,7 +98,7 @@ class FileStore:
 
     def _publish(self, tmp_name: str, sha: str) -> None:
         final = self.path_of(sha)
-        final.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(final.parent)
         os.replace(tmp_name, final)
 
     def open(self, sha256: str) -> Path:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import stat
@@ -12,7 +13,7 @@ from pathlib import Path
 from tests.bids.conftest import SUMMARY
 from tradesys.bids.encoding import unb64u
 from tradesys.bids.envelope import ROLE_OPENING, parse_header
-from tradesys.bids.keys import load_private_key
+from tradesys.bids.keys import load_private_key, public_key_text
 from tradesys.bids.open import combine, open_file, unwrap_share
 
 PASSWORD = "投标密码 pw"
@@ -84,3 +85,50 @@ def test_cli_errors_are_clear_and_leave_nothing(tmp_path: Path) -> None:
                      password="wrong")
     assert wrong.returncode == 2 and "Traceback" not in wrong.stderr
     assert not (tmp_path / "s").exists()
+
+
+def _der(data: bytes, at: int = 0) -> tuple[int, bytes, int]:
+    """One DER element at ``at``: (tag, content, offset after it). Written from X.690 here, not
+    shared with the code under test."""
+    tag, length = data[at], data[at + 1]
+    at += 2
+    if length & 0x80:
+        count = length & 0x7F
+        length = int.from_bytes(data[at:at + count], "big")
+        at += count
+    return tag, data[at:at + length], at + length
+
+
+def _children(content: bytes) -> list[tuple[int, bytes]]:
+    items, at = [], 0
+    while at < len(content):
+        tag, body, at = _der(content, at)
+        items.append((tag, body))
+    return items
+
+
+def test_keygen_pem_uses_pbkdf2_sha256_with_600000_rounds(tmp_path: Path) -> None:
+    # cryptography's BestAvailableEncryption left PKCS#8 at OpenSSL's 2,048 rounds.
+    assert tradesys("bidder", "keygen", "--out", "k.pem", cwd=tmp_path).returncode == 0
+    pem = (tmp_path / "k.pem").read_text()
+    der = base64.b64decode("".join(pem.strip().splitlines()[1:-1]))
+    tag, body, _ = _der(der)
+    (_, algorithm), (data_tag, _encrypted) = _children(body)
+    (_, pbes2_oid), (_, pbes2_params) = _children(algorithm)
+    assert pbes2_oid == bytes.fromhex("2a864886f70d01050d")  # 1.2.840.113549.1.5.13 PBES2
+    (_, kdf), (_, scheme) = _children(pbes2_params)
+    (_, kdf_oid), (_, kdf_params) = _children(kdf)
+    assert kdf_oid == bytes.fromhex("2a864886f70d01050c")  # PBKDF2
+    params = _children(kdf_params)  # salt, iterationCount, keyLength (optional), prf
+    assert len(params[0][1]) == 16
+    assert int.from_bytes(params[1][1], "big") >= 600_000
+    assert _children(params[-1][1])[0][1] == bytes.fromhex("2a864886f70d0209")  # hmacWithSHA256
+    (_, cipher_oid), (_, iv) = _children(scheme)
+    assert cipher_oid == bytes.fromhex("60864801650304012a")  # 2.16.840.1.101.3.4.1.42 AES-256-CBC
+    assert len(iv) == 16 and data_tag == 0x04 and tag == 0x30
+    # OpenSSL reads it with the password, and so does the loader the CLI uses.
+    decrypted = subprocess.run(["openssl", "pkcs8", "-in", str(tmp_path / "k.pem"), "-passin",
+                                f"pass:{PASSWORD}"], capture_output=True, check=True)
+    assert decrypted.stdout.startswith(b"-----BEGIN PRIVATE KEY-----")
+    key = load_private_key(pem.encode(), PASSWORD.encode())
+    assert public_key_text(key) == (tmp_path / "k.pem.pub").read_text().strip()

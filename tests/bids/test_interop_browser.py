@@ -6,7 +6,8 @@ module script and WebCrypto need http://localhost-like origins, not file://), an
 sync API drives /usr/bin/chromium. Proves: the committed vectors seal to the same bytes in the
 browser; an envelope sealed in Python opens in the browser (bidder share unwrapped with a
 non-extractable key); an envelope sealed in the browser, with a key generated, stored in
-IndexedDB and backed up there, opens in Python; canonical JSON is identical.
+IndexedDB and backed up there, opens in Python; canonical JSON is identical and refuses
+integers beyond ±(2^53−1) on both sides; the §10 holder shares unwrap to the same released form.
 """
 
 from __future__ import annotations
@@ -28,10 +29,12 @@ from playwright.sync_api import Browser, Page, sync_playwright
 from tests.bids.vectors import PATH as VECTORS_PATH
 from tradesys.bids.encoding import b64u, unb64u
 from tradesys.bids.envelope import ROLE_BIDDER, ROLE_OPENING, parse_header
+from tradesys.bids.errors import EnvelopeError
 from tradesys.bids.keys import load_backup, private_key_from_scalar, public_key_bytes
 from tradesys.bids.open import combine, decrypt, open_summary, unwrap_share
 from tradesys.bids.seal import seal
-from tradesys.events.canonical import canonical_json
+from tradesys.bids.summary import encode_summary
+from tradesys.events.canonical import NotCanonical, canonical_json
 
 pytestmark = pytest.mark.browser
 
@@ -238,3 +241,62 @@ def test_canonical_json_is_identical(page: Page) -> None:
     assert [s.encode("utf-8") for s in js] == [canonical_json(v) for v in CANONICAL_CASES]
     assert VECTORS["summary_canonical"] == run(page, "return env.canonicalJson(arg);",
                                                VECTORS["summary"])
+
+
+def test_threshold_vectors_unwrap_to_the_same_released_shares_in_chromium(page: Page) -> None:
+    """§10: every wrapped holder share of the vectors opens in the browser (non-extractable
+    holder key) to byte-identical released JSON; tampering and a wrong key are refused."""
+    result = run(page, """
+        const out = [];
+        for (const c of arg.threshold) {
+            for (const s of c.shares) {
+                const jwk = c.holder_keys[s.index - 1];
+                const key = await env.importPrivateKeyJwk(jwk);
+                const released = await env.unwrapHolderShare(s.wrapped, key, jwk.public_key);
+                const codes = {};
+                const flipped = env.unb64u(s.wrapped.ciphertext); flipped[3] ^= 1;
+                for (const [name, change] of [["ciphertext", {ciphertext: env.b64u(flipped)}],
+                                              ["section", {section: "OTHER-SECTION"}],
+                                              ["index", {index: s.index % c.count + 1}],
+                                              ["threshold", {threshold: c.count + 1}],
+                                              ["format", {format: "x"}]]) {
+                    try { await env.unwrapHolderShare({...s.wrapped, ...change}, key); codes[name] = null; }
+                    catch (e) { codes[name] = e.code; }
+                }
+                const other = c.holder_keys[s.index % c.count];
+                try { await env.unwrapHolderShare(s.wrapped, key, other.public_key); } catch (e) { codes.named = e.code; }
+                try { await env.unwrapHolderShare(s.wrapped, await env.importPrivateKeyJwk(other)); } catch (e) { codes.other = e.code; }
+                out.push({canonical: env.canonicalJson(released), extractable: key.extractable, codes});
+            }
+        }
+        return out;
+    """, {"threshold": VECTORS["threshold"]})
+    expected = [share for case in VECTORS["threshold"] for share in case["shares"]]
+    assert len(result) == len(expected) == 8
+    for got, share in zip(result, expected, strict=True):
+        assert got["canonical"].encode() == canonical_json(share["released"])
+        assert got["extractable"] is False
+        assert got["codes"] == {"ciphertext": "unwrap_failed", "section": "unwrap_failed",
+                                "index": "unwrap_failed", "threshold": "bad_share",
+                                "format": "bad_share", "named": "wrong_key",
+                                "other": "unwrap_failed"}
+
+
+def test_integers_beyond_2_53_are_refused_on_both_sides(page: Page) -> None:
+    vector = VECTORS["canonical_json"]
+    result = run(page, """
+        const codes = arg.refused.map((text) => {
+            try { env.canonicalJson(JSON.parse(text)); return null; } catch (e) { return e.code; }
+        });
+        let summary = null;
+        try { env.encodeSummary({...arg.summary, items: [2 ** 53]}); } catch (e) { summary = e.code; }
+        return {codes, summary, safe: env.canonicalJson(JSON.parse(arg.safe.text))};
+    """, {**vector, "safe": vector["largest_safe_integers"], "summary": VECTORS["summary"]})
+    assert result == {"codes": ["bad_json"] * len(vector["refused"]), "summary": "bad_summary",
+                      "safe": vector["largest_safe_integers"]["canonical"]}
+    for text in vector["refused"]:  # and Python refuses the same documents
+        with pytest.raises(NotCanonical):
+            canonical_json(json.loads(text))
+    with pytest.raises(EnvelopeError) as caught:
+        encode_summary({**VECTORS["summary"], "items": [2**53]})
+    assert caught.value.code == "bad_summary"

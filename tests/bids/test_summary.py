@@ -43,3 +43,21 @@ def test_non_canonical_decrypted_summary_is_refused() -> None:
     loose = encode_summary(SUMMARY).replace(b":180,", b":180 ,")
     with pytest.raises(EnvelopeError):
         decode_summary(loose)
+
+
+@pytest.mark.parametrize("big", [2**53, -(2**53), 2**53 + 1, 10**20])
+def test_integers_javascript_cannot_hold_are_refused_when_sealing(big: int) -> None:
+    # The browser reads 9007199254740993 as 9007199254740992: the bytes it would hash and sign
+    # would not be the bytes Python sealed, so neither side accepts such a summary.
+    with pytest.raises(EnvelopeError) as caught:
+        encode_summary({**SUMMARY, "items": [{"count": big}]})
+    assert caught.value.code == "bad_summary"
+    assert "2^53" in caught.value.message
+
+
+def test_a_decrypted_summary_with_an_unsafe_integer_is_refused() -> None:
+    data = encode_summary({**SUMMARY, "warranty_years": 2**53 - 1})
+    assert decode_summary(data)["warranty_years"] == 2**53 - 1
+    with pytest.raises(EnvelopeError) as caught:
+        decode_summary(data.replace(b"9007199254740991", b"9007199254740993"))
+    assert caught.value.code == "bad_summary"

@@ -1,4 +1,5 @@
-"""Deterministic test vectors for docs/envelope.md §12 (tests/bids/vectors.json).
+"""Deterministic test vectors for docs/envelope.md §12 (tests/bids/vectors.json): the envelope
+cases, a key backup, and the threshold opening key of §10 (split, wrap, release, recovery).
 
 Regenerate with ``.venv/bin/python -m tests.bids.vectors`` after a deliberate format change; a
 test checks the committed file equals what this builds, and the browser test checks that
@@ -13,11 +14,30 @@ import json
 from pathlib import Path
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric import ec
+
 from tradesys.bids.encoding import b64u, sha256
 from tradesys.bids.envelope import LABEL_PAYLOAD, LABEL_SUMMARY, derive_key
-from tradesys.bids.keys import CURVE_ORDER, make_backup, private_key_from_scalar, public_key_bytes
+from tradesys.bids.keys import (
+    CURVE_ORDER,
+    _wrap_key,
+    make_backup,
+    private_key_from_scalar,
+    public_key_bytes,
+)
 from tradesys.bids.seal import SealRandomness, seal, xor
+from tradesys.bids.shamir import (
+    LABEL as SHARE_LABEL,
+)
+from tradesys.bids.shamir import (
+    SplitRandomness,
+    interpolate_at_zero,
+    split_opening_key,
+    split_secret,
+    unwrap_holder_share,
+)
 from tradesys.bids.summary import encode_summary
+from tradesys.events.canonical import canonical_json
 
 PATH = Path(__file__).with_name("vectors.json")
 CHUNK = 4096
@@ -86,6 +106,69 @@ def case(size: int) -> dict[str, Any]:
     }
 
 
+#: (k, n, the k-subsets' indices each vector recovers from) for the §10 threshold vectors.
+THRESHOLD_CASES = ((2, 3, ((1, 2), (1, 3), (2, 3))), (3, 5, ((1, 2, 3), (2, 4, 5))))
+
+
+def u256(value: int) -> str:
+    """A field element as §10 writes it: 32 bytes big-endian, base64url."""
+    return b64u(value.to_bytes(32, "big"))
+
+
+def threshold_case(threshold: int, count: int, subsets: tuple[tuple[int, ...], ...]
+                   ) -> dict[str, Any]:
+    """One split of a fixed opening key to fixed holder keys (docs/envelope.md §10)."""
+    tag = f"{threshold} of {count}"
+    opening = private_key_from_scalar(scalar(f"threshold opening key {tag}"))
+    holders = [private_key_from_scalar(scalar(f"holder key {tag} {i}"))
+               for i in range(1, count + 1)]
+    coefficients = [scalar(f"coefficient {tag} {j}") for j in range(1, threshold)]
+    ephemerals = [private_key_from_scalar(scalar(f"holder ephemeral {tag} {i}"))
+                  for i in range(1, count + 1)]
+    opening_pub, wrapped = split_opening_key(
+        SECTION, [key.public_key() for key in holders], threshold,
+        randomness=SplitRandomness(opening, coefficients, ephemerals))
+    d = opening.private_numbers().private_value
+    points = split_secret(d, threshold, count, coefficients)
+    shares = []
+    for (index, value), holder, share in zip(points, holders, wrapped, strict=True):
+        public = {k: v for k, v in share.items() if k not in ("ephemeral_public_key",
+                                                              "ciphertext")}
+        released = unwrap_holder_share(share, holder).to_json()
+        assert released["value"] == u256(value)
+        ephemeral = ephemerals[index - 1]
+        info = SHARE_LABEL + sha256(canonical_json(public))
+        shared = ephemeral.exchange(ec.ECDH(), holder.public_key())
+        shares.append({
+            "index": index,
+            "value": u256(value),
+            "public_fields_canonical": canonical_json(public).decode("utf-8"),
+            "info": info.hex(),
+            "shared_secret": shared.hex(),
+            "wrap_key": _wrap_key(shared, public_key_bytes(ephemeral), public_key_bytes(holder),
+                                  info).hex(),
+            "wrapped": share,
+            "canonical_wrapped": canonical_json(share).decode("utf-8"),
+            "released": released,
+        })
+    recoveries = [{"indices": list(subset),
+                   "d": u256(interpolate_at_zero([points[i - 1] for i in subset]))}
+                  for subset in subsets]
+    assert all(r["d"] == u256(d) for r in recoveries)
+    return {
+        "threshold": threshold,
+        "count": count,
+        "opening_key": key_json(f"threshold opening key {tag}"),
+        "coefficients": [u256(a) for a in coefficients],
+        "holder_keys": [key_json(f"holder key {tag} {i}") for i in range(1, count + 1)],
+        "ephemeral_keys": [key_json(f"holder ephemeral {tag} {i}")
+                           for i in range(1, count + 1)],
+        "shares": shares,
+        "recoveries": recoveries,
+        "opening_public_key": b64u(opening_pub),
+    }
+
+
 def build_vectors() -> dict[str, Any]:
     backup_key = private_key_from_scalar(scalar("backup key"))
     return {
@@ -105,6 +188,13 @@ def build_vectors() -> dict[str, Any]:
             "key": key_json("backup key"),
             "backup": make_backup(backup_key, BACKUP_PASSWORD.encode(),
                                   salt=fixed("backup salt", 16), nonce=fixed("backup nonce", 12)),
+        },
+        "threshold": [threshold_case(k, n, subsets) for k, n, subsets in THRESHOLD_CASES],
+        "canonical_json": {
+            "largest_safe_integers": {"text": "[9007199254740991,-9007199254740991]",
+                                      "canonical": "[9007199254740991,-9007199254740991]"},
+            "refused": ["9007199254740992", "-9007199254740992", "[9007199254740993]",
+                        '{"n":18446744073709551616}', "1.5"],
         },
     }
 

@@ -5,8 +5,9 @@ Why these forms:
 * A **public key** travels as the 65-byte uncompressed SEC1 point (``04 ‖ X ‖ Y``), in text as
   base64url without padding. It is what WebCrypto's ``exportKey("raw")`` gives, so the browser
   and the CLI register byte-identical keys. SPKI (PEM or DER) is accepted on input too.
-* A **private key file** from ``tradesys bidder keygen`` is PKCS#8 PEM encrypted with
-  ``BestAvailableEncryption`` (the OpenSSL-readable standard). The browser's password-protected
+* A **private key file** from ``tradesys bidder keygen`` is encrypted PKCS#8 PEM (PBES2:
+  PBKDF2-HMAC-SHA256 × 600,000, AES-256-CBC; tradesys/bids/pkcs8.py says why it is built there),
+  readable by OpenSSL. The browser's password-protected
   backup (docs/envelope.md §7: PBKDF2-SHA256 → AES-256-GCM over the PKCS#8) is read here too, so
   a bidder can move between the browser and the CLI.
 * **Wrapping** (ECIES) is one construction for the envelope's two data-key shares and for the
@@ -32,6 +33,7 @@ from cryptography.hazmat.primitives.kdf.pbkdf2 import PBKDF2HMAC
 
 from tradesys.bids.encoding import b64u, sha256, unb64u
 from tradesys.bids.errors import EnvelopeError
+from tradesys.bids.pkcs8 import encrypted_pkcs8_pem
 
 CURVE = ec.SECP256R1()
 #: Order of the P-256 group (the Shamir field, see shamir.py).
@@ -116,12 +118,11 @@ def same_public_key(a: PublicKey | bytes, b: PublicKey | bytes) -> bool:
 
 
 def private_key_pem(key: PrivateKey, password: bytes) -> bytes:
-    """Encrypted PKCS#8 PEM. An empty password is refused: the file is the bidder's half of
-    every bid it ever seals."""
+    """Encrypted PKCS#8 PEM with an explicit, strong KDF (tradesys/bids/pkcs8.py). An empty
+    password is refused: the file is the bidder's half of every bid it ever seals."""
     if not password:
         raise EnvelopeError("empty_password", "密码不能为空 (the password must not be empty)")
-    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                             serialization.BestAvailableEncryption(password))
+    return encrypted_pkcs8_pem(key, password)
 
 
 def _backup_key(password: bytes, salt: bytes, iterations: int) -> bytes:

@@ -73,7 +73,8 @@ class OpeningKeyShare(Base):
     share_index: Mapped[int] = mapped_column(Integer)
     #: The wrapped share as JSON (tradesys.bids.shamir); only the holder's key opens it.
     wrapped: Mapped[str] = mapped_column(Text)
-    #: The unwrapped share the holder released at the opening (never before the deadline).
+    #: The unwrapped share the holder released at the opening (never before the deadline);
+    #: erased once every bid has its outcome (tradesys.bids.opening.erase_holder_shares).
     released: Mapped[str | None] = mapped_column(Text)
     released_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 

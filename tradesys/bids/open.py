@@ -51,6 +51,7 @@ from tradesys.bids.errors import EnvelopeError, ShareError
 from tradesys.bids.keys import ZERO_NONCE, PrivateKey, same_public_key, unwrap
 from tradesys.bids.seal import Writer, xor
 from tradesys.bids.summary import decode_summary
+from tradesys.storage import create_private
 
 __all__ = ["ROLE_BIDDER", "ROLE_OPENING", "DecryptResult", "EnvelopeKey", "check_share",
            "combine", "decrypt", "open_file", "open_summary", "read_header", "unwrap_share"]
@@ -179,7 +180,8 @@ def open_file(envelope_path: Path, out_path: Path, bidder_share: bytes,
             header = read_header(source)
             key = combine(header, bidder_share, opening_share)
             summary = open_summary(header, key)
-            with tmp.open("wb") as out:
+            tmp.unlink(missing_ok=True)
+            with os.fdopen(create_private(tmp), "wb") as out:  # 0600: a decrypted bid
                 result = decrypt(header, key, source, out, digest=True)
         tmp.replace(out_path)
     finally:

@@ -51,7 +51,7 @@ from tradesys.identity.roles import Role
 from tradesys.procurement.access import Action
 from tradesys.procurement.kinds import ReportSet
 from tradesys.procurement.models import Project, Section
-from tradesys.storage import FileStore
+from tradesys.storage import FileStore, create_private, private_dir
 
 DECRYPTED, REVOKED, WITHDRAWN = "decrypted", "revoked", "withdrawn"
 BUFFER = 1024 * 1024
@@ -190,7 +190,7 @@ def _open_one(store: FileStore, opened_dir: Path, bid_id: int, sha256: str, bidd
     if not path.exists():
         return Opened(bid_id, WITHDRAWN, "存储的投标文件缺失 (the stored envelope is missing)",
                       None)
-    opened_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(opened_dir)
     target = opened_dir / f"{bid_id}.bin"
     temporary = opened_dir / f".{bid_id}.part"
     changed = Opened(bid_id, WITHDRAWN, "存储的投标文件与回执不符 (the stored envelope differs "
@@ -202,7 +202,8 @@ def _open_one(store: FileStore, opened_dir: Path, bid_id: int, sha256: str, bidd
             opening_share = unwrap_share(header, ROLE_OPENING, opening_key)
             key = combine(header, unb64u(bidder_share, field="share"), opening_share)
             summary = open_summary(header, key)
-            with temporary.open("wb") as out:
+            temporary.unlink(missing_ok=True)  # a crashed attempt's leftover
+            with os.fdopen(create_private(temporary), "wb") as out:  # 0600: a decrypted bid
                 decrypt(header, key, source, out)
         if source.hasher.hexdigest() != sha256:
             temporary.unlink(missing_ok=True)
@@ -264,9 +265,34 @@ async def open_bids(session: AsyncSession, actor: Actor, project: Project, secti
     by_id = {bid.id: bid for bid in bids}
     for result in results:
         await _record(session, actor, project, section, by_id[result.bid_id], result, now)
+    if finalize or len(results) == len(bids):  # every bid has its outcome: the window ends
+        await erase_holder_shares(session, actor, project, section, opening.id, now)
     if finalize:
         await publish_tender_list(session, actor, project, section, now)
     return results
+
+
+async def erase_holder_shares(session: AsyncSession, actor: Actor, project: Project,
+                              section: Section, opening_key_id: int, now: datetime) -> None:
+    """Once every bid has its outcome, the released opening-key shares go (docs/envelope.md
+    §10, "After the opening"): k of them rebuild the section's opening private key, which no
+    outcome, record or archive needs. What stays: who released which share when (the row's
+    ``released_at`` and the events), each holder's *wrapped* share (only its holder can open
+    it, so k holders can re-open the key for an audit), and each bidder's released share
+    (useless without the opening key; with it, the evidence that re-checks an outcome)."""
+    rows = (await session.execute(
+        select(OpeningKeyShare).where(OpeningKeyShare.opening_key_id == opening_key_id,
+                                      OpeningKeyShare.released.is_not(None))
+        .order_by(OpeningKeyShare.share_index))).scalars().all()
+    if not rows:
+        return
+    for row in rows:
+        row.released = None
+    await append_event(session, actor=actor, at=now, aggregate_type="opening",
+                       aggregate_id=section.id, project_id=project.id,
+                       type="opening_shares.erased",
+                       payload={"section_code": section.code,
+                                "share_indices": [row.share_index for row in rows]})
 
 
 async def publish_tender_list(session: AsyncSession, actor: Actor, project: Project,

@@ -61,13 +61,19 @@ DEFAULT_COUNT = 3
 MAX_SUBSETS = 2000
 
 
-def split_secret(secret: int, threshold: int, count: int) -> list[tuple[int, int]]:
-    """Shamir shares ``(i, f(i))`` for i = 1..count over the P-256 order."""
+def split_secret(secret: int, threshold: int, count: int,
+                 coefficients: Sequence[int] | None = None) -> list[tuple[int, int]]:
+    """Shamir shares ``(i, f(i))`` for i = 1..count over the P-256 order. ``coefficients``
+    (a₁ … a_{k−1}) are fresh from ``secrets`` unless the test-vector generator fixes them."""
     if not 2 <= threshold <= count <= 255:
         raise ShareError("bad_threshold", "need 2 ≤ k ≤ n ≤ 255 (门限参数无效)")
     if not 0 < secret < CURVE_ORDER:
-        raise ShareError("bad_secret", "secret out of range")
-    coefficients = [secret] + [secrets.randbelow(CURVE_ORDER) for _ in range(threshold - 1)]
+        raise ShareError("bad_secret", "secret out of range (秘密越界)")
+    if coefficients is None:
+        coefficients = [secrets.randbelow(CURVE_ORDER) for _ in range(threshold - 1)]
+    if len(coefficients) != threshold - 1 or not all(0 <= a < CURVE_ORDER for a in coefficients):
+        raise ShareError("bad_secret", "coefficients out of range (系数无效)")
+    coefficients = [secret, *coefficients]
     shares = []
     for x in range(1, count + 1):
         y = 0
@@ -153,8 +159,20 @@ def _info(fields: dict[str, Any]) -> bytes:
     return LABEL + sha256(canonical_json(fields))
 
 
+@dataclass(frozen=True, repr=False)
+class SplitRandomness:
+    """Every random value of one split: only the test-vector generator (tests/bids/vectors.py)
+    passes one; in use each comes fresh from the OS CSPRNG."""
+
+    opening_key: PrivateKey
+    coefficients: Sequence[int]
+    ephemerals: Sequence[PrivateKey]
+
+
 def split_opening_key(section_code: str, holder_public_keys: Sequence[PublicKey | bytes | str],
-                      threshold: int = DEFAULT_THRESHOLD) -> tuple[bytes, list[dict[str, Any]]]:
+                      threshold: int = DEFAULT_THRESHOLD, *,
+                      randomness: SplitRandomness | None = None
+                      ) -> tuple[bytes, list[dict[str, Any]]]:
     """Makes a section's opening key pair, splits the private key to the holders, drops it.
 
     Returns the opening public key (raw point; the server registers it and bidders seal to it)
@@ -165,14 +183,19 @@ def split_opening_key(section_code: str, holder_public_keys: Sequence[PublicKey 
     if len(set(holders)) != len(holders):
         raise ShareError("bad_holders", "each key holder needs its own key (密钥持有人公钥重复)")
     count = len(holders)
-    key = generate_private_key()
+    if not 2 <= threshold <= count <= 255:
+        raise ShareError("bad_threshold", "need 2 ≤ k ≤ n ≤ 255 (门限参数无效)")
+    key = generate_private_key() if randomness is None else randomness.opening_key
+    ephemerals = [None] * count if randomness is None else list(randomness.ephemerals)
     opening_pub = public_key_bytes(key)
-    points = split_secret(key.private_numbers().private_value, threshold, count)
+    points = split_secret(key.private_numbers().private_value, threshold, count,
+                          None if randomness is None else randomness.coefficients)
     del key
     wrapped = []
-    for (index, value), holder in zip(points, holders, strict=True):
+    for (index, value), holder, ephemeral in zip(points, holders, ephemerals, strict=True):
         fields = _public_fields(section_code, opening_pub, threshold, count, index, holder)
-        eph, ciphertext = wrap(load_public_key(holder), value.to_bytes(32, "big"), _info(fields))
+        eph, ciphertext = wrap(load_public_key(holder), value.to_bytes(32, "big"), _info(fields),
+                               ephemeral)
         wrapped.append({**fields, "ephemeral_public_key": b64u(eph),
                         "ciphertext": b64u(ciphertext)})
     points.clear()

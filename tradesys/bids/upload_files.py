@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from tradesys.errors import Invalid
-from tradesys.storage import FileStore
+from tradesys.storage import FileStore, create_private, private_dir
 
 BUFFER = 1024 * 1024
 
@@ -34,8 +34,8 @@ class UploadFiles:
         return self._locks.setdefault(upload_id, asyncio.Lock())
 
     def create(self, upload_id: str) -> None:
-        self.root.mkdir(parents=True, exist_ok=True)
-        self.path(upload_id).touch(exist_ok=False)
+        private_dir(self.root)
+        os.close(create_private(self.path(upload_id)))
         self._hashes[upload_id] = (0, hashlib.sha256())
 
     def _hasher_at(self, upload_id: str, offset: int) -> Any:
@@ -104,7 +104,7 @@ class UploadFiles:
         target = self.store.path_of(sha256)
 
         def link() -> bool:
-            target.parent.mkdir(parents=True, exist_ok=True)
+            private_dir(target.parent)
             try:
                 os.link(self.path(upload_id), target)
             except FileExistsError:

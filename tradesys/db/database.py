@@ -8,19 +8,43 @@ stay deferred so readers never wait for writers (WAL mode).
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, create_engine, event
+from sqlalchemy import Connection, create_engine, event, make_url
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import NullPool
+
+from tradesys.storage import create_private, private_dir
 
 T = TypeVar("T")
 
 
 def is_sqlite(url: str) -> bool:
     return url.startswith("sqlite")
+
+
+def prepare_sqlite_file(url: str) -> None:
+    """Creates a SQLite database file that does not exist yet as an empty 0600 file in 0700
+    folders, before SQLite would create it 0644 under the usual umask: it holds password and
+    token hashes, opened summaries and released shares. SQLite gives its ``-wal``, ``-shm`` and
+    ``-journal`` files the database file's mode. An existing file is left as it is."""
+    if not is_sqlite(url):
+        return
+    name = make_url(url).database
+    if not name or name == ":memory:" or name.startswith("file:"):
+        return
+    path = Path(name)
+    if path.exists():
+        return
+    private_dir(path.parent)
+    try:
+        os.close(create_private(path))
+    except FileExistsError:
+        pass
 
 
 class Database:
@@ -31,6 +55,7 @@ class Database:
 
     def __init__(self, url: str, *, pool_size: int = 5, null_pool: bool = False) -> None:
         self.url = url
+        prepare_sqlite_file(url)
         kwargs: dict[str, Any] = {}
         if null_pool:
             kwargs["poolclass"] = NullPool

@@ -8,6 +8,8 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 
+from tradesys.db.database import prepare_sqlite_file
+
 #: The package's own copy: the migrations ship in the wheel, so an installed tradesys finds them
 #: wherever it runs (never relative to a source checkout or the working directory).
 PACKAGE = Path(str(files("tradesys")))
@@ -22,8 +24,5 @@ def alembic_config(url: str) -> Config:
 
 def upgrade(url: str, revision: str = "head") -> None:
     """Bring the database at ``url`` up to ``revision``. Synchronous: call it outside a loop."""
-    if url.startswith("sqlite"):
-        path = url.split(":///", 1)[1] if ":///" in url else ""
-        if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+    prepare_sqlite_file(url)  # 0600 in 0700 folders, before SQLite makes it 0644
     command.upgrade(alembic_config(url), revision)

@@ -15,6 +15,8 @@
 //   generateBidderKey(password) → {publicKey, privateKey, backup};  importBackup(backup, password)
 //   sealBackup(pkcs8, publicKey, password[, {iterations, extra}]);  openBackup(backup, password)
 //   importPrivateKeyJwk(jwk);  saveKeyPair(name, pair);  loadKeyPair(name);  listKeyNames()
+//   unwrapHolderShare(wrapped, privateKey[, publicKey]) → released opening-key share (§10)
+// canonicalJson refuses integers beyond ±(2^53 − 1) (bad_json), as Python's canonical_json does.
 // Secrets (keys, shares, plaintext) are never logged.
 
 const subtle = globalThis.crypto.subtle;
@@ -136,6 +138,10 @@ export function canonicalJson(value, path = "$") {
   if (value === true) return "true";
   if (value === false) return "false";
   if (typeof value === "number") {
+    if (Number.isInteger(value) && !Number.isSafeInteger(value)) {
+      // JSON.parse has already rounded it: refuse rather than hash a different number.
+      throw new EnvelopeError("bad_json", `integer at ${path} is beyond ±(2^53−1): use a decimal string (整数超出 ±(2^53−1)，请用十进制字符串)`);
+    }
     if (!Number.isSafeInteger(value)) {
       throw new EnvelopeError("bad_json", `non-integer number at ${path}: use a decimal string`);
     }
@@ -571,6 +577,65 @@ export async function seal(input, summary, options) {
   const blob = new Blob(parts, { type: "application/octet-stream" });
   if (blob.size !== header.envelopeSize) throw new EnvelopeError("size_mismatch", "the bid changed while it was sealed (文件长度不符)");
   return { blob, header, size: blob.size };
+}
+
+// --- the section's opening key (threshold, docs/envelope.md §10) ------------------------------
+
+const SHARE_LABEL = encoder.encode("tradesys/opening-share/v1");
+/** The P-256 group order n: the Shamir field. */
+export const CURVE_ORDER = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551n;
+
+function badShare(message) {
+  return new EnvelopeError("bad_share", message);
+}
+
+function shareParameters(share, what) {
+  checkCode(share.section, "section");
+  const { threshold: k, count: n, index: i } = share;
+  if (![k, n, i].every(Number.isSafeInteger) || !(2 <= k && k <= n && n <= 255) || !(1 <= i && i <= n)) {
+    throw badShare(`${what}: share parameters out of range, need 2 ≤ k ≤ n ≤ 255 and 1 ≤ index ≤ n (份额参数无效)`);
+  }
+}
+
+/**
+ * A key holder opens its wrapped opening-key share (as tradesys.bids.shamir.unwrap_holder_share)
+ * and gets the released form to send: {format: "tradesys-released-share", version, section,
+ * opening_public_key, threshold, count, index, value}. `publicKey` (raw), when given, names a
+ * wrong key before trying. Errors: bad_share, wrong_key, unwrap_failed, bad_base64.
+ */
+export async function unwrapHolderShare(wrapped, privateKey, publicKey = null) {
+  if (!wrapped || typeof wrapped !== "object" || wrapped.format !== "tradesys-opening-share" || wrapped.version !== 1) {
+    throw badShare("不是开标密钥份额 (not a wrapped opening share)");
+  }
+  const missing = ["section", "opening_public_key", "threshold", "count", "index", "holder_public_key",
+    "ephemeral_public_key", "ciphertext"].filter((name) => !(name in wrapped));
+  if (missing.length) throw badShare(`份额缺少字段 (wrapped share is missing ${missing.join(", ")})`);
+  shareParameters(wrapped, "wrapped share");
+  const fields = {
+    format: wrapped.format, version: wrapped.version, section: wrapped.section,
+    opening_public_key: wrapped.opening_public_key, threshold: wrapped.threshold,
+    count: wrapped.count, index: wrapped.index, holder_public_key: wrapped.holder_public_key,
+  };
+  unb64u(wrapped.opening_public_key, "opening_public_key");
+  const holderRaw = unb64u(wrapped.holder_public_key, "holder_public_key");
+  if (publicKey && !equalBytes(await publicKeyRaw(publicKey), holderRaw)) {
+    throw new EnvelopeError("wrong_key", "持有人私钥不符 (this key does not hold that share)");
+  }
+  const info = concat(SHARE_LABEL, await sha256(encoder.encode(canonicalJson(fields))));
+  const value = await unwrap(privateKey, holderRaw, unb64u(wrapped.ephemeral_public_key, "ephemeral_public_key"),
+    unb64u(wrapped.ciphertext, "ciphertext"), info);
+  try {
+    if (value.length !== 32) throw badShare("份额长度无效 (the share value must be 32 bytes)");
+    const number = BigInt(`0x${Array.from(value, (b) => b.toString(16).padStart(2, "0")).join("")}`);
+    if (number >= CURVE_ORDER) throw badShare("份额值越界 (share value out of range)");
+    return {
+      format: "tradesys-released-share", version: 1, section: wrapped.section,
+      opening_public_key: wrapped.opening_public_key, threshold: wrapped.threshold,
+      count: wrapped.count, index: wrapped.index, value: b64u(value),
+    };
+  } finally {
+    value.fill(0);
+  }
 }
 
 // --- open ------------------------------------------------------------------------------------
