@@ -252,3 +252,52 @@ def test_header_shows_server_time_not_the_browsers(page: Page, clock: Adjustable
     clock.advance(timedelta(days=1))
     page.reload()
     expect(server_clock).to_have_text("2026-03-03 09:00:00")
+
+
+def test_procurer_answers_the_entrustments_that_name_it(page: Page, server: InProcessServer,
+                                                        seed: Seed) -> None:
+    """委托 is mutual: an agency's registration naming the procurer waits on 我的项目 for the
+    procurer to accept (or decline) it; accepted, it joins the procurer's projects."""
+    procurer, agency = seed.procurer, seed.agency
+    api = f"{server.url}/api/v1"
+    standing = api_get(server, procurer.auth, "/entrustments")["items"]
+    for item in standing:
+        assert httpx.post(f"{api}/entrustments/{item['id']}/revoke", headers=procurer.auth,
+                          timeout=10).status_code == 200
+    names = ["<i>委托</i>测试工程甲", "委托测试工程乙"]
+    for name in names:
+        body = {"name": name, "trade_type": "works", "category": "works", "procedure": "open",
+                "region_code": "350100", "content": "内容", "owner_name": "业主",
+                "procurer_credit_code": procurer.credit_code,
+                "sections": [{"name": "施工", "content": "施工", "budget": "100.00",
+                              "ceiling_price": "90.00", "bid_security": "1.00"}]}
+        registered = httpx.post(f"{api}/projects", headers=agency.auth, json=body, timeout=10)
+        assert registered.json()["entrustment"] == "pending"
+
+    log_in(page, procurer.username, procurer.password)
+    expect(page).to_have_url(re.compile(r"/projects\.html$"))
+    requests = page.get_by_role("region", name="待确认的委托")
+    expect(requests.get_by_role("row")).to_have_count(3)   # the header and two requests
+    # Markup in a name is text.
+    first = requests.get_by_role("row").filter(has_text="<i>委托</i>测试工程甲")
+    expect(first).to_contain_text("agency 有限公司")
+    expect(first).to_contain_text("招标人")
+    expect(page.get_by_text("暂无项目。")).to_be_visible()
+
+    first.get_by_role("button", name="接受委托").click()
+    expect(page.get_by_role("status")).to_contain_text("已接受")
+    expect(requests.get_by_role("row")).to_have_count(2)
+    projects = page.get_by_role("region", name="我参与的项目")
+    expect(projects.get_by_role("row").filter(has_text="<i>委托</i>测试工程甲")).to_have_count(1)
+
+    second = requests.get_by_role("row").filter(has_text=names[1])
+    second.get_by_role("button", name="拒绝", exact=True).click()
+    second.get_by_role("button", name="取消").click()     # thought better of it
+    expect(second.get_by_role("button", name="接受委托")).to_be_visible()
+    second.get_by_role("button", name="拒绝", exact=True).click()
+    second.get_by_role("button", name="确认拒绝（不可撤回）").click()
+    expect(page.get_by_role("status")).to_contain_text("已拒绝")
+    expect(page.locator("#requests")).to_be_hidden()
+    expect(projects.get_by_role("row").filter(has_text=names[1])).to_have_count(0)
+    assert api_get(server, procurer.auth, "/entrustment-requests")["items"] == []
+    screenshot(page, "entrustment.png")

@@ -1,8 +1,12 @@
 // 我的项目: the projects the logged-in user works on.
 
-import { get } from '../api.js';
-import { initLayout } from '../layout.js';
-import { $, el, label, PROCEDURES, PROJECT_STATES, showError, timeEl } from '../ui.js';
+import { get, post } from '../api.js';
+import { canManageProjects, initLayout } from '../layout.js';
+import {
+  $, el, label, PROCEDURES, PROJECT_STATES, showError, showStatus, timeEl,
+} from '../ui.js';
+
+const GRANTS = { owner: '招标人', host: '招标代理机构' };
 
 let cursor = null;
 
@@ -17,6 +21,66 @@ function row(project) {
     el('td', {}, label(PROJECT_STATES, project.state)),
     el('td', {}, timeEl(project.created_at)),
     el('td', {}, action));
+}
+
+// 委托 is mutual: a project that names our organisation waits here for our answer.
+function requestRow(request) {
+  const accept = el('button', { type: 'button', class: 'primary' }, '接受委托');
+  const decline = el('button', { type: 'button' }, '拒绝');
+  // Declining is final: it asks once more in the row itself (no browser dialog).
+  const confirmDecline = el('button', { type: 'button', class: 'danger' }, '确认拒绝（不可撤回）');
+  const cancel = el('button', { type: 'button' }, '取消');
+  const confirming = el('span', { hidden: '' }, confirmDecline, ' ', cancel);
+  const buttons = el('span', {}, accept, ' ', decline);
+  const tr = el('tr', {},
+    el('td', {}, request.project_code),
+    el('td', {}, request.project_name),
+    el('td', {}, `${request.requested_by.name}（${request.requested_by.credit_code}）`),
+    el('td', {}, label(GRANTS, request.grant)),
+    el('td', {}, timeEl(request.registered_at)),
+    el('td', {}, buttons, confirming));
+  const all = [accept, decline, confirmDecline, cancel];
+  async function answer(verb) {
+    all.forEach((button) => { button.disabled = true; });
+    try {
+      await post(`/projects/${request.project_id}/entrustment/${verb}`);
+      tr.remove();
+      $('#requests').hidden = $('#request-rows').children.length === 0;
+      showStatus(verb === 'accept' ? `已接受“${request.project_name}”的委托。`
+        : `已拒绝“${request.project_name}”的委托。`);
+      if (verb === 'accept') {
+        $('#project-rows').replaceChildren();
+        cursor = null;
+        load();
+      }
+    } catch (error) {
+      all.forEach((button) => { button.disabled = false; });
+      showError(error);
+    }
+  }
+  accept.addEventListener('click', () => answer('accept'));
+  decline.addEventListener('click', () => {
+    buttons.hidden = true;
+    confirming.hidden = false;
+    confirmDecline.focus();
+  });
+  cancel.addEventListener('click', () => {
+    confirming.hidden = true;
+    buttons.hidden = false;
+    decline.focus();
+  });
+  confirmDecline.addEventListener('click', () => answer('decline'));
+  return tr;
+}
+
+async function loadRequests() {
+  try {
+    const requests = await get('/entrustment-requests');
+    $('#request-rows').replaceChildren(...requests.items.map(requestRow));
+    $('#requests').hidden = requests.items.length === 0;
+  } catch (error) {
+    showError(error);
+  }
 }
 
 async function load() {
@@ -43,6 +107,7 @@ async function main() {
     return;
   }
   $('#more').addEventListener('click', load);
+  if (canManageProjects(user)) loadRequests();
   load();
 }
 
