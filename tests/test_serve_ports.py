@@ -104,3 +104,18 @@ def test_make_serve_takes_its_ports_from_make_variables(tmp_path: Path) -> None:
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         process.wait(timeout=30)
+
+
+def test_make_serve_with_the_receiver_port_taken_says_so_in_one_line(tmp_path: Path) -> None:
+    with taken_port() as port:
+        result = subprocess.run(
+            ["make", "--no-print-directory", "serve", f"PORT={free_port()}",
+             f"RECEIVER_PORT={port}", f"PYTHON={sys.executable}"],
+            cwd=REPO, env=environment(tmp_path / "var"), stdin=subprocess.DEVNULL,
+            capture_output=True, text=True, timeout=300, check=False)
+    assert result.returncode != 0
+    lines = [line for line in result.stderr.splitlines() if "tradesys serve:" in line]
+    assert lines == [f"tradesys serve: 127.0.0.1:{port} is in use: "
+                     f"choose another with --receiver-port"]
+    assert "Traceback" not in result.stderr + result.stdout
+    assert not (tmp_path / "var").exists()
