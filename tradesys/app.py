@@ -17,6 +17,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from hall.backplane import PostgresBackplane
 from hall.rooms import Rooms
@@ -156,9 +157,14 @@ def create_app(
         *router.routes(),
         Mount("/", StaticFiles(directory=STATIC_DIR, html=True), name="static"),
     ]
+    # Proxy headers are believed only from the configured proxies, for HTTP and the hall alike
+    # (the client address is what rate limits count and the Art. 49 log records).
+    proxies = ([Middleware(ProxyHeadersMiddleware, trusted_hosts=list(settings.trusted_proxies))]
+               if settings.trusted_proxies else [])
     app = Starlette(
         routes=routes,
-        middleware=[Middleware(RequestContext, metrics=metrics), Middleware(SecurityHeaders)],
+        middleware=[*proxies, Middleware(RequestContext, metrics=metrics),
+                    Middleware(SecurityHeaders)],
         exception_handlers=HANDLERS,  # type: ignore[arg-type]
         lifespan=lifespan,
     )

@@ -86,6 +86,23 @@ async def test_secure_cookies_when_configured(
     assert "secure" in cookies["tradesys_csrf"]
 
 
+async def test_cookies_are_secure_whenever_the_public_url_is_https(
+    db_url: str, tmp_path: Path, clock: AdjustableClock, seed: Seed
+) -> None:
+    for public_url, secure in (("https://bid.example.cn", True), ("HTTPS://bid.example.cn/", True),
+                               ("http://127.0.0.1:8000", False)):
+        settings = Settings(data_dir=tmp_path / "pub", database_url=db_url,
+                            public_url=public_url)
+        app = create_app(settings, clock=clock, run_scheduler=False)
+        async with LifespanManager(app):
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+                response = await log_in(c, seed.bidder1)
+        cookies = set_cookies(response)
+        assert ("secure" in cookies["tradesys_session"]) is secure, public_url
+        assert ("secure" in cookies["tradesys_csrf"]) is secure, public_url
+
+
 async def test_me_with_the_session_cookie(client: httpx.AsyncClient, seed: Seed) -> None:
     assert_error(await client.get(ME), 401, "login_required")
     await log_in(client, seed.procurer)

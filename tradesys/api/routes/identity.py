@@ -67,7 +67,7 @@ async def login(call: Call) -> Response:
         user=UserOut.of(user), csrf_token=issued.csrf_token, expires_at=issued.expires_at
     )
     response = json_response(to_json(out), 200)
-    secure = call.services.settings.secure_cookies
+    secure = call.services.settings.cookies_secure
     max_age = int(ttl.total_seconds())
     response.set_cookie(
         SESSION_COOKIE,
