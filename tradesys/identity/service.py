@@ -9,26 +9,21 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import math
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tradesys.errors import Conflict, Invalid, NotFound, TooManyRequests, Unauthenticated
+from tradesys.errors import Conflict, Invalid, NotFound, Unauthenticated
 from tradesys.events.log import Actor, append_event
+from tradesys.identity import throttle
 from tradesys.identity.credit_code import is_valid_credit_code
-from tradesys.identity.models import ApiToken, LoginAttempt, LoginSession, Organisation, User
+from tradesys.identity.models import ApiToken, LoginSession, Organisation, User
 from tradesys.identity.passwords import MIN_LENGTH, hash_password, verify_password
 from tradesys.identity.principal import Principal
 from tradesys.identity.roles import Role
-
-#: Failed logins allowed per user name, and per address, in one window.
-MAX_FAILURES_PER_USER = 5
-MAX_FAILURES_PER_IP = 20
-FAILURE_WINDOW = timedelta(minutes=15)
 
 
 def token_digest(token: str) -> str:
@@ -121,63 +116,54 @@ async def create_user(
     return user
 
 
-async def _check_rate(session: AsyncSession, username: str, ip: str, at: datetime) -> None:
-    since = at - FAILURE_WINDOW
-    by_user = (
-        await session.execute(
-            select(func.count()).where(LoginAttempt.username == username, LoginAttempt.at > since)
-        )
-    ).scalar_one()
-    by_ip = (
-        await session.execute(
-            select(func.count()).where(LoginAttempt.ip == ip, LoginAttempt.at > since)
-        )
-    ).scalar_one()
-    waits = []
-    for column, value, count, limit in ((LoginAttempt.username, username, by_user,
-                                         MAX_FAILURES_PER_USER),
-                                        (LoginAttempt.ip, ip, by_ip, MAX_FAILURES_PER_IP)):
-        if count >= limit:
-            # The lock lifts when this failure ages out: then fewer than the limit remain.
-            freeing = (
-                await session.execute(
-                    select(LoginAttempt.at).where(column == value, LoginAttempt.at > since)
-                    .order_by(LoginAttempt.at).offset(count - limit).limit(1)
-                )
-            ).scalar_one()
-            waits.append(math.ceil((freeing + FAILURE_WINDOW - at).total_seconds()))
-    if waits:
-        retry_after = max(1, *waits)
-        raise TooManyRequests(
-            "too_many_login_attempts",
-            f"登录失败次数过多，请 {math.ceil(retry_after / 60)} 分钟后再试 (too many failed "
-            f"logins: try again in {retry_after} s)",
-            {"retry_after": retry_after},
-        )
+async def set_user_active(
+    session: AsyncSession, *, user_id: int, active: bool, actor: Actor, at: datetime
+) -> User:
+    """Disables (or re-enables) a user. A disabled user's sessions and tokens stop working at
+    once, and its open hall connections close (the event reaches every process)."""
+    user = await session.get(User, user_id)
+    if user is None:
+        raise NotFound("user_not_found", "用户不存在 (no such user)")
+    if not active and actor.user_id == user_id:
+        raise Conflict("cannot_disable_self", "不能停用自己的账户 (you cannot disable yourself)")
+    if user.active == active:
+        return user
+    user.active = active
+    await append_event(
+        session,
+        actor=actor,
+        at=at,
+        aggregate_type="user",
+        aggregate_id=user.id,
+        type="user.enabled" if active else "user.disabled",
+        payload={"username": user.username},
+    )
+    return user
 
 
 async def check_login(
     session: AsyncSession, *, username: str, password: str, ip: str, at: datetime
 ) -> User | None:
-    """Verify a password, refusing while the user name or address is rate-limited.
+    """Verify a password, refusing while this user name from this address, or the address,
+    must wait (tradesys/identity/throttle.py).
 
     A failure is recorded (in its own committed transaction by the caller) and returns None.
     """
-    await _check_rate(session, username, ip, at)
+    await throttle.check(session, username=username, ip=ip, at=at)
     user = (
         await session.execute(select(User).where(User.username == username))
     ).scalar_one_or_none()
     ok = verify_password(user.password_hash if user else None, password)
     if not ok or user is None or not user.active:
         return None
+    await throttle.forget_pair(session, username=username, ip=ip)
     return user
 
 
 async def record_login_failure(
     session: AsyncSession, *, username: str, ip: str, at: datetime
 ) -> None:
-    session.add(LoginAttempt(username=username[:64], ip=ip[:64], at=at))
-    await session.flush()
+    await throttle.record_failure(session, username=username, ip=ip, at=at)
 
 
 @dataclass(frozen=True)
