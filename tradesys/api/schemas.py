@@ -34,6 +34,7 @@ class UserOut(BaseModel):
     username: str
     display_name: str
     role: str
+    active: bool
 
     @classmethod
     def of(cls, user: User) -> UserOut:
@@ -43,6 +44,7 @@ class UserOut(BaseModel):
             username=user.username,
             display_name=user.display_name,
             role=user.role,
+            active=user.active,
         )
 
 

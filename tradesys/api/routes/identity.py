@@ -256,3 +256,39 @@ async def create_user(call: Call) -> Response:
         return UserOut.of(user)
 
     return await call.command(work, status=201)
+
+
+async def _set_active(call: Call, active: bool) -> Response:
+    user_id = call.path_int("user_id")
+
+    async def work(session: AsyncSession, principal: Principal) -> Result:
+        principal.require_role(Role.ADMIN)
+        user = await service.set_user_active(session, user_id=user_id, active=active,
+                                             actor=principal.actor, at=call.now)
+        return UserOut.of(user)
+
+    response = await call.command(work)
+    call.services.access_changed(user_id)
+    return response
+
+
+@router.endpoint(
+    "POST",
+    "/users/{user_id:int}/disable",
+    summary="停用用户 (disable a user: its sessions, tokens and hall connections end; admin)",
+    tag="identity",
+    response=UserOut,
+)
+async def disable_user(call: Call) -> Response:
+    return await _set_active(call, False)
+
+
+@router.endpoint(
+    "POST",
+    "/users/{user_id:int}/enable",
+    summary="启用用户 (re-enable a disabled user; admin)",
+    tag="identity",
+    response=UserOut,
+)
+async def enable_user(call: Call) -> Response:
+    return await _set_active(call, True)
