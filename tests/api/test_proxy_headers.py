@@ -31,7 +31,7 @@ FORGED = {"X-Forwarded-For": "198.51.100.77"}
 async def _attempts_and_login(base: str, seed: Seed, headers: dict[str, str]) -> None:
     async with httpx.AsyncClient(base_url=base.replace("ws://", "http://")) as client:
         wrong = await client.post(LOGIN, headers=headers,
-                                  json={"username": "bidder1", "password": "wrong-password"})
+                                  json={"username": "someone-else", "password": "wrong-password"})
         assert wrong.status_code == 401, wrong.text
         right = await client.post(LOGIN, headers=headers,
                                   json={"username": "bidder1", "password": seed.bidder1.password})
