@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -31,6 +32,9 @@ log = logging.getLogger("hall.access")
 
 #: The close code of a connection whose access ended (docs/hall-protocol.md).
 ACCESS_REVOKED = 4003
+#: A connection registered this soon (seconds) after a change to its user is re-checked: the
+#: change may have come between its handshake's check and its registration.
+RECENT = 10.0
 
 
 @dataclass(eq=False)
@@ -58,6 +62,8 @@ class AccessWatch:
         self._pending: set[int] = set()
         self._tasks: set[asyncio.Task[None]] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
+        #: When each user last changed (monotonic seconds), kept for :data:`RECENT`.
+        self._recent: dict[int, float] = {}
 
     def start(self) -> None:
         """Also check expiry whenever the clock jumps (tests and the demo move it)."""
@@ -81,6 +87,9 @@ class AccessWatch:
         if expiry is not None and (self._next_expiry is None or expiry < self._next_expiry):
             self._next_expiry = expiry
         self.check_expiry()
+        changed = self._recent.get(principal.user_id)
+        if changed is not None and time.monotonic() - changed < RECENT:
+            self._schedule(principal.user_id)
         return watched
 
     def unwatch(self, watched: Watched | None) -> None:
@@ -99,6 +108,10 @@ class AccessWatch:
     def check_expiry(self) -> None:
         """Ends the connections whose session or token has expired. Costs one comparison
         until the earliest expiry is reached."""
+        if self._recent:
+            horizon = time.monotonic() - RECENT
+            for user_id in [user for user, at in self._recent.items() if at < horizon]:
+                del self._recent[user_id]
         now = self.clock.now()
         if self._next_expiry is None or now < self._next_expiry:
             return
@@ -118,7 +131,12 @@ class AccessWatch:
         """Something about this user was committed (perhaps a logout, a revoked token, the
         user disabled): re-check its connections. Wake-ups that come while a check is pending
         fold into it."""
-        if user_id not in self._by_user or user_id in self._pending:
+        self._recent[user_id] = time.monotonic()
+        if user_id in self._by_user:
+            self._schedule(user_id)
+
+    def _schedule(self, user_id: int) -> None:
+        if user_id in self._pending:
             return
         self._pending.add(user_id)
         task = asyncio.get_running_loop().create_task(self._recheck(user_id))

@@ -20,11 +20,13 @@ import pytest
 from asgi_lifespan import LifespanManager
 from starlette.applications import Starlette
 
-from hall.access import ACCESS_REVOKED
+from hall.access import ACCESS_REVOKED, AccessWatch
 from tests.hall.support import HallClient, drain, server_process, serving
 from tests.support import T0, Flow, Party, Seed
 from tradesys.app import create_app
 from tradesys.clock import AdjustableClock
+from tradesys.identity.service import principal_from_token
+from tradesys.services import Services
 from tradesys.settings import Settings
 
 WAIT = 10.0
@@ -189,6 +191,27 @@ async def test_expiry_is_noticed_by_the_ticker_without_a_clock_jump(
         clock.at += timedelta(days=1)
         assert await closed_with(client) == ACCESS_REVOKED
         assert app.state.hall.access.watched == 0
+
+
+async def test_a_revocation_between_handshake_and_registration_is_not_missed(
+        client: httpx.AsyncClient, seed: Seed, services: Services,
+        clock: AdjustableClock) -> None:
+    """The handshake checks the token, then reads the room; a revocation whose notification
+    arrives in between finds no connection to check. The watch remembers recent changes and
+    re-checks a connection registered just after one."""
+    access = AccessWatch(services.db, clock)
+    token = await new_token(client, seed.bidder1)
+    async with services.db.reading() as session:  # the handshake's check: still valid
+        principal = await principal_from_token(session, token=token["token"], at=clock.now(),
+                                               ip=None, user_agent=None)
+    bearer = {"Authorization": f"Bearer {token['token']}"}
+    assert (await client.delete(f"{TOKENS}/{token['id']}", headers=bearer)).status_code == 200
+    access.user_changed(seed.bidder1.user_id)  # its notification: nothing watched yet
+    ended = asyncio.Event()
+    assert access.watch(principal, ended.set) is not None
+    async with asyncio.timeout(WAIT):
+        await ended.wait()
+    assert access.watched == 0
 
 
 class TestAcrossProcesses:
