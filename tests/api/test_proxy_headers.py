@@ -15,7 +15,7 @@ from asgi_lifespan import LifespanManager
 from sqlalchemy import select
 from starlette.applications import Starlette
 
-from tests.hall.support import serving
+from tests.hall.support import server_process, serving
 from tests.support import Seed
 from tradesys.app import create_app
 from tradesys.clock import AdjustableClock
@@ -68,6 +68,17 @@ async def test_forwarded_for_from_a_trusted_proxy_names_the_client(
     attempts, logins = await _recorded(services)
     assert attempts == ["198.51.100.77"]
     assert logins == ["198.51.100.77"]
+
+
+async def test_tradesys_serve_ignores_forwarded_for_by_default(
+        services: Services, settings: Settings, seed: Seed, tmp_path: Path) -> None:
+    """The real command line server (uvicorn's own proxy-header handling is off)."""
+    async with server_process(settings.database_url, settings.data_dir,
+                              tmp_path / "serve.log") as server:
+        await _attempts_and_login(server.http, seed, FORGED)
+    attempts, logins = await _recorded(services)
+    assert attempts == ["127.0.0.1"]
+    assert logins == ["127.0.0.1"]
 
 
 @pytest.mark.parametrize("value", ["localhost", "127.0.0.1/40", "*", "10.0.0.1 10.0.0.2"])
