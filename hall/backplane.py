@@ -20,6 +20,8 @@ from tradesys.opening.ceremony import AGGREGATE
 log = logging.getLogger("hall.backplane")
 
 CHANNEL = "tradesys_events"
+#: The aggregate of users' events (tradesys/identity/service.py).
+USER_AGGREGATE = "user"
 
 
 def dsn_of(database_url: str) -> str:
@@ -29,11 +31,15 @@ def dsn_of(database_url: str) -> str:
 
 class PostgresBackplane:
     def __init__(self, database_url: str, rooms: Rooms,
-                 listeners: list[Callable[[], None]] | None = None) -> None:
+                 listeners: list[Callable[[], None]] | None = None,
+                 user_listeners: list[Callable[[int], None]] | None = None) -> None:
         self.dsn = dsn_of(database_url)
         self.rooms = rooms
         #: Told of every event any process commits (the public read cache drops its pages).
         self.listeners = list(listeners or [])
+        #: Told the user id of every event on a user (a logout, a revoked token, a disabled
+        #: user in any process: the hall re-checks that user's connections, hall/access.py).
+        self.user_listeners = list(user_listeners or [])
         self.notifications = 0
         self._task: asyncio.Task[None] | None = None
 
@@ -42,6 +48,12 @@ class PostgresBackplane:
         for listener in self.listeners:
             listener()
         aggregate, _, rest = payload.partition(":")
+        if aggregate == USER_AGGREGATE:
+            user, _, _seq = rest.partition(":")
+            if user.isdigit():
+                for user_listener in self.user_listeners:
+                    user_listener(int(user))
+            return
         if aggregate != AGGREGATE:
             return
         section, _, _seq = rest.partition(":")

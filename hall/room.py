@@ -38,6 +38,8 @@ Loader = Callable[[int, int], Awaitable[list[LoggedEvent]]]
 
 #: Put in a connection's queue in place of everything it could not take: the writer closes.
 DROP = "\x00drop"
+#: Put in a connection's queue when its access ended (hall/access.py): the writer closes 4003.
+REVOKED = "\x00revoked"
 
 SendNow = Callable[[str], bool]
 
@@ -77,6 +79,13 @@ class Connection:
             self.queue.put_nowait(DROP)
             return False
         return True
+
+    def revoke(self) -> None:
+        """Nothing more for this client, not even what is queued: the writer closes 4003."""
+        self.dropped = True
+        while not self.queue.empty():
+            self.queue.get_nowait()
+        self.queue.put_nowait(REVOKED)
 
     async def next_text(self) -> str:
         return await self.queue.get()

@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import json
 import logging
+from collections.abc import Callable
 
 from sqlalchemy import select
 
@@ -25,6 +26,8 @@ log = logging.getLogger("hall.rooms")
 
 #: Every this many seconds each connection is told the server time (the page's clock offset).
 TIME_EVERY = 15.0
+#: The ticker's beat: its listeners (the hall's access expiry check) run this often.
+TICK = 1.0
 
 
 class Rooms:
@@ -36,6 +39,8 @@ class Rooms:
         self._pending: set[int] = set()
         self._holders: dict[int, int] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        #: Called at every beat of the one ticker (hall/access.py checks expiry).
+        self.tick_listeners: list[Callable[[], None]] = []
 
     async def load_events(self, section_id: int, after: int) -> list[LoggedEvent]:
         async with self.db.reading() as session:
@@ -100,9 +105,17 @@ class Rooms:
                 {"type": "time", "seq": head, "server_time": now}, separators=(",", ":")))
 
     async def _tick(self) -> None:
+        beats, every = 0, max(1, round(TIME_EVERY / TICK))
         while True:
-            await asyncio.sleep(TIME_EVERY)
-            self.tell_time()
+            await asyncio.sleep(TICK)
+            for listener in self.tick_listeners:
+                try:
+                    listener()
+                except Exception:
+                    log.exception("hall tick listener failed")
+            beats += 1
+            if beats % every == 0:
+                self.tell_time()
 
     def start(self) -> None:
         self._ticker = asyncio.create_task(self._tick(), name="hall-time")

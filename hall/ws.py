@@ -23,7 +23,8 @@ from pydantic import ValidationError
 from starlette.responses import JSONResponse
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from hall.room import DROP, SLOW_CONSUMER, Connection, SendNow
+from hall.access import ACCESS_REVOKED, AccessWatch
+from hall.room import DROP, REVOKED, SLOW_CONSUMER, Connection, SendNow
 from hall.rooms import Rooms
 from hall.views import view_class
 from tradesys.clock import isoformat_utc
@@ -60,6 +61,8 @@ class Hall:
     #: Wakes the scheduler (a released share may let bids open now).
     wake_scheduler: Callable[[], None] = lambda: None
     queue_size: int = QUEUE_SIZE
+    #: Closes a connection with 4003 when its session or token ends (hall/access.py).
+    access: AccessWatch | None = None
     _chat: dict[int, deque[float]] = field(default_factory=dict)
 
     def chat_allowed(self, user_id: int) -> bool:
@@ -168,10 +171,13 @@ async def hall_endpoint(websocket: WebSocket) -> None:
                             direct_sender(websocket))
     session_state = _Session(hall, websocket, section_id, principal, audience, connection)
     writer = asyncio.create_task(session_state.write())
+    watched = hall.access.watch(principal, connection.revoke) if hall.access else None
     try:
         await room.join(connection, after, welcome)
         await session_state.read()
     finally:
+        if hall.access is not None:
+            hall.access.unwatch(watched)
         room.leave(connection)
         writer.cancel()
         with contextlib.suppress(asyncio.CancelledError, Exception):
@@ -217,6 +223,9 @@ class _Session:
             if text is DROP:
                 await self.websocket.close(SLOW_CONSUMER, "slow_consumer")
                 return
+            if text is REVOKED:
+                await self.websocket.close(ACCESS_REVOKED, "access_revoked")
+                return
             connection.sending = True
             try:
                 await self.websocket.send_text(text)
@@ -235,6 +244,8 @@ class _Session:
             if text is None:
                 self._error(None, "bad_frame", "只接受文本帧 (text frames only)")
                 continue
+            if self.connection.dropped:
+                continue  # closing (4008, 4003): no command runs on a dropped connection
             if len(text) > MAX_FRAME:
                 self._error(None, "bad_frame", f"消息超过 {MAX_FRAME} 字节 (frame too "
                             "large)")

@@ -17,7 +17,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
+from hall.access import AccessWatch
 from hall.backplane import PostgresBackplane
 from hall.rooms import Rooms
 from hall.ws import Hall, hall_endpoint
@@ -101,9 +103,12 @@ def create_app(
         services.commit_listeners.append(relay.wake)
     rooms = Rooms(services.db, services.clock)
     services.commit_listeners.append(rooms.notify_all)
-    hall = Hall(services, rooms, services.opening, wake_scheduler=scheduler.wake)
+    access = AccessWatch(services.db, services.clock)
+    rooms.tick_listeners.append(access.check_expiry)
+    services.access_listeners.append(access.user_changed)
+    hall = Hall(services, rooms, services.opening, wake_scheduler=scheduler.wake, access=access)
     backplane = (PostgresBackplane(settings.database_url, rooms,
-                                   [services.read_cache.invalidate])
+                                   [services.read_cache.invalidate], [access.user_changed])
                  if services.db.dialect == "postgresql" else None)
     router = api_router()
     openapi = build_openapi(router)
@@ -111,6 +116,7 @@ def create_app(
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         rooms.start()
+        access.start()
         if backplane is not None:
             await backplane.start()
         if run_scheduler:
@@ -156,9 +162,14 @@ def create_app(
         *router.routes(),
         Mount("/", StaticFiles(directory=STATIC_DIR, html=True), name="static"),
     ]
+    # Proxy headers are believed only from the configured proxies, for HTTP and the hall alike
+    # (the client address is what rate limits count and the Art. 49 log records).
+    proxies = ([Middleware(ProxyHeadersMiddleware, trusted_hosts=list(settings.trusted_proxies))]
+               if settings.trusted_proxies else [])
     app = Starlette(
         routes=routes,
-        middleware=[Middleware(RequestContext, metrics=metrics), Middleware(SecurityHeaders)],
+        middleware=[*proxies, Middleware(RequestContext, metrics=metrics),
+                    Middleware(SecurityHeaders)],
         exception_handlers=HANDLERS,  # type: ignore[arg-type]
         lifespan=lifespan,
     )

@@ -35,6 +35,10 @@ class Services:
     commit_listeners: list[Callable[[], None]] = field(default_factory=list)
     #: Public read bodies, dropped on every commit (see tradesys/read_cache.py).
     read_cache: ReadCache = field(default_factory=ReadCache)
+    #: Called with a user id after a commit that may end that user's access (logout, token
+    #: revoked, user disabled): the hall re-checks the user's open connections. Other
+    #: processes learn it from the event's notification (PostgreSQL).
+    access_listeners: list[Callable[[int], None]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.read_cache.max_entries = self.settings.read_cache_entries
@@ -43,3 +47,7 @@ class Services:
     def committed(self) -> None:
         for listener in self.commit_listeners:
             listener()
+
+    def access_changed(self, user_id: int) -> None:
+        for listener in self.access_listeners:
+            listener(user_id)

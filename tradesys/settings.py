@@ -6,6 +6,7 @@ and no other service, so that a clean clone starts with one command.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,12 +26,24 @@ class Settings:
     scheduler_interval: float = field(
         default_factory=lambda: float(_env("SCHEDULER_INTERVAL", "1.0"))
     )
-    #: Cookies carry the Secure flag unless explicitly served over plain HTTP (local default).
+    #: Forces the Secure flag on cookies; it is on anyway whenever ``public_url`` is https
+    #: (see :attr:`cookies_secure`).
     secure_cookies: bool = field(
         default_factory=lambda: _env("SECURE_COOKIES", "false").lower() in ("1", "true", "yes")
     )
     session_ttl_seconds: int = field(
         default_factory=lambda: int(_env("SESSION_TTL_SECONDS", str(8 * 3600)))
+    )
+    #: The longest a bearer API token may live, in days; a request without ``ttl_days`` gets
+    #: this, a longer one is refused (422).
+    token_max_ttl_days: int = field(
+        default_factory=lambda: int(_env("TOKEN_MAX_TTL_DAYS", "30"))
+    )
+    #: Addresses (or networks, CIDR) of the reverse proxies whose ``X-Forwarded-For`` and
+    #: ``X-Forwarded-Proto`` are believed; comma-separated. None by default: the peer address
+    #: is the client's, whatever headers it sends.
+    trusted_proxies: tuple[str, ...] = field(
+        default_factory=lambda: parse_list(_env("TRUSTED_PROXIES", ""))
     )
     #: This system's receiving public service platform (公共服务平台) and where to push to.
     pub_service_plat_code: str = field(
@@ -62,9 +75,21 @@ class Settings:
     )
 
     def __post_init__(self) -> None:
+        for proxy in self.trusted_proxies:
+            try:
+                ipaddress.ip_network(proxy, strict=False)
+            except ValueError:
+                raise ValueError(f"TRADESYS_TRUSTED_PROXIES: {proxy!r} is not an IP address or "
+                                 "network (CIDR)") from None
         if not self.database_url:
             url = os.environ.get("TRADESYS_DATABASE_URL") or default_sqlite_url(self.data_dir)
             object.__setattr__(self, "database_url", url)
+
+    @property
+    def cookies_secure(self) -> bool:
+        """Cookies are Secure whenever the public address is https (or when forced): a
+        session cookie must never travel in the clear to a site people reach over TLS."""
+        return self.secure_cookies or self.public_url.strip().lower().startswith("https://")
 
     @property
     def documents_dir(self) -> Path:
@@ -77,6 +102,10 @@ class Settings:
     @property
     def report_key_file(self) -> Path:
         return self.data_dir / "keys" / "report-signing.pem"
+
+
+def parse_list(text: str) -> tuple[str, ...]:
+    return tuple(item.strip() for item in text.split(",") if item.strip())
 
 
 def default_sqlite_url(data_dir: Path) -> str:

@@ -137,7 +137,7 @@ async def test_admin_creates_a_user_who_can_log_in(
     assert response.status_code == 201, response.text
     assert response.json() == {"id": response.json()["id"], "org_id": seed.bidder1.org_id,
                                "username": "newuser", "display_name": "新用户",
-                               "role": "bidder"}
+                               "role": "bidder", "active": True}
     login = await client.post("/api/v1/auth/login",
                               json={"username": "newuser", "password": "exactly-10"})
     assert login.status_code == 200, login.text

@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel
 
-from tradesys.identity.models import Organisation, User
+from tradesys.identity.models import ApiToken, Organisation, User
 from tradesys.procurement.models import (
     Clarification,
     Notice,
@@ -35,6 +35,7 @@ class UserOut(BaseModel):
     username: str
     display_name: str
     role: str
+    active: bool
 
     @classmethod
     def of(cls, user: User) -> UserOut:
@@ -44,6 +45,7 @@ class UserOut(BaseModel):
             username=user.username,
             display_name=user.display_name,
             role=user.role,
+            active=user.active,
         )
 
 
@@ -53,9 +55,29 @@ class LoginOut(BaseModel):
     expires_at: datetime
 
 
-class TokenOut(BaseModel):
-    token: str
+class TokenInfoOut(BaseModel):
+    """A token as its owner lists it: never the secret itself."""
+
+    #: The opaque public id (``tok_…``): ``DELETE /auth/tokens/{id}`` revokes it.
+    id: str
+    name: str
+    created_at: datetime
     expires_at: datetime | None
+
+    @classmethod
+    def of(cls, token: ApiToken) -> TokenInfoOut:
+        return cls(id=token.public_id, name=token.name, created_at=token.created_at,
+                   expires_at=token.expires_at)
+
+
+class TokenOut(TokenInfoOut):
+    """A newly issued token: the only time its secret is shown."""
+
+    token: str
+
+
+class TokenListOut(BaseModel):
+    items: list[TokenInfoOut]
 
 
 class SectionOut(BaseModel):

@@ -41,4 +41,6 @@ class NewToken(Strict):
     username: Annotated[str, Field(min_length=1, max_length=64)]
     password: Password
     name: Annotated[str, Field(min_length=1, max_length=100)] = "cli"
-    ttl_days: Annotated[int, Field(ge=1, le=365)] | None = 30
+    #: Days the token lives; absent or null: the longest allowed (``TRADESYS_TOKEN_MAX_TTL_DAYS``,
+    #: which also refuses more). The bound here only keeps the number a number of days.
+    ttl_days: Annotated[int, Field(ge=1, le=36500)] | None = None

@@ -54,6 +54,8 @@ class ApiToken(Base):
     __tablename__ = "api_tokens"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    #: What the owner sees, lists and revokes by: random, unlike ``id`` (migration 0007).
+    public_id: Mapped[str] = mapped_column(String(32), unique=True, index=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     name: Mapped[str] = mapped_column(String(100))
@@ -63,11 +65,13 @@ class ApiToken(Base):
 
 
 class LoginAttempt(Base):
-    """Failed logins, counted per user name and per address to rate-limit guessing."""
+    """Failed logins, counted per (user name, address) and per address to rate-limit
+    guessing (tradesys/identity/throttle.py)."""
 
     __tablename__ = "login_attempts"
     __table_args__ = (
         Index("ix_login_attempts_username_at", "username", "at"),
+        Index("ix_login_attempts_username_ip_at", "username", "ip", "at"),
         Index("ix_login_attempts_ip_at", "ip", "at"),
     )
 

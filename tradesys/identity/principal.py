@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from tradesys.errors import Forbidden
 from tradesys.events.log import Actor
@@ -19,6 +20,10 @@ class Principal:
     user_agent: str | None = None
     #: How the caller authenticated: "session" (browser cookie) or "token" (bearer).
     via: str = "session"
+    #: The row id of that session or token, and when it expires (None: never): a hall
+    #: connection is closed when either ends (hall/access.py).
+    credential_id: int | None = None
+    expires_at: datetime | None = None
 
     @property
     def actor(self) -> Actor:

@@ -9,26 +9,21 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import math
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tradesys.errors import Conflict, Invalid, NotFound, TooManyRequests, Unauthenticated
+from tradesys.errors import Conflict, Invalid, NotFound, Unauthenticated
 from tradesys.events.log import Actor, append_event
+from tradesys.identity import throttle
 from tradesys.identity.credit_code import is_valid_credit_code
-from tradesys.identity.models import ApiToken, LoginAttempt, LoginSession, Organisation, User
+from tradesys.identity.models import ApiToken, LoginSession, Organisation, User
 from tradesys.identity.passwords import MIN_LENGTH, hash_password, verify_password
 from tradesys.identity.principal import Principal
 from tradesys.identity.roles import Role
-
-#: Failed logins allowed per user name, and per address, in one window.
-MAX_FAILURES_PER_USER = 5
-MAX_FAILURES_PER_IP = 20
-FAILURE_WINDOW = timedelta(minutes=15)
 
 
 def token_digest(token: str) -> str:
@@ -121,63 +116,54 @@ async def create_user(
     return user
 
 
-async def _check_rate(session: AsyncSession, username: str, ip: str, at: datetime) -> None:
-    since = at - FAILURE_WINDOW
-    by_user = (
-        await session.execute(
-            select(func.count()).where(LoginAttempt.username == username, LoginAttempt.at > since)
-        )
-    ).scalar_one()
-    by_ip = (
-        await session.execute(
-            select(func.count()).where(LoginAttempt.ip == ip, LoginAttempt.at > since)
-        )
-    ).scalar_one()
-    waits = []
-    for column, value, count, limit in ((LoginAttempt.username, username, by_user,
-                                         MAX_FAILURES_PER_USER),
-                                        (LoginAttempt.ip, ip, by_ip, MAX_FAILURES_PER_IP)):
-        if count >= limit:
-            # The lock lifts when this failure ages out: then fewer than the limit remain.
-            freeing = (
-                await session.execute(
-                    select(LoginAttempt.at).where(column == value, LoginAttempt.at > since)
-                    .order_by(LoginAttempt.at).offset(count - limit).limit(1)
-                )
-            ).scalar_one()
-            waits.append(math.ceil((freeing + FAILURE_WINDOW - at).total_seconds()))
-    if waits:
-        retry_after = max(1, *waits)
-        raise TooManyRequests(
-            "too_many_login_attempts",
-            f"登录失败次数过多，请 {math.ceil(retry_after / 60)} 分钟后再试 (too many failed "
-            f"logins: try again in {retry_after} s)",
-            {"retry_after": retry_after},
-        )
+async def set_user_active(
+    session: AsyncSession, *, user_id: int, active: bool, actor: Actor, at: datetime
+) -> User:
+    """Disables (or re-enables) a user. A disabled user's sessions and tokens stop working at
+    once, and its open hall connections close (the event reaches every process)."""
+    user = await session.get(User, user_id)
+    if user is None:
+        raise NotFound("user_not_found", "用户不存在 (no such user)")
+    if not active and actor.user_id == user_id:
+        raise Conflict("cannot_disable_self", "不能停用自己的账户 (you cannot disable yourself)")
+    if user.active == active:
+        return user
+    user.active = active
+    await append_event(
+        session,
+        actor=actor,
+        at=at,
+        aggregate_type="user",
+        aggregate_id=user.id,
+        type="user.enabled" if active else "user.disabled",
+        payload={"username": user.username},
+    )
+    return user
 
 
 async def check_login(
     session: AsyncSession, *, username: str, password: str, ip: str, at: datetime
 ) -> User | None:
-    """Verify a password, refusing while the user name or address is rate-limited.
+    """Verify a password, refusing while this user name from this address, or the address,
+    must wait (tradesys/identity/throttle.py).
 
     A failure is recorded (in its own committed transaction by the caller) and returns None.
     """
-    await _check_rate(session, username, ip, at)
+    await throttle.check(session, username=username, ip=ip, at=at)
     user = (
         await session.execute(select(User).where(User.username == username))
     ).scalar_one_or_none()
     ok = verify_password(user.password_hash if user else None, password)
     if not ok or user is None or not user.active:
         return None
+    await throttle.forget_pair(session, username=username, ip=ip)
     return user
 
 
 async def record_login_failure(
     session: AsyncSession, *, username: str, ip: str, at: datetime
 ) -> None:
-    session.add(LoginAttempt(username=username[:64], ip=ip[:64], at=at))
-    await session.flush()
+    await throttle.record_failure(session, username=username, ip=ip, at=at)
 
 
 @dataclass(frozen=True)
@@ -233,6 +219,24 @@ async def close_session(session: AsyncSession, *, token: str, actor: Actor, at: 
     )
 
 
+def token_ttl(ttl_days: int | None, max_days: int) -> timedelta:
+    """A token's lifetime: ``max_days`` unless asked for less; more is refused (every token
+    ends: a leaked one must not work for ever)."""
+    if ttl_days is None:
+        return timedelta(days=max_days)
+    if ttl_days > max_days:
+        raise Invalid(
+            "token_ttl_too_long",
+            f"API 令牌有效期最长 {max_days} 天 (a token lives at most {max_days} days)",
+            {"max_ttl_days": max_days},
+        )
+    return timedelta(days=ttl_days)
+
+
+def new_public_id() -> str:
+    return f"tok_{secrets.token_urlsafe(16)}"
+
+
 async def issue_api_token(
     session: AsyncSession,
     *,
@@ -240,15 +244,16 @@ async def issue_api_token(
     name: str,
     actor: Actor,
     at: datetime,
-    ttl: timedelta | None,
+    ttl: timedelta,
 ) -> tuple[str, ApiToken]:
     token = new_token("tsk")
     row = ApiToken(
+        public_id=new_public_id(),
         token_hash=token_digest(token),
         user_id=user_id,
         name=name,
         created_at=at,
-        expires_at=(at + ttl) if ttl else None,
+        expires_at=at + ttl,
     )
     session.add(row)
     await session.flush()
@@ -259,12 +264,62 @@ async def issue_api_token(
         aggregate_type="user",
         aggregate_id=user_id,
         type="user.token_issued",
-        payload={"token_id": row.id, "name": name},
+        payload={"token_id": row.id, "public_id": row.public_id, "name": name},
     )
     return token, row
 
 
-def _principal(user: User, via: str, ip: str | None, user_agent: str | None) -> Principal:
+async def list_api_tokens(session: AsyncSession, *, user_id: int, at: datetime
+                          ) -> list[ApiToken]:
+    """The user's tokens that still work (neither revoked nor expired), newest first."""
+    rows = await session.execute(
+        select(ApiToken)
+        .where(ApiToken.user_id == user_id, ApiToken.revoked_at.is_(None),
+               (ApiToken.expires_at.is_(None)) | (ApiToken.expires_at > at))
+        .order_by(ApiToken.created_at.desc(), ApiToken.id.desc()))
+    return list(rows.scalars())
+
+
+async def _revoke_token_row(session: AsyncSession, row: ApiToken, *, actor: Actor,
+                            at: datetime) -> None:
+    row.revoked_at = at
+    await append_event(
+        session,
+        actor=actor,
+        at=at,
+        aggregate_type="user",
+        aggregate_id=row.user_id,
+        type="user.token_revoked",
+        payload={"token_id": row.id, "public_id": row.public_id},
+    )
+
+
+async def revoke_api_token(session: AsyncSession, *, user_id: int, public_id: str,
+                           actor: Actor, at: datetime) -> ApiToken:
+    """Revokes one of the user's own tokens. Another user's token, an unknown one and one
+    already revoked are all "not found": the answer tells nothing about other users."""
+    row = (
+        await session.execute(
+            select(ApiToken).where(ApiToken.public_id == public_id,
+                                   ApiToken.user_id == user_id,
+                                   ApiToken.revoked_at.is_(None)))
+    ).scalar_one_or_none()
+    if row is None:
+        raise NotFound("token_not_found", "没有这个 API 令牌 (no such token)")
+    await _revoke_token_row(session, row, actor=actor, at=at)
+    return row
+
+
+async def revoke_presented_token(session: AsyncSession, *, token_id: int, actor: Actor,
+                                 at: datetime) -> None:
+    """Logout with a bearer token ends that token."""
+    row = await session.get(ApiToken, token_id)
+    if row is not None and row.revoked_at is None:
+        await _revoke_token_row(session, row, actor=actor, at=at)
+
+
+def _principal(user: User, via: str, ip: str | None, user_agent: str | None, *,
+               credential_id: int, expires_at: datetime | None) -> Principal:
     return Principal(
         user_id=user.id,
         org_id=user.org_id,
@@ -273,6 +328,8 @@ def _principal(user: User, via: str, ip: str | None, user_agent: str | None) -> 
         ip=ip,
         user_agent=user_agent,
         via=via,
+        credential_id=credential_id,
+        expires_at=expires_at,
     )
 
 
@@ -292,7 +349,9 @@ async def principal_from_session(
     login, user = row
     if login.revoked_at is not None or login.expires_at <= at or not user.active:
         raise Unauthenticated("session_expired", "会话已过期，请重新登录 (the session expired)")
-    return _principal(user, "session", ip, user_agent), login.csrf_hash
+    principal = _principal(user, "session", ip, user_agent, credential_id=login.id,
+                           expires_at=login.expires_at)
+    return principal, login.csrf_hash
 
 
 async def principal_from_token(
@@ -311,7 +370,25 @@ async def principal_from_token(
     expired = api_token.expires_at is not None and api_token.expires_at <= at
     if api_token.revoked_at is not None or expired or not user.active:
         raise Unauthenticated("token_expired", "API 令牌已失效 (the API token expired)")
-    return _principal(user, "token", ip, user_agent)
+    return _principal(user, "token", ip, user_agent, credential_id=api_token.id,
+                      expires_at=api_token.expires_at)
+
+
+async def credential_active(session: AsyncSession, *, via: str, credential_id: int,
+                            at: datetime) -> bool:
+    """Whether a session or token a caller authenticated with still admits it: not revoked,
+    not expired, its user not disabled (the hall asks this of open connections)."""
+    table = LoginSession if via == "session" else ApiToken
+    row = (
+        await session.execute(
+            select(table.revoked_at, table.expires_at, User.active)
+            .join(User, User.id == table.user_id)
+            .where(table.id == credential_id))
+    ).one_or_none()
+    if row is None:
+        return False
+    revoked_at, expires_at, active = row
+    return revoked_at is None and (expires_at is None or expires_at > at) and bool(active)
 
 
 def csrf_matches(csrf_hash: str, presented: str | None) -> bool:

@@ -56,5 +56,8 @@ class WebSocketProtocol(WebSocketsSansIOProtocol):
 #: How every server of ours runs WebSockets (uvicorn options). No per-message compression: the
 #: hall's messages are small JSON, and a deflate context per connection would cost memory and a
 #: compression per client per broadcast.
+#: No proxy headers at the server either: the application believes ``X-Forwarded-For`` only
+#: from ``TRADESYS_TRUSTED_PROXIES`` (tradesys/app.py); uvicorn's own default would believe it
+#: from 127.0.0.1, so any local client could claim any address.
 WS_OPTIONS: dict[str, Any] = {"ws": WebSocketProtocol, "ws_max_size": WS_MAX_SIZE,
-                              "ws_per_message_deflate": False}
+                              "ws_per_message_deflate": False, "proxy_headers": False}

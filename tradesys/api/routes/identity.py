@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -9,8 +10,15 @@ from starlette.responses import Response
 
 from tradesys.api.auth import CSRF_COOKIE, SESSION_COOKIE, client_ip, user_agent
 from tradesys.api.routing import Call, Result, Router, json_response, to_json
-from tradesys.api.schemas import LoginOut, OrganisationOut, TokenOut, UserOut
-from tradesys.errors import Unauthenticated
+from tradesys.api.schemas import (
+    LoginOut,
+    OrganisationOut,
+    TokenInfoOut,
+    TokenListOut,
+    TokenOut,
+    UserOut,
+)
+from tradesys.errors import NotFound, Unauthenticated
 from tradesys.events.log import Actor
 from tradesys.identity import service
 from tradesys.identity.commands import Login, NewOrganisation, NewToken, NewUser
@@ -20,6 +28,8 @@ from tradesys.identity.roles import Role
 
 router = Router()
 
+#: The shape of a token's public id (tradesys.identity.service.new_public_id).
+TOKEN_ID = re.compile(r"tok_[A-Za-z0-9_-]{22}")
 BAD_LOGIN = ("bad_credentials", "用户名或密码错误 (wrong user name or password)")
 
 
@@ -67,7 +77,7 @@ async def login(call: Call) -> Response:
         user=UserOut.of(user), csrf_token=issued.csrf_token, expires_at=issued.expires_at
     )
     response = json_response(to_json(out), 200)
-    secure = call.services.settings.secure_cookies
+    secure = call.services.settings.cookies_secure
     max_age = int(ttl.total_seconds())
     response.set_cookie(
         SESSION_COOKIE,
@@ -98,14 +108,19 @@ async def logout(call: Call) -> Response:
 
     async def work(session: AsyncSession, principal: Principal) -> Result:
         nonlocal via_session
-        # Only the session the caller authenticated with: a caller using a bearer token does
-        # not end a session cookie that happens to ride along (perhaps another user's).
+        # Only what the caller authenticated with: a caller using a bearer token ends that
+        # token, not a session cookie that happens to ride along (perhaps another user's).
         via_session = principal.via == "session"
         if token and via_session:
             await service.close_session(session, token=token, actor=principal.actor, at=call.now)
+        elif principal.via == "token" and principal.credential_id is not None:
+            await service.revoke_presented_token(session, token_id=principal.credential_id,
+                                                 actor=principal.actor, at=call.now)
         return {"ok": True}
 
     response = await call.command(work)
+    if call.principal is not None:
+        call.services.access_changed(call.principal.user_id)
     if via_session:
         response.delete_cookie(SESSION_COOKIE, path="/")
         response.delete_cookie(CSRF_COOKIE, path="/")
@@ -124,13 +139,57 @@ async def logout(call: Call) -> Response:
 )
 async def issue_token(call: Call) -> TokenOut:
     body: NewToken = call.body
+    # Before the password: a refused lifetime is no login attempt and changes nothing.
+    ttl = service.token_ttl(body.ttl_days, call.services.settings.token_max_ttl_days)
     user = await _verified_user(call, body.username, body.password)
-    ttl = timedelta(days=body.ttl_days) if body.ttl_days else None
     async with call.services.db.transaction() as session:
         token, row = await service.issue_api_token(
             session, user_id=user.id, name=body.name, actor=_actor(call, user), at=call.now, ttl=ttl
         )
-    return TokenOut(token=token, expires_at=row.expires_at)
+    info = TokenInfoOut.of(row)
+    return TokenOut(**info.model_dump(), token=token)
+
+
+@router.endpoint(
+    "GET",
+    "/auth/tokens",
+    summary="我的 API 令牌 (the caller's tokens that still work; never their secrets)",
+    tag="identity",
+    response=TokenListOut,
+)
+async def list_tokens(call: Call) -> Result:
+    async def work(session: AsyncSession, principal: Principal | None) -> Result:
+        assert principal is not None
+        rows = await service.list_api_tokens(session, user_id=principal.user_id, at=call.now)
+        return TokenListOut(items=[TokenInfoOut.of(row) for row in rows])
+
+    return await call.read(work)
+
+
+@router.endpoint(
+    "DELETE",
+    "/auth/tokens/{token_id}",
+    summary="吊销 API 令牌 (revoke one of the caller's tokens)",
+    tag="identity",
+    response=TokenInfoOut,
+)
+async def revoke_token(call: Call) -> Response:
+    public_id = call.request.path_params["token_id"]
+    if not isinstance(public_id, str) or not TOKEN_ID.fullmatch(public_id):
+        raise NotFound("token_not_found", "没有这个 API 令牌 (no such token)")
+    revoked_user = 0
+
+    async def work(session: AsyncSession, principal: Principal) -> Result:
+        nonlocal revoked_user
+        row = await service.revoke_api_token(session, user_id=principal.user_id,
+                                             public_id=public_id, actor=principal.actor,
+                                             at=call.now)
+        revoked_user = row.user_id
+        return TokenInfoOut.of(row)
+
+    response = await call.command(work)
+    call.services.access_changed(revoked_user)
+    return response
 
 
 @router.endpoint("GET", "/me", summary="当前用户 (who am I)", tag="identity", response=UserOut)
@@ -197,3 +256,39 @@ async def create_user(call: Call) -> Response:
         return UserOut.of(user)
 
     return await call.command(work, status=201)
+
+
+async def _set_active(call: Call, active: bool) -> Response:
+    user_id = call.path_int("user_id")
+
+    async def work(session: AsyncSession, principal: Principal) -> Result:
+        principal.require_role(Role.ADMIN)
+        user = await service.set_user_active(session, user_id=user_id, active=active,
+                                             actor=principal.actor, at=call.now)
+        return UserOut.of(user)
+
+    response = await call.command(work)
+    call.services.access_changed(user_id)
+    return response
+
+
+@router.endpoint(
+    "POST",
+    "/users/{user_id:int}/disable",
+    summary="停用用户 (disable a user: its sessions, tokens and hall connections end; admin)",
+    tag="identity",
+    response=UserOut,
+)
+async def disable_user(call: Call) -> Response:
+    return await _set_active(call, False)
+
+
+@router.endpoint(
+    "POST",
+    "/users/{user_id:int}/enable",
+    summary="启用用户 (re-enable a disabled user; admin)",
+    tag="identity",
+    response=UserOut,
+)
+async def enable_user(call: Call) -> Response:
+    return await _set_active(call, True)
