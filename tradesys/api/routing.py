@@ -136,6 +136,8 @@ class Endpoint:
     status: int
     public: bool
     query: tuple[str, ...]
+    #: Its traffic would tell who or how many have bid: kept out of the request metrics.
+    confidential: bool = False
 
 
 async def parse_body(request: Request, model: type[BodyT]) -> tuple[BodyT, bytes]:
@@ -182,6 +184,7 @@ class Router:
         status: int = 200,
         public: bool = False,
         query: tuple[str, ...] = (),
+        confidential: bool = False,
     ) -> Callable[[Handler], Handler]:
         def register(handler: Handler) -> Handler:
             self.endpoints.append(
@@ -196,11 +199,16 @@ class Router:
                     status,
                     public,
                     query,
+                    confidential,
                 )
             )
             return handler
 
         return register
+
+    def confidential(self) -> frozenset[tuple[str, str]]:
+        """(method, route template) of the endpoints whose traffic counts bids."""
+        return frozenset((e.method, e.path) for e in self.endpoints if e.confidential)
 
     def routes(self) -> list[Route]:
         grouped: dict[str, dict[str, Endpoint]] = {}

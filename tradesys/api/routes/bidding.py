@@ -132,7 +132,7 @@ async def list_keys(call: Call) -> Result:
 
 @router.endpoint("GET", "/sections/{section_id:int}/sealing",
                  summary="封装参数 (what a bidder seals to: codes, opening key, deadline)",
-                 tag="bidding", response=SealingOut)
+                 tag="bidding", response=SealingOut, confidential=True)
 async def sealing(call: Call) -> Result:
     section_id = call.path_int("section_id")
 
@@ -158,7 +158,7 @@ async def sealing(call: Call) -> Result:
 
 @router.endpoint("POST", "/sections/{section_id:int}/uploads",
                  summary="开始上传投标文件 (start a resumable upload of a sealed envelope)",
-                 tag="bidding", body=NewUpload, response=UploadOut, status=201)
+                 tag="bidding", body=NewUpload, response=UploadOut, status=201, confidential=True)
 async def start_upload(call: Call) -> Response:
     section_id = call.path_int("section_id")
 
@@ -180,7 +180,7 @@ def _upload_id(call: Call) -> str:
 
 
 @router.endpoint("GET", "/uploads/{upload_id:str}", summary="上传进度 (where an upload stands, "
-                 "to resume it)", tag="bidding", response=UploadOut)
+                 "to resume it)", tag="bidding", response=UploadOut, confidential=True)
 async def upload_status(call: Call) -> Result:
     upload_id = _upload_id(call)
 
@@ -193,7 +193,7 @@ async def upload_status(call: Call) -> Result:
 
 @router.endpoint("PATCH", "/uploads/{upload_id:str}",
                  summary="续传 (append bytes at Upload-Offset; the body is raw envelope bytes)",
-                 tag="bidding", response=UploadOut)
+                 tag="bidding", response=UploadOut, confidential=True)
 async def append(call: Call) -> Response:
     upload_id = _upload_id(call)
     raw_offset = call.request.headers.get("upload-offset", "")
@@ -238,7 +238,8 @@ async def append(call: Call) -> Response:
 
 @router.endpoint("POST", "/uploads/{upload_id:str}/complete",
                  summary="提交投标文件 (complete the upload: the bid is accepted, or refused "
-                 "after the deadline; returns the signed receipt)", tag="bidding", status=201)
+                 "after the deadline; returns the signed receipt)", tag="bidding", status=201,
+                 confidential=True)
 async def complete(call: Call) -> Response:
     upload_id = _upload_id(call)
     principal = call.principal
@@ -295,7 +296,7 @@ async def complete(call: Call) -> Response:
 
 @router.endpoint("POST", "/sections/{section_id:int}/bids/withdraw",
                  summary="撤回投标文件 (withdraw the current bid before the deadline)",
-                 tag="bidding", response=BidList)
+                 tag="bidding", response=BidList, confidential=True)
 async def withdraw(call: Call) -> Response:
     section_id = call.path_int("section_id")
 
@@ -315,7 +316,7 @@ def _bid_out(bid: submission.Bid, org: Organisation) -> BidOut:
 
 @router.endpoint("GET", "/sections/{section_id:int}/bids",
                  summary="投标文件 (a bidder's own bids; everyone's only after the deadline)",
-                 tag="bidding", response=BidList)
+                 tag="bidding", response=BidList, confidential=True)
 async def list_bids(call: Call) -> Result:
     section_id = call.path_int("section_id")
 
@@ -466,7 +467,7 @@ async def decrypt(call: Call) -> Response:
 
 @router.endpoint("GET", "/sections/{section_id:int}/bids/{bid_id:int}/header",
                  summary="我的信封头 (the caller's own envelope header, to unwrap its share)",
-                 tag="opening", response=EnvelopeHeaderOut)
+                 tag="opening", response=EnvelopeHeaderOut, confidential=True)
 async def envelope_header(call: Call) -> Result:
     section_id = call.path_int("section_id")
     bid_id = call.path_int("bid_id")
@@ -517,7 +518,8 @@ class SecurityList(BaseModel):
 
 @router.endpoint("POST", "/sections/{section_id:int}/security",
                  summary="申报投标保证金 (a bidder declares its bid security, before the "
-                 "deadline)", tag="bidding", body=SecurityIn, response=SecurityOut)
+                 "deadline)", tag="bidding", body=SecurityIn, response=SecurityOut,
+                 confidential=True)
 async def declare_security(call: Call) -> Response:
     section_id = call.path_int("section_id")
 
@@ -547,7 +549,7 @@ async def decide_security(call: Call) -> Response:
 
 @router.endpoint("GET", "/sections/{section_id:int}/security",
                  summary="保证金情况 (a bidder's own; everyone's after the deadline)",
-                 tag="bidding", response=SecurityList)
+                 tag="bidding", response=SecurityList, confidential=True)
 async def list_security(call: Call) -> Result:
     section_id = call.path_int("section_id")
 
@@ -561,7 +563,7 @@ async def list_security(call: Call) -> Result:
 
 @router.endpoint("GET", "/sections/{section_id:int}/bids/{bid_id:int}/receipt",
                  summary="再次下载回执 (the receipt of one of the caller's bids, byte for byte "
-                 "as issued)", tag="bidding")
+                 "as issued)", tag="bidding", confidential=True)
 async def receipt_again(call: Call) -> Response:
     section_id = call.path_int("section_id")
     bid_id = call.path_int("bid_id")

@@ -90,6 +90,7 @@ async def list_documents(call: Call) -> Result:
     "/projects/{project_id:int}/documents/{document_id:int}/content",
     summary="获取招标文件 (obtain a document; the obtaining is logged)",
     tag="tendering",
+    confidential=True,
 )
 async def obtain_document(call: Call) -> Response:
     project_id = call.path_int("project_id")
@@ -127,6 +128,7 @@ async def obtain_document(call: Call) -> Response:
     body=AskQuestion,
     response=QuestionOut,
     status=201,
+    confidential=True,
 )
 async def ask(call: Call) -> Response:
     project_id = call.path_int("project_id")
