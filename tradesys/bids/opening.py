@@ -264,15 +264,14 @@ async def open_bids(session: AsyncSession, actor: Actor, project: Project, secti
     by_id = {bid.id: bid for bid in bids}
     for result in results:
         await _record(session, actor, project, section, by_id[result.bid_id], result, now)
-    if finalize:
-        await publish_tender_list(session, actor, project, section, now)
     return results
 
 
 async def publish_tender_list(session: AsyncSession, actor: Actor, project: Project,
                                section: Section, now: datetime) -> None:
-    """When the decryption window ends, the list of bids received and their outcomes (投标人
-    名单, reported as TENDER_LIST) is settled: published once per section."""
+    """The list of bids received, their outcomes and prices (投标人名单, reported as
+    TENDER_LIST): published once per section when the opening closes, since a public report
+    must not carry a price before the hall has read it out (唱标)."""
     already = (await session.execute(
         select(Event.seq).where(Event.aggregate_type == "opening",
                                 Event.aggregate_id == str(section.id),

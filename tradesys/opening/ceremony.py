@@ -449,7 +449,8 @@ async def advance_decryption(session: AsyncSession, ctx: Context, actor: Actor,
                              now: datetime, store: FileStore, opened_dir: Path,
                              *, end_now: bool = False) -> Progress:
     """Opens what can be opened; ends the window when it is over (or ``end_now``): bids still
-    without a bidder share are revoked, the tender list is published, price reading may begin.
+    without a bidder share are revoked, price reading may begin. The tender list (TENDER_LIST,
+    with the prices) is reported only at the record's close (record.close_opening).
 
     Needs the threshold of opening-key shares: without it nothing opens and the window cannot
     end (the bidders are not at fault), which the room shows as waiting for key holders.
@@ -469,9 +470,6 @@ async def advance_decryption(session: AsyncSession, ctx: Context, actor: Actor,
         ready or finalize) else []
     ctx.state = await fold(session, ctx.section.id)
     if finalize or not ctx.state.undecided():
-        if not ctx.state.tender_list_published:
-            await bid_opening.publish_tender_list(session, actor, ctx.project, ctx.section, now)
-            ctx.state = await fold(session, ctx.section.id)
         counts = {outcome: sum(1 for b in ctx.state.bidders.values() if b.outcome == outcome)
                   for outcome in ("decrypted", "revoked", "withdrawn")}
         await emit(session, ctx, actor, now, "opening.decryption_ended", counts)
