@@ -417,11 +417,18 @@ def _phase_not_final(state: OpeningState) -> None:
 
 async def chat(session: AsyncSession, principal: Principal, section_id: int, text: str,
                now: datetime) -> Event:
-    """Participants' chat: part of the log (留痕), never shown to the public."""
+    """Participants' chat: part of the log (留痕), never shown to the public; closed to
+    bidders until the bid list is published at the deadline."""
     ctx = await load(session, section_id)
     audience = await _caller(session, principal, ctx)
     _require(audience, "host", "bidder", "procurer")
     _phase_not_final(ctx.state)
+    if audience.kind == "bidder" and ctx.state.phase == WAITING:
+        # Only a bidder with a valid bid may chat, so its message would tell every other such
+        # bidder that it has bid: a secret until the deadline (办法 Art. 28; 法 Art. 22).
+        # Questions before the deadline go through the anonymous Q&A (答疑).
+        raise Conflict("chat_closed", "投标截止前投标人不能在大厅发言，请通过答疑提问 (bidders "
+                       "cannot chat in the hall before the bid deadline: ask through the Q&A)")
     if audience.kind == "bidder" and principal.org_id in ctx.state.muted:
         raise Forbidden("muted", "主持人已将您禁言 (the host has muted you)")
     message = clean_text(text, MAX_CHAT, "消息")
