@@ -170,7 +170,7 @@ async def test_prices_reach_the_public_feeds_only_once_read_out_and_recorded(
         client: httpx.AsyncClient, seed: Seed, app: Starlette, services: Services,
         clock: AdjustableClock, published: dict[str, Any],  # noqa: F811 (fixture)
         ) -> None:
-    section_id, section = published["section_id"], published["section"]
+    section_id = published["section_id"]
     bidders = [seed.parties[key] for key, _price in PRICES]
     ocid = f"{services.reporting.ocid_prefix}-{published['project']['code']}"
     await command(client, section_id, seed.agency, type="start_decryption")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from datetime import datetime
 from typing import Annotated
 
@@ -94,7 +95,8 @@ class UploadOut(BaseModel):
 
 
 class BidOut(BaseModel):
-    id: int
+    #: The bid's opaque public id (random; the internal sequence would count others' bids).
+    id: str
     section_id: int
     org_id: int
     bidder_name: str
@@ -308,9 +310,21 @@ async def withdraw(call: Call) -> Response:
     return await call.command(work)
 
 
+_PUBLIC_ID = re.compile(r"^[A-Za-z0-9_-]{16,32}$")
+
+
+def _bid_public_id(call: Call) -> str:
+    """A bid's public id from the path; anything else is no bid of anyone's (404)."""
+    value = call.request.path_params["bid_id"]
+    if not isinstance(value, str) or not _PUBLIC_ID.match(value):
+        raise NotFound("bid_not_found", "投标文件不存在 (no such bid of yours)")
+    return value
+
+
 def _bid_out(bid: submission.Bid, org: Organisation) -> BidOut:
-    return BidOut(id=bid.id, section_id=bid.section_id, org_id=bid.org_id, bidder_name=org.name,
-                  status=bid.status, envelope_sha256=bid.envelope_sha256, size=bid.size,
+    return BidOut(id=bid.public_id, section_id=bid.section_id, org_id=bid.org_id,
+                  bidder_name=org.name, status=bid.status,
+                  envelope_sha256=bid.envelope_sha256, size=bid.size,
                   received_at=bid.received_at, withdrawn_at=bid.withdrawn_at)
 
 
@@ -376,7 +390,7 @@ class DecryptIn(Strict):
 
 
 class OpenedOut(BaseModel):
-    bid_id: int
+    bid_id: str
     outcome: str
     reason: str | None
     summary: dict[str, object] | None
@@ -387,7 +401,7 @@ class OpenedList(BaseModel):
 
 
 class EnvelopeHeaderOut(BaseModel):
-    bid_id: int
+    bid_id: str
     header: str
 
 
@@ -430,7 +444,7 @@ async def release_bidder_share(call: Call) -> Response:
         body: BidderShareIn = call.body
         bid = await ceremony.release_bidder_share(session, principal, section_id, body.share,
                                                   call.now, call.services.uploads.store)
-        return {"bid_id": bid.id, "released_at": bid.share_released_at.isoformat()
+        return {"bid_id": bid.public_id, "released_at": bid.share_released_at.isoformat()
                 if bid.share_released_at else None}
 
     return await call.command(work)
@@ -458,30 +472,30 @@ async def decrypt(call: Call) -> Response:
             select(Bid).where(Bid.section_id == section_id, Bid.opened_at == call.now)
             .order_by(Bid.id))).scalars()
         return OpenedList(items=[OpenedOut(
-            bid_id=bid.id, outcome=bid.outcome or "", reason=bid.outcome_reason,
+            bid_id=bid.public_id, outcome=bid.outcome or "", reason=bid.outcome_reason,
             summary=json.loads(bid.summary) if bid.summary and bid.outcome == "decrypted"
             else None) for bid in rows])
 
     return await call.command(work)
 
 
-@router.endpoint("GET", "/sections/{section_id:int}/bids/{bid_id:int}/header",
+@router.endpoint("GET", "/sections/{section_id:int}/bids/{bid_id:str}/header",
                  summary="我的信封头 (the caller's own envelope header, to unwrap its share)",
                  tag="opening", response=EnvelopeHeaderOut, confidential=True)
 async def envelope_header(call: Call) -> Result:
     section_id = call.path_int("section_id")
-    bid_id = call.path_int("bid_id")
+    bid_id = _bid_public_id(call)
     store = call.services.uploads.store
 
     async def work(session: AsyncSession, principal: Principal | None) -> Result:
         assert principal is not None
         rows = await submission.bids_for(session, principal, section_id, call.now)
-        bid = next((bid for bid, _ in rows if bid.id == bid_id
+        bid = next((bid for bid, _ in rows if bid.public_id == bid_id
                     and bid.org_id == principal.org_id), None)
         if bid is None:
             raise NotFound("bid_not_found", "投标文件不存在 (no such bid of yours)")
         header = await asyncio.to_thread(opening.header_of, store, bid.envelope_sha256)
-        return EnvelopeHeaderOut(bid_id=bid.id, header=b64u(header.raw))
+        return EnvelopeHeaderOut(bid_id=bid.public_id, header=b64u(header.raw))
 
     return await call.read(work)
 
@@ -561,18 +575,18 @@ async def list_security(call: Call) -> Result:
     return await call.read(work)
 
 
-@router.endpoint("GET", "/sections/{section_id:int}/bids/{bid_id:int}/receipt",
+@router.endpoint("GET", "/sections/{section_id:int}/bids/{bid_id:str}/receipt",
                  summary="再次下载回执 (the receipt of one of the caller's bids, byte for byte "
                  "as issued)", tag="bidding", confidential=True)
 async def receipt_again(call: Call) -> Response:
     section_id = call.path_int("section_id")
-    bid_id = call.path_int("bid_id")
+    bid_id = _bid_public_id(call)
     key = call.services.receipt_key
 
     async def work(session: AsyncSession, principal: Principal | None) -> Result:
         assert principal is not None
         rows = await submission.bids_for(session, principal, section_id, call.now)
-        bid = next((bid for bid, _ in rows if bid.id == bid_id
+        bid = next((bid for bid, _ in rows if bid.public_id == bid_id
                     and bid.org_id == principal.org_id), None)
         if bid is None:
             raise NotFound("bid_not_found", "投标文件不存在 (no such bid of yours)")
