@@ -29,6 +29,8 @@ from tradesys.services import Services
 
 MAX_JSON_BYTES = 1024 * 1024
 MAX_INT = 2**31 - 1
+#: A public id (``secrets.token_urlsafe(16)``: 22 characters), with room to grow.
+PUBLIC_ID = re.compile(r"^[A-Za-z0-9_-]{16,32}$")
 ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 
 BodyT = TypeVar("BodyT", bound=BaseModel)
@@ -71,6 +73,13 @@ class Call:
         value = self.request.path_params[name]
         if not isinstance(value, int) or not 0 < value <= MAX_INT:
             raise NotFound("not_found", "资源不存在 (no such resource)")
+        return value
+
+    def path_public_id(self, name: str, code: str, message: str) -> str:
+        """An opaque public id from the path; anything else names nothing (404 ``code``)."""
+        value = self.request.path_params[name]
+        if not isinstance(value, str) or not PUBLIC_ID.match(value):
+            raise NotFound(code, message)
         return value
 
     def query(self, name: str) -> str | None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import re
 from datetime import datetime
 from typing import Annotated
 
@@ -310,15 +309,8 @@ async def withdraw(call: Call) -> Response:
     return await call.command(work)
 
 
-_PUBLIC_ID = re.compile(r"^[A-Za-z0-9_-]{16,32}$")
-
-
 def _bid_public_id(call: Call) -> str:
-    """A bid's public id from the path; anything else is no bid of anyone's (404)."""
-    value = call.request.path_params["bid_id"]
-    if not isinstance(value, str) or not _PUBLIC_ID.match(value):
-        raise NotFound("bid_not_found", "投标文件不存在 (no such bid of yours)")
-    return value
+    return call.path_public_id("bid_id", "bid_not_found", "投标文件不存在 (no such bid of yours)")
 
 
 def _bid_out(bid: submission.Bid, org: Organisation) -> BidOut:
