@@ -101,7 +101,11 @@ async def test_two_of_three_holders_and_the_bidders_open_the_bids(
     opened = await client.post(f"/api/v1/sections/{section_id}/opening/decrypt",
                                headers=seed.agency.auth, json={"finalize": False})
     assert opened.status_code == 200, opened.text
-    items = {item["bid_id"]: item for item in opened.json()["items"]}
+    # The API names bids by their public ids; the opened files by the internal ones.
+    async with services.db.reading() as session:
+        internal = {bid.public_id: bid.id for bid in (await session.execute(
+            select(Bid).where(Bid.section_id == section_id))).scalars()}
+    items = {internal[item["bid_id"]]: item for item in opened.json()["items"]}
     assert [item["outcome"] for item in items.values()] == ["decrypted", "decrypted"]
     assert sorted(item["summary"]["price"] for item in items.values()) == [
         "9050000.00", "9100000.00"]
