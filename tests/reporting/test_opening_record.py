@@ -20,6 +20,7 @@ from tests.hall.conftest import (
 from tests.hall.signing import register_signing_key
 from tests.reporting.conftest import Receiver, make_relay
 from tests.support import Flow, Party, Seed, announce_body, section_in
+from tradesys.bids.models import Bid
 from tradesys.clock import AdjustableClock
 from tradesys.events.models import Event, OutboxRow
 from tradesys.reporting.facts import EventFacts
@@ -212,6 +213,10 @@ async def test_prices_reach_the_public_feeds_only_once_read_out_and_recorded(
     assert release_errors(release) == []
     assert release["tag"] == ["tenderUpdate"]
     assert [bid["status"] for bid in release["bids"]["details"]] == ["valid"] * 3
+    # Bids are named by their public ids, not the platform-wide sequence.
+    async with services.db.reading() as session:
+        public = {bid.public_id for bid in (await session.execute(select(Bid))).scalars()}
+    assert {bid["id"].removeprefix("bid-") for bid in release["bids"]["details"]} == public
     assert sorted(b["value"]["amount"] for b in release["bids"]["details"]) == sorted(
         int(price.split(".")[0]) for _key, price in PRICES)
     assert sorted(b["BID_PRICE"] for b in report.document["record"]["BIDDERS"]) == sorted(

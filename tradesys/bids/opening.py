@@ -290,7 +290,7 @@ async def publish_tender_list(session: AsyncSession, actor: Actor, project: Proj
     for bid, org, security_status in rows:
         summary = json.loads(bid.summary) if bid.summary else {}
         bidders.append({
-            "bid_id": bid.id, "org_id": org.id, "name": org.name,
+            "bid_id": bid.id, "public_id": bid.public_id, "org_id": org.id, "name": org.name,
             "credit_code": org.credit_code, "outcome": bid.outcome,
             "received_at": isoformat_utc(bid.received_at),
             "price": summary.get("price"), "currency": summary.get("currency"),
