@@ -38,6 +38,17 @@ SECURITY_HEADERS = {
 }
 
 
+METRICS_TOKEN = "operators-scrape-token-5f0c2a9e"
+OPERATOR = {"Authorization": f"Bearer {METRICS_TOKEN}"}
+
+
+@pytest.fixture
+def settings(db_url: str, tmp_path: Path) -> Settings:
+    """The shared settings, with the operators' metrics token configured."""
+    return Settings(data_dir=tmp_path / "data", database_url=db_url, scheduler_interval=3600,
+                    metrics_token=METRICS_TOKEN)
+
+
 def metric_samples(text: str) -> dict[str, list[tuple[dict[str, str], float]]]:
     samples: dict[str, list[tuple[dict[str, str], float]]] = {}
     for family in text_string_to_metric_families(text):
@@ -129,7 +140,7 @@ async def test_metrics_count_requests_by_route_template(
             ).status_code == 404
     assert (await client.get("/api/v1/no/such/thing/4242")).status_code == 404
 
-    response = await client.get("/metrics")
+    response = await client.get("/metrics", headers=OPERATOR)
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/plain")
     samples = metric_samples(response.text)
@@ -151,7 +162,7 @@ async def test_metrics_expose_scheduler_lag_and_outbox_backlog(
     client: httpx.AsyncClient, flow: Flow, services: Services, clock: AdjustableClock
 ) -> None:
     project = await flow.announced()
-    samples = metric_samples((await client.get("/metrics")).text)
+    samples = metric_samples((await client.get("/metrics", headers=OPERATOR)).text)
     assert samples["tradesys_scheduler_lag_seconds"] == [({}, 0.0)]
     async with services.db.reading() as session:
         pending = (await session.execute(
@@ -166,9 +177,121 @@ async def test_metrics_expose_scheduler_lag_and_outbox_backlog(
     deadline = project["notice"]["sections"][0]["bid_deadline"]
     assert deadline
     clock.advance(timedelta(days=21, minutes=5))
-    samples = metric_samples((await client.get("/metrics")).text)
+    samples = metric_samples((await client.get("/metrics", headers=OPERATOR)).text)
     [(_, lag)] = samples["tradesys_scheduler_lag_seconds"]
     assert lag == pytest.approx(300, abs=1)
+
+
+async def test_metrics_are_off_unless_a_token_is_configured(
+    db_url: str, tmp_path: Path, seed: Seed
+) -> None:
+    app = create_app(Settings(data_dir=tmp_path / "plain", database_url=db_url),
+                     run_scheduler=False)
+    async with LifespanManager(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+            for headers in ({}, OPERATOR, seed.admin.auth, {"Authorization": "Bearer "}):
+                response = await c.get("/metrics", headers=headers)
+                assert_error(response, 404, "not_found")
+                assert "tradesys_" not in response.text
+
+
+@pytest.mark.parametrize("authorization", [
+    None,
+    "",
+    "Bearer",
+    "Bearer ",
+    f"Basic {METRICS_TOKEN}",
+    f"Bearer {METRICS_TOKEN[:-1]}",
+    f"Bearer {METRICS_TOKEN}x",
+    b"Bearer " + "\u00e9".encode() * 30,
+])
+async def test_metrics_refuse_anyone_without_the_token(
+    client: httpx.AsyncClient, seed: Seed, authorization: str | bytes | None
+) -> None:
+    headers = {} if authorization is None else {"Authorization": authorization}
+    response = await client.get("/metrics", headers=headers)
+    assert_error(response, 401, "unauthenticated")
+    assert response.headers["www-authenticate"].startswith("Bearer")
+    assert "tradesys_" not in response.text
+    # A user's API token is not the operators' token either, not even the administrator's.
+    assert_error(await client.get("/metrics", headers=seed.admin.auth), 401, "unauthenticated")
+    # The scheme is case-insensitive (RFC 9110 §11.1); the token is not.
+    assert (await client.get("/metrics", headers={"Authorization": f"bearer {METRICS_TOKEN}"})
+            ).status_code == 200
+
+
+def test_a_short_metrics_token_is_refused_at_start(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="METRICS_TOKEN"):
+        Settings(data_dir=tmp_path, database_url="sqlite+aiosqlite://", metrics_token="secret")
+
+
+async def test_metrics_do_not_count_bids_uploads_downloads_or_questions(
+    client: httpx.AsyncClient, flow: Flow, seed: Seed
+) -> None:
+    from tests.bids.test_submission import seal_bid, sealing, submit
+
+    project = await flow.announced()
+    section = project["notice"]["sections"][0]
+
+    async def scrape() -> dict[str, list[tuple[dict[str, str], float]]]:
+        response = await client.get("/metrics", headers=OPERATOR)
+        assert response.status_code == 200
+        return metric_samples(response.text)
+
+    def business(samples: dict[str, list[tuple[dict[str, str], float]]]
+                 ) -> dict[tuple[str, str, str], float]:
+        """Request counts of everything but /metrics itself (scraping is counted too)."""
+        return {(labels["method"], labels["route"], labels["status"]): value
+                for labels, value in samples["tradesys_http_requests_total"]
+                if labels["route"] != "/metrics"}
+
+    before = business(await scrape())
+    documents = (await client.get(f"/api/v1/projects/{project['id']}/documents",
+                                  headers=seed.bidder1.auth)).json()
+    listed = business(await scrape())  # listing documents is not confidential: counted
+    assert listed != before
+    for bidder in (seed.bidder1, seed.bidder2, seed.bidder3):
+        document = documents["items"][0]
+        obtained = await client.get(
+            f"/api/v1/projects/{project['id']}/documents/{document['id']}/content",
+            headers=bidder.auth)
+        assert obtained.status_code == 200, obtained.text
+        asked = await client.post(f"/api/v1/projects/{project['id']}/questions",
+                                  headers=bidder.auth, json={"text": "工期可否调整？"})
+        assert asked.status_code == 201, asked.text
+        info = await sealing(client, section["id"], bidder)
+        envelope = seal_bid(section, bidder, info["opening_public_key"])
+        accepted = await submit(client, section["id"], bidder, envelope)
+        assert accepted.status_code == 201, accepted.text
+        receipt_url = (f"/api/v1/sections/{section['id']}/bids/"
+                       f"{accepted.json()['receipt']['bid_id']}/receipt")
+        assert (await client.get(receipt_url, headers=bidder.auth)).status_code == 200
+        assert (await client.get(f"/api/v1/sections/{section['id']}/bids",
+                                 headers=bidder.auth)).status_code == 200
+    withdrawn = await client.post(f"/api/v1/sections/{section['id']}/bids/withdraw",
+                                  headers=seed.bidder3.auth)
+    assert withdrawn.status_code == 200, withdrawn.text
+    refused = await client.post(f"/api/v1/sections/{section['id']}/uploads",
+                                headers=seed.bidder1.auth, json={"size": -1})
+    assert refused.status_code == 422
+
+    after = await scrape()
+    # Three bids, a withdrawal, three downloads and three questions later, not one request
+    # count has moved: neither by route nor by status can anyone tell that they happened.
+    assert business(after) == listed
+    counted = {labels["route"] for labels, _ in after["tradesys_http_requests_total"]}
+    for word in ("upload", "bids", "content", "questions", "receipt", "sealing", "security"):
+        assert not any(word in route for route in counted), (word, counted)
+    assert not any(labels["route"].startswith("/api/v1/sections")
+                   for labels, _ in after["tradesys_http_request_duration_seconds_count"])
+    # What operators still get: whether those endpoints fail, and how fast they answer.
+    assert after["tradesys_http_confidential_server_errors_total"] == [({}, 0.0)]
+    latency = {labels["quantile"]: value
+               for labels, value in after["tradesys_http_confidential_duration_seconds"]}
+    assert set(latency) == {"0.5", "0.99"} and 0 < latency["0.5"] <= latency["0.99"]
+    assert not any(name.startswith("tradesys_http_confidential_duration_seconds_count")
+                   for name in after)
 
 
 # --- request ids and headers --------------------------------------------------------------

@@ -23,7 +23,7 @@ from hall.access import AccessWatch
 from hall.backplane import PostgresBackplane
 from hall.rooms import Rooms
 from hall.ws import Hall, hall_endpoint
-from tradesys.api.errors import HANDLERS
+from tradesys.api.errors import HANDLERS, error_response
 from tradesys.api.openapi import build_openapi
 from tradesys.api.v1 import api_router
 from tradesys.bids.upload_files import UploadFiles
@@ -34,6 +34,7 @@ from tradesys.opening.jobs import opening_jobs
 from tradesys.opening.record import RecordStore
 from tradesys.ops.headers import SecurityHeaders
 from tradesys.ops.metrics import Metrics
+from tradesys.ops.metrics import authorized as metrics_authorized
 from tradesys.ops.middleware import RequestContext
 from tradesys.procurement.rules import RuleBook
 from tradesys.reporting.facts import ReportingSettings
@@ -146,7 +147,14 @@ def create_app(
                                 status_code=503)
         return JSONResponse({"status": "ready"})
 
-    async def metrics_endpoint(_request: Request) -> Response:
+    async def metrics_endpoint(request: Request) -> Response:
+        # Operators only: off (404, as if absent) unless a token is configured.
+        if not settings.metrics_token:
+            return error_response(404, "not_found", "资源不存在 (no such resource)")
+        if not metrics_authorized(settings.metrics_token, request.headers.get("authorization")):
+            return error_response(401, "unauthenticated",
+                                  "需要运维令牌 (the operators' metrics token is required)",
+                                  headers={"WWW-Authenticate": 'Bearer realm="metrics"'})
         body = await metrics.render(services.db, services.clock, relay)
         return Response(body, media_type="text/plain; version=0.0.4")
 
@@ -168,7 +176,8 @@ def create_app(
                if settings.trusted_proxies else [])
     app = Starlette(
         routes=routes,
-        middleware=[*proxies, Middleware(RequestContext, metrics=metrics),
+        middleware=[*proxies, Middleware(RequestContext, metrics=metrics,
+                                         confidential=router.confidential()),
                     Middleware(SecurityHeaders)],
         exception_handlers=HANDLERS,  # type: ignore[arg-type]
         lifespan=lifespan,

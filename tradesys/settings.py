@@ -16,6 +16,10 @@ def _env(name: str, default: str) -> str:
     return os.environ.get(f"TRADESYS_{name}", default)
 
 
+#: Shortest metrics token accepted: a guessable token would make the metrics public again.
+MIN_METRICS_TOKEN = 24
+
+
 @dataclass(frozen=True)
 class Settings:
     data_dir: Path = field(default_factory=lambda: Path(_env("DATA_DIR", "var")))
@@ -74,6 +78,9 @@ class Settings:
         default_factory=lambda: int(_env("MAX_DOCUMENT_BYTES", str(200 * 1024 * 1024)))
     )
 
+    #: Bearer token that operators' scrapers present to read ``/metrics``; empty: metrics off.
+    metrics_token: str = field(default_factory=lambda: _env("METRICS_TOKEN", ""))
+
     def __post_init__(self) -> None:
         for proxy in self.trusted_proxies:
             try:
@@ -81,6 +88,9 @@ class Settings:
             except ValueError:
                 raise ValueError(f"TRADESYS_TRUSTED_PROXIES: {proxy!r} is not an IP address or "
                                  "network (CIDR)") from None
+        if self.metrics_token and len(self.metrics_token) < MIN_METRICS_TOKEN:
+            raise ValueError(f"TRADESYS_METRICS_TOKEN must be at least {MIN_METRICS_TOKEN} "
+                             "characters (use e.g. `openssl rand -hex 32`)")
         if not self.database_url:
             url = os.environ.get("TRADESYS_DATABASE_URL") or default_sqlite_url(self.data_dir)
             object.__setattr__(self, "database_url", url)

@@ -24,8 +24,6 @@ from tradesys.bids.seal import seal
 from tradesys.bids.shamir import unwrap_holder_share
 from tradesys.clock import AdjustableClock
 from tradesys.events.models import Event, OutboxRow
-from tradesys.reporting.report import report_for
-from tradesys.reporting.validation import release_errors
 from tradesys.services import Services
 
 
@@ -103,7 +101,11 @@ async def test_two_of_three_holders_and_the_bidders_open_the_bids(
     opened = await client.post(f"/api/v1/sections/{section_id}/opening/decrypt",
                                headers=seed.agency.auth, json={"finalize": False})
     assert opened.status_code == 200, opened.text
-    items = {item["bid_id"]: item for item in opened.json()["items"]}
+    # The API names bids by their public ids; the opened files by the internal ones.
+    async with services.db.reading() as session:
+        internal = {bid.public_id: bid.id for bid in (await session.execute(
+            select(Bid).where(Bid.section_id == section_id))).scalars()}
+    items = {internal[item["bid_id"]]: item for item in opened.json()["items"]}
     assert [item["outcome"] for item in items.values()] == ["decrypted", "decrypted"]
     assert sorted(item["summary"]["price"] for item in items.values()) == [
         "9050000.00", "9100000.00"]
@@ -127,8 +129,9 @@ async def test_two_of_three_holders_and_the_bidders_open_the_bids(
     assert types.count("opening_share.released") == 2
     assert types.count("bid.share_released") == 2
     assert types.count("bid.decrypted") == 2 and types.count("bid.revoked") == 1
-    # The settled list of bids is reported once (TENDER_LIST), as data-spec and OCDS.
-    assert types.count("section.tender_list") == 1
+    # The settled list with its prices is not reported yet: no price has been read out in the
+    # hall. TENDER_LIST waits for the record's close (tests/reporting/test_opening_record.py).
+    assert types.count("section.tender_list") == 0
     assert types[-1] == "opening.decryption_ended"
     # The window is over: nothing more to release, decrypt or end.
     assert_error(await release_bidder(client, section_id, seed.bidder3), 409, "wrong_phase")
@@ -138,19 +141,7 @@ async def test_two_of_three_holders_and_the_bidders_open_the_bids(
     async with services.db.reading() as session:
         rows = (await session.execute(select(OutboxRow).where(
             OutboxRow.topic == "TENDER_LIST"))).scalars().all()
-        assert len(rows) == 1
-        report = await report_for(session, rows[0], services.reporting)
-    release = report.document["release"]
-    assert release_errors(release) == []
-    assert release["tag"] == ["tenderUpdate"]
-    statuses = sorted(bid["status"] for bid in release["bids"]["details"])
-    assert statuses == ["disqualified", "valid", "valid"]
-    prices = sorted(b["value"]["amount"] for b in release["bids"]["details"] if "value" in b)
-    assert prices == [9050000, 9100000]
-    record = report.document["record"]
-    assert record["BID_SECTION_CODES"] == [closed["section"]["code"]]
-    assert sorted(b["BID_PRICE"] or "" for b in record["BIDDERS"]) == [
-        "", "9050000.00", "9100000.00"]
+    assert rows == []
 
 
 async def test_nothing_opens_before_the_deadline(client: httpx.AsyncClient, flow: Flow,

@@ -7,6 +7,7 @@ import asyncio
 import hashlib
 import io
 import json
+import re
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -163,6 +164,54 @@ async def test_replace_then_withdraw_until_the_deadline(
     assert_error(await client.post(f"/api/v1/sections/{section['id']}/bids/withdraw",
                                    headers=seed.bidder2.auth), 409, "deadline_passed")
     assert await table_counts(services) == before
+
+
+OPAQUE = re.compile(r"^[A-Za-z0-9_-]{22}$")
+
+
+async def test_bid_ids_and_receipts_do_not_count_others_bids(
+        client: httpx.AsyncClient, seed: Seed, tendering: dict[str, Any],
+        services: Services) -> None:
+    """A bidder that replaces its bid must not learn how many others bid in between: bids are
+    named by random public ids, and a receipt names its log entry by hash, not by number."""
+    section = tendering["notice"]["sections"][0]
+    opening = (await sealing(client, section["id"], seed.bidder1))["opening_public_key"]
+    first = await submit(client, section["id"], seed.bidder1,
+                         seal_bid(section, seed.bidder1, opening))
+    for other in (seed.bidder2, seed.bidder3):  # the competitors bid meanwhile
+        assert (await submit(client, section["id"], other,
+                             seal_bid(section, other, opening))).status_code == 201
+    second = await submit(client, section["id"], seed.bidder1,
+                          seal_bid(section, seed.bidder1, opening))
+    assert first.status_code == second.status_code == 201
+    receipts = [first.json()["receipt"], second.json()["receipt"]]
+    for receipt in receipts:
+        assert receipt["version"] == 2
+        assert "event_seq" not in receipt
+        assert isinstance(receipt["bid_id"], str) and OPAQUE.match(receipt["bid_id"])
+        assert not receipt["bid_id"].isdigit()
+    own = (await client.get(f"/api/v1/sections/{section['id']}/bids",
+                            headers=seed.bidder1.auth)).json()["items"]
+    assert [bid["id"] for bid in own] == [r["bid_id"] for r in receipts]
+    async with services.db.reading() as session:
+        events = {e.hash: e for e in (await session.execute(
+            select(Event).where(Event.type == "bid.submitted"))).scalars()}
+        rows = {bid.public_id: bid for bid in (await session.execute(select(Bid))).scalars()}
+    for receipt in receipts:
+        # The hash names exactly one entry of the log: the submission of this very bid.
+        entry = events[receipt["event_hash"]]
+        assert json.loads(entry.payload)["bid_id"] == rows[receipt["bid_id"]].id
+        assert json.loads(entry.payload)["envelope_sha256"] == receipt["envelope_sha256"]
+    # The internal integer ids are not addresses: only the public id is.
+    internal = rows[receipts[1]["bid_id"]].id
+    for path in (f"{internal}/receipt", f"{internal}/header", "%20/receipt",
+                 f"{receipts[1]['bid_id']}x/receipt", "' OR 1=1 --/receipt"):
+        assert_error(await client.get(f"/api/v1/sections/{section['id']}/bids/{path}",
+                                      headers=seed.bidder1.auth), 404, "bid_not_found")
+    again = await client.get(
+        f"/api/v1/sections/{section['id']}/bids/{receipts[1]['bid_id']}/receipt",
+        headers=seed.bidder1.auth)
+    assert again.status_code == 200 and again.content == second.content
 
 
 @pytest.mark.parametrize("case, code", [

@@ -14,9 +14,11 @@ from starlette.applications import Starlette
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
-from tests.bids.test_opening import bidder_share
+from tests.bids.test_opening import _envelope, bidder_share
+from tests.bids.test_submission import sealing, submit
+from tests.hall.conftest import PRICES
 from tests.hall.support import HallClient
-from tests.support import Seed, table_counts
+from tests.support import Flow, Seed, assert_error, table_counts
 from tradesys.clock import AdjustableClock
 from tradesys.services import Services
 
@@ -173,3 +175,41 @@ async def test_the_handshake_refuses_strangers(
     welcome = json.loads(await asyncio.wait_for(own.recv(), 10))
     assert welcome["audience"] == "bidder"
     await own.close()
+
+
+async def test_bidders_cannot_chat_before_the_deadline(
+        client: httpx.AsyncClient, flow: Flow, seed: Seed, services: Services,
+        clock: AdjustableClock, app: Starlette, base: str) -> None:
+    """Only a bidder with a valid bid may chat: before the deadline its message would tell
+    every other bidder in the room that it has bid (办法 Art. 28). Closed until the list is
+    out; over HTTP as over the WebSocket."""
+    project = await flow.announced()
+    section = project["notice"]["sections"][0]
+    opening_key = (await sealing(client, section["id"], seed.bidder1))["opening_public_key"]
+    for key, price in PRICES:
+        bidder = seed.parties[key]
+        assert (await submit(client, section["id"], bidder,
+                             _envelope(section, bidder, opening_key, price))).status_code == 201
+    host = await HallClient.open(base, section["id"], token=seed.agency.token)
+    bidder1 = await HallClient.open(base, section["id"], token=seed.bidder1.token)
+    bidder2 = await HallClient.open(base, section["id"], token=seed.bidder2.token)
+    assert bidder1.welcome["audience"] == "bidder"
+    before = await table_counts(services)
+    await refused(bidder1, "chat_closed", "chat", text="我已投标，诸位好")
+    over_http = await client.post(f"/api/v1/sections/{section['id']}/opening/commands",
+                                  headers=seed.bidder2.auth,
+                                  json={"type": "chat", "text": "我也投了"})
+    assert_error(over_http, 409, "chat_closed")
+    assert await table_counts(services) == before
+    # The host may still speak to the room; no bidder's message reached anyone.
+    assert (await host.command("chat", text="开标将于截止时间开始"))["type"] == "ack"
+    for party in (host, bidder1, bidder2):
+        await party.until("chat.message")
+        assert [m["event"]["data"]["role"] for m in party.events
+                if m["event"]["type"] == "chat.message"] == ["host"]
+    # At the deadline the list is published (who bid is public now): chat opens.
+    clock.advance(timedelta(days=21))
+    await app.state.scheduler.run_once()
+    # (The host's chat made the opening's row before the deadline: the list is still due.)
+    await bidder1.until("opening.bids_published")
+    assert (await bidder1.command("chat", text="投标人一已到"))["type"] == "ack"

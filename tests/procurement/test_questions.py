@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from typing import Any
 
 import httpx
+from sqlalchemy import select
 
 from tests.support import Flow, Seed, assert_error, table_counts
 from tradesys.clock import AdjustableClock
+from tradesys.procurement.models import Question
 from tradesys.services import Services
 
 
@@ -83,3 +86,35 @@ async def test_answers_only_by_the_host_and_once(client: httpx.AsyncClient, flow
     assert_error(await client.post(answer_url, headers=seed.agency.auth, json={"answer": "再答"}),
                  409, "already_answered")
     assert await table_counts(services) == before
+
+
+async def test_question_ids_do_not_count_hidden_questions(
+        client: httpx.AsyncClient, flow: Flow, seed: Seed, services: Services) -> None:
+    """Unanswered questions are hidden from other bidders; sequential ids would count them."""
+    project = await flow.announced()
+    other = await flow.announced()
+    for who in ("bidder1", "bidder2"):
+        await _obtain(client, project, seed, who)
+    url = f"/api/v1/projects/{project['id']}/questions"
+    for text in ("问一", "问二", "问三"):  # bidder1's, hidden from bidder2
+        assert (await client.post(url, headers=seed.bidder1.auth, json={"text": text})
+                ).status_code == 201
+    mine = (await client.post(url, headers=seed.bidder2.auth, json={"text": "我的问题"})).json()
+    assert isinstance(mine["id"], str) and re.fullmatch(r"[A-Za-z0-9_-]{22}", mine["id"])
+    assert not mine["id"].isdigit()
+    seen = (await client.get(url, headers=seed.bidder2.auth)).json()["items"]
+    assert [q["id"] for q in seen] == [mine["id"]]
+    async with services.db.reading() as session:
+        internal = (await session.execute(select(Question.id).where(
+            Question.public_id == mine["id"]))).scalar_one()
+    before = await table_counts(services)
+    # Neither the internal number nor the id under another project names the question.
+    for wrong in (f"{url}/{internal}/answer",
+                  f"/api/v1/projects/{other['id']}/questions/{mine['id']}/answer",
+                  f"{url}/{mine['id'][:-1]}!/answer"):
+        assert_error(await client.post(wrong, headers=seed.agency.auth, json={"answer": "x"}),
+                     404, "question_not_found")
+    assert await table_counts(services) == before
+    answered = await client.post(f"{url}/{mine['id']}/answer", headers=seed.agency.auth,
+                                 json={"answer": "答"})
+    assert answered.status_code == 200 and answered.json()["id"] == mine["id"]

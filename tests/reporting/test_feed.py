@@ -7,10 +7,13 @@ from datetime import timedelta
 from typing import Any
 
 import httpx
+from sqlalchemy import select
 
-from tests.support import Flow, Seed, assert_error, project_body
+from tests.support import Flow, Seed, announce_body, assert_error
 from tradesys.clock import AdjustableClock
+from tradesys.events.models import OutboxRow
 from tradesys.reporting.validation import release_errors, release_package_errors
+from tradesys.services import Services
 
 
 async def _history(client: httpx.AsyncClient, flow: Flow, seed: Seed,
@@ -36,8 +39,8 @@ async def test_feed_serves_valid_packages_in_commit_order(client: httpx.AsyncCli
     assert release_package_errors({k: v for k, v in package.items()
                                    if k not in ("links", "next_cursor")}) == []
     tags = [release["tag"] for release in package["releases"]]
-    assert tags == [["planning"], ["tender"], ["tenderAmendment"], ["planning"],
-                    ["tenderCancellation"]]
+    # The other project was registered and cancelled, never announced: never public.
+    assert tags == [["planning"], ["tender"], ["tenderAmendment"]]
     ids = [int(release["id"]) for release in package["releases"]]
     assert ids == sorted(ids)
     for release in package["releases"]:
@@ -77,24 +80,21 @@ async def test_cursor_pages_and_bad_cursors(client: httpx.AsyncClient, flow: Flo
             break
         seen += [release["id"] for release in page["releases"]]
         cursor = page["next_cursor"]
-    assert len(seen) == 5 and seen == sorted(seen)
+    assert len(seen) == 3 and seen == sorted(seen)
     assert_error(await client.get("/api/v1/platform/releases", params={"cursor": "-1"}), 400,
                  "invalid_cursor")
 
 
 async def test_paging_during_concurrent_writes_never_skips(client: httpx.AsyncClient,
-                                                          seed: Seed) -> None:
+                                                          flow: Flow) -> None:
     """Writers commit while a reader pages; at the end the reader has every release."""
-    body = project_body(seed.procurer)
     writers_left = [3]
     done = asyncio.Event()
 
     async def writer() -> None:
         try:
-            for _ in range(12):
-                response = await client.post("/api/v1/projects", headers=seed.agency.auth,
-                                             json=body)
-                assert response.status_code == 201
+            for _ in range(6):  # each announced project: a planning and a tender release
+                await flow.announced()
         finally:
             writers_left[0] -= 1
             if writers_left[0] == 0:
@@ -120,3 +120,62 @@ async def test_paging_during_concurrent_writes_never_skips(client: httpx.AsyncCl
                                    params={"limit": "200"})).json()["releases"]
     assert len(everything) == 36
     assert seen == [release["id"] for release in everything]
+
+
+async def test_registered_unannounced_projects_are_in_no_public_feed(
+        client: httpx.AsyncClient, flow: Flow, seed: Seed, services: Services) -> None:
+    """Nothing of a project is public before its notice: the API hides it from bidders and
+    other agencies (404), and so do the release feed and the record endpoint."""
+    hidden = await flow.register(name="尚未公告的秘密项目")
+    await flow.upload(hidden["id"])
+    ocid = f"{services.reporting.ocid_prefix}-{hidden['code']}"
+    assert (await client.get(f"/api/v1/projects/{hidden['id']}", headers=seed.bidder1.auth)
+            ).status_code == 404
+    feed = await client.get("/api/v1/platform/releases")
+    assert feed.status_code == 200
+    assert feed.json()["releases"] == []
+    assert hidden["code"] not in feed.text and "尚未公告的秘密项目" not in feed.text
+    assert_error(await client.get(f"/api/v1/platform/records/{ocid}"), 404, "record_not_found")
+    # The platform is still told at registration (push), as the data spec wants.
+    async with services.db.reading() as session:
+        assert (await session.execute(select(OutboxRow.topic).where(
+            OutboxRow.project_id == hidden["id"]))).scalars().all() == ["TENDER_PROJECT"]
+    # A reader that has passed the registration meanwhile still gets it, at the notice.
+    cursor = feed.json()["next_cursor"]
+    shown = await flow.announced(title="公开的招标公告")
+    announced = await client.post(
+        f"/api/v1/projects/{hidden['id']}/announce", headers=seed.agency.auth,
+        json=announce_body(flow.now, seed))
+    assert announced.status_code == 201, announced.text
+    page = (await client.get("/api/v1/platform/releases", params={"cursor": cursor})).json()
+    assert release_package_errors({k: v for k, v in page.items()
+                                   if k not in ("links", "next_cursor")}) == []
+    order = [(release["ocid"].rsplit("-", 1)[1], release["tag"]) for release in page["releases"]]
+    assert order == [(shown["code"], ["planning"]), (shown["code"], ["tender"]),
+                     (hidden["code"], ["planning"]), (hidden["code"], ["tender"])]
+    record = (await client.get(f"/api/v1/platform/records/{ocid}")).json()
+    assert [r["tag"] for r in record["records"][0]["releases"]] == [["planning"], ["tender"]]
+    # Paging one release at a time: the same releases, none twice, none skipped.
+    seen: list[str] = []
+    cursor, pages = "0", 0
+    while pages < 20:
+        pages += 1
+        page = (await client.get("/api/v1/platform/releases",
+                                 params={"cursor": cursor, "limit": "1"})).json()
+        if not page["releases"]:
+            break
+        seen += [f"{r['ocid']}/{r['id']}" for r in page["releases"]]
+        cursor = page["next_cursor"]
+    everything = (await client.get("/api/v1/platform/releases")).json()["releases"]
+    assert seen == [f"{r['ocid']}/{r['id']}" for r in everything] and len(seen) == 4
+
+
+async def test_a_project_cancelled_before_its_notice_never_appears(
+        client: httpx.AsyncClient, flow: Flow, seed: Seed, services: Services) -> None:
+    project = await flow.register()
+    cancelled = await client.post(f"/api/v1/projects/{project['id']}/cancel",
+                                  headers=seed.agency.auth, json={"reason": "取消"})
+    assert cancelled.status_code in (200, 201), cancelled.text
+    assert (await client.get("/api/v1/platform/releases")).json()["releases"] == []
+    ocid = f"{services.reporting.ocid_prefix}-{project['code']}"
+    assert_error(await client.get(f"/api/v1/platform/records/{ocid}"), 404, "record_not_found")

@@ -20,6 +20,7 @@ from tests.hall.conftest import (
 from tests.hall.signing import register_signing_key
 from tests.reporting.conftest import Receiver, make_relay
 from tests.support import Flow, Party, Seed, announce_body, section_in
+from tradesys.bids.models import Bid
 from tradesys.clock import AdjustableClock
 from tradesys.events.models import Event, OutboxRow
 from tradesys.reporting.facts import EventFacts
@@ -151,6 +152,80 @@ async def test_a_closed_opening_is_reported_and_delivered(
     ours = [item for item in arrived if item["ocid"] == release["ocid"]]
     assert [item["dataset"] for item in ours][-2:] == ["TENDER_LIST", "BID_OPENING_RECORD"]
     assert ours[-1]["key"] == report.key
+
+
+async def public_feeds(client: httpx.AsyncClient, ocid: str) -> str:
+    """Everything anyone may pull about the project: the release feed and its record."""
+    feed = await client.get("/api/v1/platform/releases", params={"limit": 100})
+    record = await client.get(f"/api/v1/platform/records/{ocid}")
+    assert feed.status_code == 200 and record.status_code == 200
+    return feed.text + record.text
+
+
+def price_forms(price: str) -> list[str]:
+    whole = price.split(".")[0]
+    return [price, whole, f"{whole}.0", f"{int(whole):,}"]
+
+
+async def test_prices_reach_the_public_feeds_only_once_read_out_and_recorded(
+        client: httpx.AsyncClient, seed: Seed, app: Starlette, services: Services,
+        clock: AdjustableClock, published: dict[str, Any],  # noqa: F811 (fixture)
+        ) -> None:
+    section_id = published["section_id"]
+    bidders = [seed.parties[key] for key, _price in PRICES]
+    ocid = f"{services.reporting.ocid_prefix}-{published['project']['code']}"
+    await command(client, section_id, seed.agency, type="start_decryption")
+    for holder in (seed.agency, seed.supervisor):
+        assert (await release_holder(client, section_id, holder)).status_code == 200
+    for bidder in bidders:
+        assert (await release_bidder(client, section_id, bidder)).status_code == 200
+    await app.state.scheduler.run_once()  # opens the bids, ends the window
+    state = (await client.get(f"/api/v1/sections/{section_id}/opening")).json()
+    assert state["phase"] == "decrypted"
+    # Decryption is over, the host has not read a single price: none is public anywhere.
+    seen = await public_feeds(client, ocid)
+    for _key, price in PRICES:
+        for form in price_forms(price):
+            assert form not in seen, form
+    async with services.db.reading() as session:
+        assert (await session.execute(select(OutboxRow).where(
+            OutboxRow.topic == "TENDER_LIST"))).scalars().all() == []
+    # 唱标 of the first two: still nothing in the feeds until the record is closed.
+    for _ in range(2):
+        await command(client, section_id, seed.agency, type="read_next")
+    seen = await public_feeds(client, ocid)
+    for _key, price in PRICES:
+        assert not any(form in seen for form in price_forms(price)), price
+    await command(client, section_id, seed.agency, type="read_next")
+    await command(client, section_id, seed.agency, type="generate_record")
+    clock.advance(timedelta(minutes=31))  # nobody confirms: 视为无异议
+    await command(client, section_id, seed.agency, type="close")
+
+    # Closed: the list with every price read out is public, valid OCDS, in the record too.
+    async with services.db.reading() as session:
+        [row] = (await session.execute(select(OutboxRow).where(
+            OutboxRow.topic == "TENDER_LIST"))).scalars().all()
+        report = await report_for(session, row, services.reporting)
+        closing = (await session.execute(select(OutboxRow).where(
+            OutboxRow.topic == "BID_OPENING_RECORD"))).scalar_one()
+    assert row.event_seq < closing.event_seq  # the list comes before the record it backs
+    release = report.document["release"]
+    assert release_errors(release) == []
+    assert release["tag"] == ["tenderUpdate"]
+    assert [bid["status"] for bid in release["bids"]["details"]] == ["valid"] * 3
+    # Bids are named by their public ids, not the platform-wide sequence.
+    async with services.db.reading() as session:
+        public = {bid.public_id for bid in (await session.execute(select(Bid))).scalars()}
+    assert {bid["id"].removeprefix("bid-") for bid in release["bids"]["details"]} == public
+    assert sorted(b["value"]["amount"] for b in release["bids"]["details"]) == sorted(
+        int(price.split(".")[0]) for _key, price in PRICES)
+    assert sorted(b["BID_PRICE"] for b in report.document["record"]["BIDDERS"]) == sorted(
+        price for _key, price in PRICES)
+    pulled = (await client.get(f"/api/v1/platform/records/{ocid}")).json()
+    compiled = pulled["records"][0]["compiledRelease"]
+    assert release_errors(compiled) == []
+    assert sorted(b["value"]["amount"] for b in compiled["bids"]["details"]) == sorted(
+        int(price.split(".")[0]) for _key, price in PRICES)
 
 
 async def test_a_failed_tender_is_reported_as_such(

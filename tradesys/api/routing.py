@@ -29,6 +29,8 @@ from tradesys.services import Services
 
 MAX_JSON_BYTES = 1024 * 1024
 MAX_INT = 2**31 - 1
+#: A public id (``secrets.token_urlsafe(16)``: 22 characters), with room to grow.
+PUBLIC_ID = re.compile(r"^[A-Za-z0-9_-]{16,32}$")
 ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 
 BodyT = TypeVar("BodyT", bound=BaseModel)
@@ -71,6 +73,13 @@ class Call:
         value = self.request.path_params[name]
         if not isinstance(value, int) or not 0 < value <= MAX_INT:
             raise NotFound("not_found", "资源不存在 (no such resource)")
+        return value
+
+    def path_public_id(self, name: str, code: str, message: str) -> str:
+        """An opaque public id from the path; anything else names nothing (404 ``code``)."""
+        value = self.request.path_params[name]
+        if not isinstance(value, str) or not PUBLIC_ID.match(value):
+            raise NotFound(code, message)
         return value
 
     def query(self, name: str) -> str | None:
@@ -136,6 +145,8 @@ class Endpoint:
     status: int
     public: bool
     query: tuple[str, ...]
+    #: Its traffic would tell who or how many have bid: kept out of the request metrics.
+    confidential: bool = False
 
 
 async def parse_body(request: Request, model: type[BodyT]) -> tuple[BodyT, bytes]:
@@ -182,6 +193,7 @@ class Router:
         status: int = 200,
         public: bool = False,
         query: tuple[str, ...] = (),
+        confidential: bool = False,
     ) -> Callable[[Handler], Handler]:
         def register(handler: Handler) -> Handler:
             self.endpoints.append(
@@ -196,11 +208,16 @@ class Router:
                     status,
                     public,
                     query,
+                    confidential,
                 )
             )
             return handler
 
         return register
+
+    def confidential(self) -> frozenset[tuple[str, str]]:
+        """(method, route template) of the endpoints whose traffic counts bids."""
+        return frozenset((e.method, e.path) for e in self.endpoints if e.confidential)
 
     def routes(self) -> list[Route]:
         grouped: dict[str, dict[str, Endpoint]] = {}

@@ -244,7 +244,8 @@ class DocumentList(BaseModel):
 
 
 class QuestionOut(BaseModel):
-    id: int
+    #: The question's opaque public id (a sequence would count the questions hidden from you).
+    id: str
     text: str
     asked_at: datetime
     answer: str | None
@@ -255,7 +256,7 @@ class QuestionOut(BaseModel):
     @classmethod
     def of(cls, question: Question, mine: bool) -> QuestionOut:
         return cls(
-            id=question.id,
+            id=question.public_id,
             text=question.text,
             asked_at=question.asked_at,
             answer=question.answer,

@@ -7,6 +7,7 @@ stored: only its k-of-n shares, each wrapped to a holder's key.
 
 from __future__ import annotations
 
+import secrets
 from datetime import datetime
 
 from sqlalchemy import (
@@ -102,9 +103,14 @@ class Bid(Base):
     """A received sealed bid. Only the latest valid one per bidder and section counts."""
 
     __tablename__ = "bids"
-    __table_args__ = (Index("ix_bids_section_org", "section_id", "org_id", "status"),)
+    __table_args__ = (Index("ix_bids_section_org", "section_id", "org_id", "status"),
+                      UniqueConstraint("public_id", name="uq_bids_public_id"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    #: What bidders see and name it by (URLs, responses, receipts): random, 128 bits, url-safe.
+    #: The integer id is one platform-wide sequence; shown, it would count others' bids.
+    public_id: Mapped[str] = mapped_column(String(32),
+                                           default=lambda: secrets.token_urlsafe(16))
     section_id: Mapped[int] = mapped_column(ForeignKey("sections.id"), index=True)
     org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
     submitted_by: Mapped[int] = mapped_column(ForeignKey("users.id"))

@@ -267,8 +267,6 @@ async def open_bids(session: AsyncSession, actor: Actor, project: Project, secti
         await _record(session, actor, project, section, by_id[result.bid_id], result, now)
     if finalize or len(results) == len(bids):  # every bid has its outcome: the window ends
         await erase_holder_shares(session, actor, project, section, opening.id, now)
-    if finalize:
-        await publish_tender_list(session, actor, project, section, now)
     return results
 
 
@@ -297,8 +295,9 @@ async def erase_holder_shares(session: AsyncSession, actor: Actor, project: Proj
 
 async def publish_tender_list(session: AsyncSession, actor: Actor, project: Project,
                                section: Section, now: datetime) -> None:
-    """When the decryption window ends, the list of bids received and their outcomes (投标人
-    名单, reported as TENDER_LIST) is settled: published once per section."""
+    """The list of bids received, their outcomes and prices (投标人名单, reported as
+    TENDER_LIST): published once per section when the opening closes, since a public report
+    must not carry a price before the hall has read it out (唱标)."""
     already = (await session.execute(
         select(Event.seq).where(Event.aggregate_type == "opening",
                                 Event.aggregate_id == str(section.id),
@@ -317,7 +316,7 @@ async def publish_tender_list(session: AsyncSession, actor: Actor, project: Proj
     for bid, org, security_status in rows:
         summary = json.loads(bid.summary) if bid.summary else {}
         bidders.append({
-            "bid_id": bid.id, "org_id": org.id, "name": org.name,
+            "bid_id": bid.id, "public_id": bid.public_id, "org_id": org.id, "name": org.name,
             "credit_code": org.credit_code, "outcome": bid.outcome,
             "received_at": isoformat_utc(bid.received_at),
             "price": summary.get("price"), "currency": summary.get("currency"),

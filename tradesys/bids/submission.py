@@ -178,12 +178,15 @@ async def accept_bid(
         payload={"bid_id": bid.id, "section_code": section.code, "org_id": org.id,
                  "envelope_sha256": sha256, "size": upload.size,
                  "replaces": [old.id for old in previous]})
+    # The receipt names the bid by its opaque public id and its log entry by the entry's hash:
+    # the integer id and the log's sequence number would tell a bidder who replaces its bid
+    # how many others bid in between (a secret until the deadline).
     receipt = {
-        "type": RECEIPT_TYPE, "version": 1, "platform_code": platform_code,
+        "type": RECEIPT_TYPE, "version": 2, "platform_code": platform_code,
         "project_code": project.code, "section_id": section.id, "section_code": section.code,
-        "bid_id": bid.id, "bidder_org_id": org.id, "bidder_credit_code": org.credit_code,
+        "bid_id": bid.public_id, "bidder_org_id": org.id, "bidder_credit_code": org.credit_code,
         "envelope_sha256": sha256, "size": upload.size, "received_at": isoformat_utc(now),
-        "event_seq": event.seq,
+        "event_hash": event.hash,
     }
     bid.receipt = json.dumps(receipt, sort_keys=True, ensure_ascii=False)
     bid.receipt_signature = sign_receipt(receipt_key, receipt)

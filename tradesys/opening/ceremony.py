@@ -417,11 +417,18 @@ def _phase_not_final(state: OpeningState) -> None:
 
 async def chat(session: AsyncSession, principal: Principal, section_id: int, text: str,
                now: datetime) -> Event:
-    """Participants' chat: part of the log (留痕), never shown to the public."""
+    """Participants' chat: part of the log (留痕), never shown to the public; closed to
+    bidders until the bid list is published at the deadline."""
     ctx = await load(session, section_id)
     audience = await _caller(session, principal, ctx)
     _require(audience, "host", "bidder", "procurer")
     _phase_not_final(ctx.state)
+    if audience.kind == "bidder" and ctx.state.phase == WAITING:
+        # Only a bidder with a valid bid may chat, so its message would tell every other such
+        # bidder that it has bid: a secret until the deadline (办法 Art. 28; 法 Art. 22).
+        # Questions before the deadline go through the anonymous Q&A (答疑).
+        raise Conflict("chat_closed", "投标截止前投标人不能在大厅发言，请通过答疑提问 (bidders "
+                       "cannot chat in the hall before the bid deadline: ask through the Q&A)")
     if audience.kind == "bidder" and principal.org_id in ctx.state.muted:
         raise Forbidden("muted", "主持人已将您禁言 (the host has muted you)")
     message = clean_text(text, MAX_CHAT, "消息")
@@ -449,7 +456,8 @@ async def advance_decryption(session: AsyncSession, ctx: Context, actor: Actor,
                              now: datetime, store: FileStore, opened_dir: Path,
                              *, end_now: bool = False) -> Progress:
     """Opens what can be opened; ends the window when it is over (or ``end_now``): bids still
-    without a bidder share are revoked, the tender list is published, price reading may begin.
+    without a bidder share are revoked, price reading may begin. The tender list (TENDER_LIST,
+    with the prices) is reported only at the record's close (record.close_opening).
 
     Needs the threshold of opening-key shares: without it nothing opens and the window cannot
     end (the bidders are not at fault), which the room shows as waiting for key holders.
@@ -469,9 +477,6 @@ async def advance_decryption(session: AsyncSession, ctx: Context, actor: Actor,
         ready or finalize) else []
     ctx.state = await fold(session, ctx.section.id)
     if finalize or not ctx.state.undecided():
-        if not ctx.state.tender_list_published:
-            await bid_opening.publish_tender_list(session, actor, ctx.project, ctx.section, now)
-            ctx.state = await fold(session, ctx.section.id)
         counts = {outcome: sum(1 for b in ctx.state.bidders.values() if b.outcome == outcome)
                   for outcome in ("decrypted", "revoked", "withdrawn")}
         await emit(session, ctx, actor, now, "opening.decryption_ended", counts)

@@ -16,7 +16,7 @@ from tradesys.db.database import Database
 from tradesys.events.log import Actor
 from tradesys.opening.ceremony import advance_decryption, load, publish_bid_list
 from tradesys.opening.models import Opening
-from tradesys.opening.state import DECRYPTING, OpeningState
+from tradesys.opening.state import DECRYPTING, WAITING, OpeningState
 from tradesys.procurement.kinds import SectionState
 from tradesys.procurement.models import Section
 from tradesys.procurement.rules import RuleBook
@@ -39,8 +39,10 @@ def opening_jobs(rules: RuleBook, store: FileStore, opened_dir: Path) -> tuple[J
         async with db.reading() as session:
             due = list((await session.execute(
                 select(Section.id).outerjoin(Opening, Opening.section_id == Section.id)
+                # A host's chat or announcement before the deadline makes the row (phase
+                # waiting): such a section is due too, or its opening would never start.
                 .where(Section.state == SectionState.CLOSED.value,
-                       Opening.section_id.is_(None))
+                       Opening.section_id.is_(None) | (Opening.phase == WAITING))
                 .order_by(Section.bid_deadline, Section.id))).scalars())
         published = []
         for section_id in due:

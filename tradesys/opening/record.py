@@ -20,6 +20,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from tradesys.bids import opening as bid_opening
 from tradesys.clock import isoformat_utc
 from tradesys.errors import Conflict
 from tradesys.events.canonical import canonical_json
@@ -187,6 +188,11 @@ async def close_opening(session: AsyncSession, principal: Principal, section_id:
               "draft_sha256": state.record_sha256, "closed_at": isoformat_utc(now),
               "unconfirmed": [b.name for b in pending]}
     stored = await asyncio.to_thread(records.save, record)
+    # 投标人名单 with its prices goes to the public feeds only now, once the hall has read
+    # every price out (唱标): at the end of decryption no one but the host had heard one.
+    if not state.tender_list_published:
+        await bid_opening.publish_tender_list(session, principal.actor, ctx.project,
+                                              ctx.section, now)
     return await emit(session, ctx, principal.actor, now, "opening.closed", {
         "record_sha256": stored.sha256, "pdf_sha256": stored.pdf_sha256,
         **_urls(section_id), "record": record,

@@ -24,9 +24,12 @@ _INTERNAL_ERROR = json.dumps(
 
 
 class RequestContext:
-    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+    def __init__(self, app: ASGIApp, metrics: Metrics,
+                 confidential: frozenset[tuple[str, str]] = frozenset()) -> None:
         self.app = app
         self.metrics = metrics
+        #: (method, route template) pairs whose traffic is not counted (tradesys/ops/metrics.py).
+        self.confidential = confidential
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -74,7 +77,11 @@ class RequestContext:
             elapsed = time.perf_counter() - started
             route = scope.get("route")
             template = getattr(route, "path", None) or "unmatched"
-            self.metrics.observe_request(scope["method"], template, status, elapsed)
+            method = "GET" if scope["method"] == "HEAD" else scope["method"]
+            if (method, template) in self.confidential:
+                self.metrics.observe_confidential(status, elapsed)
+            else:
+                self.metrics.observe_request(scope["method"], template, status, elapsed)
             log.info("request", extra={"method": scope["method"], "route": template,
                                        "status": status, "ms": round(elapsed * 1000, 2)})
             request_id_var.reset(token)

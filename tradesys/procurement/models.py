@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import datetime
 from decimal import Decimal
 
@@ -154,8 +155,13 @@ class Question(Base):
     """A bidder's question on the documents. Answers are published without the asker's name."""
 
     __tablename__ = "questions"
+    __table_args__ = (UniqueConstraint("public_id", name="uq_questions_public_id"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    #: What the API names it by: random, so that ids do not show how many questions others
+    #: asked (hidden from a bidder until answered).
+    public_id: Mapped[str] = mapped_column(String(32),
+                                           default=lambda: secrets.token_urlsafe(16))
     project_id: Mapped[int] = mapped_column(ForeignKey("projects.id"), index=True)
     asked_by_org: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
     asked_by_user: Mapped[int] = mapped_column(ForeignKey("users.id"))

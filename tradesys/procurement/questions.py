@@ -74,13 +74,17 @@ async def answer(
     session: AsyncSession,
     principal: Principal,
     project_id: int,
-    question_id: int,
+    question_id: str,
     command: AnswerQuestion,
     now: datetime,
 ) -> Question:
+    """``question_id`` is the question's public id."""
     project = await authorize_project(session, principal, project_id, Action.MANAGE)
-    question = await session.get(Question, question_id, with_for_update=True)
-    if question is None or question.project_id != project.id:
+    question = (await session.execute(
+        select(Question).where(Question.public_id == question_id,
+                               Question.project_id == project.id).with_for_update()
+    )).scalar_one_or_none()
+    if question is None:
         raise NotFound("question_not_found", "问题不存在 (no such question)")
     if question.answer is not None:
         raise Conflict("already_answered", "该问题已答复 (the question is already answered)")

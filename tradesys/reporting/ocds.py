@@ -203,7 +203,8 @@ def build_release(
             org = {"name": bidder["name"], "credit_code": bidder["credit_code"]}
             release["parties"].append(_party(org, ["tenderer"]))
             bid: dict[str, Any] = {
-                "id": f"bid-{bidder['bid_id']}",
+                # The public id (lists from before 0006 have only the internal sequence).
+                "id": f"bid-{bidder.get('public_id') or bidder['bid_id']}",
                 "date": _date(bidder["received_at"]),
                 "status": BID_STATUS[bidder["outcome"] or "pending"],
                 "tenderers": [_ref(org)],

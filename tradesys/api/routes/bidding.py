@@ -94,7 +94,8 @@ class UploadOut(BaseModel):
 
 
 class BidOut(BaseModel):
-    id: int
+    #: The bid's opaque public id (random; the internal sequence would count others' bids).
+    id: str
     section_id: int
     org_id: int
     bidder_name: str
@@ -132,7 +133,7 @@ async def list_keys(call: Call) -> Result:
 
 @router.endpoint("GET", "/sections/{section_id:int}/sealing",
                  summary="封装参数 (what a bidder seals to: codes, opening key, deadline)",
-                 tag="bidding", response=SealingOut)
+                 tag="bidding", response=SealingOut, confidential=True)
 async def sealing(call: Call) -> Result:
     section_id = call.path_int("section_id")
 
@@ -158,7 +159,7 @@ async def sealing(call: Call) -> Result:
 
 @router.endpoint("POST", "/sections/{section_id:int}/uploads",
                  summary="开始上传投标文件 (start a resumable upload of a sealed envelope)",
-                 tag="bidding", body=NewUpload, response=UploadOut, status=201)
+                 tag="bidding", body=NewUpload, response=UploadOut, status=201, confidential=True)
 async def start_upload(call: Call) -> Response:
     section_id = call.path_int("section_id")
 
@@ -180,7 +181,7 @@ def _upload_id(call: Call) -> str:
 
 
 @router.endpoint("GET", "/uploads/{upload_id:str}", summary="上传进度 (where an upload stands, "
-                 "to resume it)", tag="bidding", response=UploadOut)
+                 "to resume it)", tag="bidding", response=UploadOut, confidential=True)
 async def upload_status(call: Call) -> Result:
     upload_id = _upload_id(call)
 
@@ -193,7 +194,7 @@ async def upload_status(call: Call) -> Result:
 
 @router.endpoint("PATCH", "/uploads/{upload_id:str}",
                  summary="续传 (append bytes at Upload-Offset; the body is raw envelope bytes)",
-                 tag="bidding", response=UploadOut)
+                 tag="bidding", response=UploadOut, confidential=True)
 async def append(call: Call) -> Response:
     upload_id = _upload_id(call)
     raw_offset = call.request.headers.get("upload-offset", "")
@@ -238,7 +239,8 @@ async def append(call: Call) -> Response:
 
 @router.endpoint("POST", "/uploads/{upload_id:str}/complete",
                  summary="提交投标文件 (complete the upload: the bid is accepted, or refused "
-                 "after the deadline; returns the signed receipt)", tag="bidding", status=201)
+                 "after the deadline; returns the signed receipt)", tag="bidding", status=201,
+                 confidential=True)
 async def complete(call: Call) -> Response:
     upload_id = _upload_id(call)
     principal = call.principal
@@ -295,7 +297,7 @@ async def complete(call: Call) -> Response:
 
 @router.endpoint("POST", "/sections/{section_id:int}/bids/withdraw",
                  summary="撤回投标文件 (withdraw the current bid before the deadline)",
-                 tag="bidding", response=BidList)
+                 tag="bidding", response=BidList, confidential=True)
 async def withdraw(call: Call) -> Response:
     section_id = call.path_int("section_id")
 
@@ -307,15 +309,20 @@ async def withdraw(call: Call) -> Response:
     return await call.command(work)
 
 
+def _bid_public_id(call: Call) -> str:
+    return call.path_public_id("bid_id", "bid_not_found", "投标文件不存在 (no such bid of yours)")
+
+
 def _bid_out(bid: submission.Bid, org: Organisation) -> BidOut:
-    return BidOut(id=bid.id, section_id=bid.section_id, org_id=bid.org_id, bidder_name=org.name,
-                  status=bid.status, envelope_sha256=bid.envelope_sha256, size=bid.size,
+    return BidOut(id=bid.public_id, section_id=bid.section_id, org_id=bid.org_id,
+                  bidder_name=org.name, status=bid.status,
+                  envelope_sha256=bid.envelope_sha256, size=bid.size,
                   received_at=bid.received_at, withdrawn_at=bid.withdrawn_at)
 
 
 @router.endpoint("GET", "/sections/{section_id:int}/bids",
                  summary="投标文件 (a bidder's own bids; everyone's only after the deadline)",
-                 tag="bidding", response=BidList)
+                 tag="bidding", response=BidList, confidential=True)
 async def list_bids(call: Call) -> Result:
     section_id = call.path_int("section_id")
 
@@ -375,7 +382,7 @@ class DecryptIn(Strict):
 
 
 class OpenedOut(BaseModel):
-    bid_id: int
+    bid_id: str
     outcome: str
     reason: str | None
     summary: dict[str, object] | None
@@ -386,7 +393,7 @@ class OpenedList(BaseModel):
 
 
 class EnvelopeHeaderOut(BaseModel):
-    bid_id: int
+    bid_id: str
     header: str
 
 
@@ -429,7 +436,7 @@ async def release_bidder_share(call: Call) -> Response:
         body: BidderShareIn = call.body
         bid = await ceremony.release_bidder_share(session, principal, section_id, body.share,
                                                   call.now, call.services.uploads.store)
-        return {"bid_id": bid.id, "released_at": bid.share_released_at.isoformat()
+        return {"bid_id": bid.public_id, "released_at": bid.share_released_at.isoformat()
                 if bid.share_released_at else None}
 
     return await call.command(work)
@@ -457,30 +464,30 @@ async def decrypt(call: Call) -> Response:
             select(Bid).where(Bid.section_id == section_id, Bid.opened_at == call.now)
             .order_by(Bid.id))).scalars()
         return OpenedList(items=[OpenedOut(
-            bid_id=bid.id, outcome=bid.outcome or "", reason=bid.outcome_reason,
+            bid_id=bid.public_id, outcome=bid.outcome or "", reason=bid.outcome_reason,
             summary=json.loads(bid.summary) if bid.summary and bid.outcome == "decrypted"
             else None) for bid in rows])
 
     return await call.command(work)
 
 
-@router.endpoint("GET", "/sections/{section_id:int}/bids/{bid_id:int}/header",
+@router.endpoint("GET", "/sections/{section_id:int}/bids/{bid_id:str}/header",
                  summary="我的信封头 (the caller's own envelope header, to unwrap its share)",
-                 tag="opening", response=EnvelopeHeaderOut)
+                 tag="opening", response=EnvelopeHeaderOut, confidential=True)
 async def envelope_header(call: Call) -> Result:
     section_id = call.path_int("section_id")
-    bid_id = call.path_int("bid_id")
+    bid_id = _bid_public_id(call)
     store = call.services.uploads.store
 
     async def work(session: AsyncSession, principal: Principal | None) -> Result:
         assert principal is not None
         rows = await submission.bids_for(session, principal, section_id, call.now)
-        bid = next((bid for bid, _ in rows if bid.id == bid_id
+        bid = next((bid for bid, _ in rows if bid.public_id == bid_id
                     and bid.org_id == principal.org_id), None)
         if bid is None:
             raise NotFound("bid_not_found", "投标文件不存在 (no such bid of yours)")
         header = await asyncio.to_thread(opening.header_of, store, bid.envelope_sha256)
-        return EnvelopeHeaderOut(bid_id=bid.id, header=b64u(header.raw))
+        return EnvelopeHeaderOut(bid_id=bid.public_id, header=b64u(header.raw))
 
     return await call.read(work)
 
@@ -517,7 +524,8 @@ class SecurityList(BaseModel):
 
 @router.endpoint("POST", "/sections/{section_id:int}/security",
                  summary="申报投标保证金 (a bidder declares its bid security, before the "
-                 "deadline)", tag="bidding", body=SecurityIn, response=SecurityOut)
+                 "deadline)", tag="bidding", body=SecurityIn, response=SecurityOut,
+                 confidential=True)
 async def declare_security(call: Call) -> Response:
     section_id = call.path_int("section_id")
 
@@ -547,7 +555,7 @@ async def decide_security(call: Call) -> Response:
 
 @router.endpoint("GET", "/sections/{section_id:int}/security",
                  summary="保证金情况 (a bidder's own; everyone's after the deadline)",
-                 tag="bidding", response=SecurityList)
+                 tag="bidding", response=SecurityList, confidential=True)
 async def list_security(call: Call) -> Result:
     section_id = call.path_int("section_id")
 
@@ -559,18 +567,18 @@ async def list_security(call: Call) -> Result:
     return await call.read(work)
 
 
-@router.endpoint("GET", "/sections/{section_id:int}/bids/{bid_id:int}/receipt",
+@router.endpoint("GET", "/sections/{section_id:int}/bids/{bid_id:str}/receipt",
                  summary="再次下载回执 (the receipt of one of the caller's bids, byte for byte "
-                 "as issued)", tag="bidding")
+                 "as issued)", tag="bidding", confidential=True)
 async def receipt_again(call: Call) -> Response:
     section_id = call.path_int("section_id")
-    bid_id = call.path_int("bid_id")
+    bid_id = _bid_public_id(call)
     key = call.services.receipt_key
 
     async def work(session: AsyncSession, principal: Principal | None) -> Result:
         assert principal is not None
         rows = await submission.bids_for(session, principal, section_id, call.now)
-        bid = next((bid for bid, _ in rows if bid.id == bid_id
+        bid = next((bid for bid, _ in rows if bid.public_id == bid_id
                     and bid.org_id == principal.org_id), None)
         if bid is None:
             raise NotFound("bid_not_found", "投标文件不存在 (no such bid of yours)")

@@ -90,6 +90,7 @@ async def list_documents(call: Call) -> Result:
     "/projects/{project_id:int}/documents/{document_id:int}/content",
     summary="获取招标文件 (obtain a document; the obtaining is logged)",
     tag="tendering",
+    confidential=True,
 )
 async def obtain_document(call: Call) -> Response:
     project_id = call.path_int("project_id")
@@ -127,6 +128,7 @@ async def obtain_document(call: Call) -> Response:
     body=AskQuestion,
     response=QuestionOut,
     status=201,
+    confidential=True,
 )
 async def ask(call: Call) -> Response:
     project_id = call.path_int("project_id")
@@ -158,7 +160,7 @@ async def list_questions(call: Call) -> Result:
 
 @router.endpoint(
     "POST",
-    "/projects/{project_id:int}/questions/{question_id:int}/answer",
+    "/projects/{project_id:int}/questions/{question_id:str}/answer",
     summary="答复问题 (answer a question)",
     tag="tendering",
     body=AnswerQuestion,
@@ -166,7 +168,8 @@ async def list_questions(call: Call) -> Result:
 )
 async def answer(call: Call) -> Response:
     project_id = call.path_int("project_id")
-    question_id = call.path_int("question_id")
+    question_id = call.path_public_id("question_id", "question_not_found",
+                                      "问题不存在 (no such question)")
 
     async def work(session: AsyncSession, principal: Principal) -> Result:
         question = await questions.answer(

@@ -255,7 +255,11 @@ function showReceipt(file, bytes) {
     ['密文大小', `${formatSize(receipt.size)}（${receipt.size} 字节）`, 'receipt-size'],
     ['密文 SHA-256', el('code', { class: 'hash' }, receipt.envelope_sha256), 'receipt-sha256'],
     ['接收时间（北京时间）', timeEl(receipt.received_at, { seconds: true }), 'receipt-time'],
-    ['事件序号', String(receipt.event_seq)],
+    // Version 2 names its log entry by the entry's hash (a sequence number would count
+    // others' bids); receipts issued before carry event_seq.
+    receipt.event_hash
+      ? ['日志条目哈希', el('code', { class: 'hash' }, receipt.event_hash)]
+      : ['事件序号', String(receipt.event_seq)],
   ]);
   if (receiptUrl) URL.revokeObjectURL(receiptUrl);
   // The exact bytes the server signed and sent: any re-serialisation would break the check.
