@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from tradesys.bids.receipts import CONFIRMATION_TYPE, receipt_file, sign_receipt
 from tradesys.clock import Clock, isoformat_utc
+from tradesys.errors import Invalid
 from tradesys.events.models import Event
 from tradesys.identity.principal import Principal
 from tradesys.opening import ceremony, record
@@ -98,4 +99,9 @@ class OpeningCommands:
             "unmute": lambda: ceremony.set_muted(session, principal, section_id,
                                                  command.org_id, False, now),
         }
-        return await steps[command.type]()
+        step = steps.get(command.type)
+        if step is None:
+            # The edges parse only the command models, whose types all have a step here but
+            # ping (answered by the hall's connection itself): never a 500 if one slips by.
+            raise Invalid("unknown_type", "未知的指令类型 (unknown command type)")
+        return await step()
