@@ -61,6 +61,12 @@ class Settings:
         default_factory=lambda: int(_env("MAX_DOCUMENT_BYTES", str(200 * 1024 * 1024)))
     )
 
+    #: Open hall WebSocket connections one client address may hold (per process); 0: no limit.
+    #: 20 leaves room for a bidder's office behind one NAT address, each with a tab or two.
+    hall_max_connections_per_address: int = field(
+        default_factory=lambda: int(_env("HALL_MAX_CONNECTIONS_PER_ADDRESS", "20"))
+    )
+
     def __post_init__(self) -> None:
         if not self.database_url:
             url = os.environ.get("TRADESYS_DATABASE_URL") or default_sqlite_url(self.data_dir)
