@@ -21,10 +21,11 @@ What it does (the hall issue's acceptance point):
      handler that keeps every client in a set; a message on the control path ``/control``
      makes it build one event message of the hall's shape and send it to every client with
      ``websockets.broadcast()``;
-   - hall: ``python -m tradesys.cli serve --receiver-port 0`` (real clock, default settings,
-     JSON log, scheduler on, uvicorn with tradesys.ops.uvicorn_ws) on that
-     database; the host (the agency, a fresh Bearer token from ``/api/v1/auth/tokens``)
-     connects to ``/hall/{section}/ws`` and sends ``announce`` commands.
+   - hall: ``python -m tradesys.cli serve --receiver-port 0`` (real clock, default settings
+     but no per-address connection limit, as every client is on loopback; JSON log, scheduler
+     on, uvicorn with tradesys.ops.uvicorn_ws) on that database; the host (the agency, a
+     fresh Bearer token from ``/api/v1/auth/tokens``) connects to ``/hall/{section}/ws`` and
+     sends ``announce`` commands.
    Both get 10 warm-up observers held by the bench itself, then N clients, public observers
    (no credentials), spread over ``--workers`` client processes. A client is a raw asyncio
    protocol driving websockets' sans-I/O ``ClientProtocol``; it takes ``time.time_ns()`` as
@@ -458,7 +459,9 @@ def hall_server(work: Path, fixture: HallFixture, tag: str) -> Iterator[Server]:
 
     port = free_port()
     log = work / f"hall-{tag}.log"
-    env = {**os.environ, "TRADESYS_DATA_DIR": str(fixture.data_dir)}
+    # Every client is on loopback: the per-address connection limit would refuse all but 20.
+    env = {**os.environ, "TRADESYS_DATA_DIR": str(fixture.data_dir),
+           "TRADESYS_HALL_MAX_CONNECTIONS_PER_ADDRESS": "0"}
     for name in ("TRADESYS_DATABASE_URL", "TRADESYS_PLATFORM_URL"):
         env.pop(name, None)
     with log.open("wb") as stderr:

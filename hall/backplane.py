@@ -16,6 +16,7 @@ from typing import Any
 
 from hall.rooms import Rooms
 from tradesys.opening.ceremony import AGGREGATE
+from tradesys.strict import parse_int
 
 log = logging.getLogger("hall.backplane")
 
@@ -57,8 +58,9 @@ class PostgresBackplane:
         if aggregate != AGGREGATE:
             return
         section, _, _seq = rest.partition(":")
-        if section.isdigit():
-            self.rooms.notify(int(section))
+        section_id = parse_int(section, maximum=2**31 - 1)
+        if section_id is not None:
+            self.rooms.notify(section_id)
 
     async def _run(self) -> None:
         import asyncpg

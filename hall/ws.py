@@ -11,10 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
-import time
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,11 +21,19 @@ from starlette.responses import JSONResponse
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from hall.access import ACCESS_REVOKED, AccessWatch
+from hall.limits import AddressLimit
 from hall.room import DROP, REVOKED, SLOW_CONSUMER, Connection, SendNow
 from hall.rooms import Rooms
 from hall.views import view_class
 from tradesys.clock import isoformat_utc
-from tradesys.errors import DomainError, Forbidden, Invalid, NotFound, Unauthenticated
+from tradesys.errors import (
+    DomainError,
+    Forbidden,
+    Invalid,
+    NotFound,
+    TooManyRequests,
+    Unauthenticated,
+)
 from tradesys.identity.models import Organisation, User
 from tradesys.identity.principal import Principal
 from tradesys.identity.service import principal_from_session, principal_from_token
@@ -38,6 +43,7 @@ from tradesys.opening.commands import WAKES_SCHEDULER, OpeningCommands
 from tradesys.ops.uvicorn_ws import SEND_NOW
 from tradesys.procurement.models import Project, Section
 from tradesys.services import Services
+from tradesys.strict import BadJson, dumps, parse_int, parse_json
 
 log = logging.getLogger("hall.ws")
 
@@ -45,7 +51,6 @@ SESSION_COOKIE = "tradesys_session"
 QUEUE_SIZE = 512
 #: Text frames up to this size are read as commands; larger ones are refused (bad_frame).
 MAX_FRAME = 16 * 1024
-CHAT_BURST, CHAT_WINDOW = 5, 10.0
 #: Commands open to every signed-in user: the domain decides (a key holder may be a
 #: supervisor, who otherwise only watches).
 ANYONE_SIGNED_IN = frozenset({"release_holder_share"})
@@ -63,21 +68,15 @@ class Hall:
     queue_size: int = QUEUE_SIZE
     #: Closes a connection with 4003 when its session or token ends (hall/access.py).
     access: AccessWatch | None = None
-    _chat: dict[int, deque[float]] = field(default_factory=dict)
+    #: Open connections per client address (TRADESYS_HALL_MAX_CONNECTIONS_PER_ADDRESS).
+    addresses: AddressLimit = field(default_factory=AddressLimit)
 
-    def chat_allowed(self, user_id: int) -> bool:
-        now = time.monotonic()
-        recent = self._chat.setdefault(user_id, deque())
-        while recent and now - recent[0] > CHAT_WINDOW:
-            recent.popleft()
-        if len(recent) >= CHAT_BURST:
-            return False
-        recent.append(now)
-        return True
+    def __post_init__(self) -> None:
+        self.addresses.limit = self.services.settings.hall_max_connections_per_address
 
 
 def _dumps(message: dict[str, Any]) -> str:
-    return json.dumps(message, ensure_ascii=False, separators=(",", ":"))
+    return dumps(message)
 
 
 async def _principal(websocket: WebSocket, hall: Hall) -> Principal | None:
@@ -149,13 +148,27 @@ def _welcome(section: Section, project: Project, audience: Audience,
 
 
 async def hall_endpoint(websocket: WebSocket) -> None:
+    """Admits the connection if its address has a free slot (else HTTP 429 at the handshake),
+    then serves it; the slot is held until the connection ends."""
     hall: Hall = websocket.app.state.hall
+    address = websocket.client.host if websocket.client else "unknown"
+    if not hall.addresses.admit(address):
+        await websocket.send_denial_response(_denial(429, TooManyRequests(
+            "too_many_connections", f"来自同一地址的连接过多（上限 {hall.addresses.limit}） (too "
+            "many hall connections from this address)")))
+        return
+    try:
+        await _serve(websocket, hall)
+    finally:
+        hall.addresses.release(address)
+
+
+async def _serve(websocket: WebSocket, hall: Hall) -> None:
     try:
         section_id = int(websocket.path_params["section_id"])
-        after_text = websocket.query_params.get("after", "0")
-        if not after_text.isdigit() or len(after_text) > 12:
+        after = parse_int(websocket.query_params.get("after", "0"), maximum=2**31 - 1)
+        if after is None:
             raise Invalid("bad_after", "after 须为非负整数 (after must be a whole number)")
-        after = int(after_text)
         principal = await _principal(websocket, hall)
         section, project, audience, you = await _room_of(hall, section_id, principal)
     except DomainError as error:
@@ -254,9 +267,12 @@ class _Session:
 
     async def _handle(self, text: str) -> None:
         try:
-            raw = json.loads(text)
-        except ValueError:
-            self._error(None, "bad_json", "消息不是 JSON (not JSON)")
+            raw = parse_json(text)
+        except BadJson as error:
+            if error.code == "malformed_json":
+                self._error(None, "bad_json", "消息不是 JSON (not JSON)")
+            else:
+                self._error(None, error.code, error.message)
             return
         command_id = raw.get("id") if isinstance(raw, dict) else None
         if not isinstance(command_id, str) or len(command_id) > 64:
@@ -279,10 +295,6 @@ class _Session:
         if self.principal is None or (self.audience.kind in ("observer", "supervisor")
                                       and command.type not in ANYONE_SIGNED_IN):
             self._refused(command_id, command.type)
-            return
-        if command.type == "chat" and not self.hall.chat_allowed(self.principal.user_id):
-            self._error(command_id, "rate_limited", f"发言过于频繁：每 {CHAT_WINDOW:.0f} 秒最多 "
-                        f"{CHAT_BURST} 条 (too many messages)")
             return
         try:
             async with self.hall.services.db.transaction() as session:

@@ -80,6 +80,11 @@ class Settings:
 
     #: Bearer token that operators' scrapers present to read ``/metrics``; empty: metrics off.
     metrics_token: str = field(default_factory=lambda: _env("METRICS_TOKEN", ""))
+    #: Open hall WebSocket connections one client address may hold (per process); 0: no limit.
+    #: 20 leaves room for a bidder's office behind one NAT address, each with a tab or two.
+    hall_max_connections_per_address: int = field(
+        default_factory=lambda: int(_env("HALL_MAX_CONNECTIONS_PER_ADDRESS", "20"))
+    )
 
     def __post_init__(self) -> None:
         for proxy in self.trusted_proxies:

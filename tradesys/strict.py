@@ -1,9 +1,181 @@
-"""The base of every request model: no type coercion, no unknown fields."""
+"""Strict parsing at the edges: the base of every request model, the text types its fields use,
+the one JSON parser for request bodies and hall frames, and the one integer parser for query
+parameters and headers.
+
+Everything here refuses rather than guesses. Python's own tools are too lenient for input from
+the network: ``str.isdigit()`` is true for ``"²"`` (which ``int()`` then rejects), ``json.loads``
+accepts ``NaN`` and ``1e400`` (which come back out as ``Infinity``, not JSON), recurses once per
+nesting level (``[`` × 50,000 is a ``RecursionError``) and passes lone surrogates; and a NUL in a
+text field is an error on PostgreSQL but stored on SQLite. Each of those is refused here, the
+same way on every edge and every back end.
+"""
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+import json
+import math
+import re
+from itertools import accumulate
+from typing import Any
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationInfo, field_validator
+
+#: Deepest nesting of arrays and objects accepted in a JSON document. Our requests nest three
+#: levels at most; the bound keeps the parser's recursion far from Python's limit.
+MAX_JSON_DEPTH = 32
+
+# -- text ---------------------------------------------------------------------------------------
+
+#: Characters that are not text in any field: the controls (C0, DEL and C1, Unicode category
+#: Cc) and surrogates (Cs, which no UTF-8 can carry). Multi-line text keeps tab, LF and CR;
+#: single-line text refuses them too, and the Unicode line and paragraph separators.
+_NOT_MULTILINE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
+_NOT_SINGLE_LINE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
+
+
+def text_problem(value: str, *, multiline: bool) -> str | None:
+    """Why ``value`` is not acceptable text, or None."""
+    found = (_NOT_MULTILINE if multiline else _NOT_SINGLE_LINE).search(value)
+    if found is None:
+        return None
+    char = found.group()
+    if char in "\t\n\r\u2028\u2029":
+        return "不能包含换行或制表符 (no line breaks or tabs in this field)"
+    return f"不能包含控制字符 U+{ord(char):04X} (no control characters)"
+
+
+def _one_line(value: str) -> str:
+    problem = text_problem(value, multiline=False)
+    if problem is not None:
+        raise ValueError(problem)
+    return value
+
+
+def _lines(value: str) -> str:
+    problem = text_problem(value, multiline=True)
+    if problem is not None:
+        raise ValueError(problem)
+    return value
+
+
+#: The two kinds of text field, as the last item of a field's ``Annotated`` (after its
+#: ``Field`` bounds, so that those are checked as string lengths), e.g.
+#: ``Annotated[str, Field(min_length=1, max_length=200), ONE_LINE]``.
+#: Names, titles, codes, references, chat: one line, no control characters, no tabs.
+ONE_LINE = AfterValidator(_one_line)
+#: Descriptions, questions, answers, announcements, reasons: line breaks (LF, CR) and tabs are
+#: kept; every other control character is refused.
+LINES = AfterValidator(_lines)
+
+
+def _check_strings(value: Any) -> None:
+    if isinstance(value, str):
+        _lines(value)
+    elif isinstance(value, list | tuple | set | frozenset):
+        for item in value:
+            _check_strings(item)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _check_strings(key)
+            _check_strings(item)
 
 
 class Strict(BaseModel):
+    """The base of every request model: no type coercion, no unknown fields, and no control
+    characters in any string (the multi-line rule, as a floor under every field; a field typed
+    :data:`ONE_LINE` refuses line breaks too)."""
+
     model_config = ConfigDict(strict=True, extra="forbid", str_strip_whitespace=True)
+
+    @field_validator("*")
+    @classmethod
+    def _no_control_characters(cls, value: Any, _info: ValidationInfo) -> Any:
+        _check_strings(value)
+        return value
+
+
+# -- JSON ---------------------------------------------------------------------------------------
+
+
+class BadJson(ValueError):
+    """A document refused by :func:`parse_json`; ``code`` says why (docs/api.md)."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+_STRING = re.compile(r'"(?:[^"\\]+|\\.)*"', re.DOTALL)
+_NOT_BRACKET = re.compile(r"[^\[\]{}]+")
+_DELTA = {"[": 1, "{": 1, "]": -1, "}": -1}
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+
+
+def json_depth(text: str) -> int:
+    """The deepest nesting of arrays and objects in ``text``, brackets in strings not counted
+    (for text that is not JSON the answer is still a bound the parser may rely on)."""
+    brackets = _NOT_BRACKET.sub("", _STRING.sub("", text))
+    return max(accumulate(map(_DELTA.__getitem__, brackets)), default=0)
+
+
+def _refuse_constant(name: str) -> Any:
+    raise BadJson("number_out_of_range", f"{name} 不是 JSON 数值 (NaN and Infinity are not "
+                  "JSON numbers)")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise BadJson("number_out_of_range", "数值超出范围 (a number is out of range)")
+    return value
+
+
+def parse_json(data: str | bytes, *, max_depth: int = MAX_JSON_DEPTH) -> Any:
+    """The one JSON parser for input from the network: UTF-8, nesting at most ``max_depth``,
+    finite numbers only, no lone surrogates. Raises :class:`BadJson`."""
+    if isinstance(data, bytes | bytearray):
+        try:
+            text = bytes(data).decode("utf-8")
+        except UnicodeDecodeError as error:
+            raise BadJson("malformed_json", "请求体不是 UTF-8 (the JSON is not UTF-8)") from error
+    else:
+        text = data
+    # Counting every bracket is a bound on the depth; only a document with many needs the scan.
+    if text.count("[") + text.count("{") > max_depth and json_depth(text) > max_depth:
+        raise BadJson("json_too_deep", f"JSON 嵌套超过 {max_depth} 层 (JSON nested deeper than "
+                      f"{max_depth} levels)")
+    try:
+        value = json.loads(text, parse_constant=_refuse_constant, parse_float=_finite)
+    except BadJson:
+        raise
+    except (ValueError, RecursionError) as error:
+        # ValueError includes an integer of more than 4300 digits.
+        raise BadJson("malformed_json", "不是合法的 JSON (not valid JSON)") from error
+    if _SURROGATE_ESCAPE.search(text):
+        try:
+            json.dumps(value, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError as error:
+            raise BadJson("malformed_json", "JSON 含有不成对的代理项 (a lone surrogate "
+                          "escape is not text)") from error
+    return value
+
+
+def dumps(value: Any) -> str:
+    """Compact JSON out, never ``NaN`` or ``Infinity`` (ValueError instead: not JSON)."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+
+
+# -- integers -----------------------------------------------------------------------------------
+
+_DIGITS = re.compile(r"[0-9]+")
+
+
+def parse_int(text: str | None, *, maximum: int, minimum: int = 0) -> int | None:
+    """A whole number written in ASCII digits only (no sign, space, underscore, or any other
+    script's digits), between ``minimum`` and ``maximum``; None for anything else, so the
+    caller raises its own error."""
+    if text is None or len(text) > len(str(maximum)) or not _DIGITS.fullmatch(text):
+        return None
+    value = int(text)
+    return value if minimum <= value <= maximum else None

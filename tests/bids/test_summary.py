@@ -61,3 +61,20 @@ def test_a_decrypted_summary_with_an_unsafe_integer_is_refused() -> None:
     with pytest.raises(EnvelopeError) as caught:
         decode_summary(data.replace(b"9007199254740991", b"9007199254740993"))
     assert caught.value.code == "bad_summary"
+
+
+def test_a_summary_nested_past_the_parser_is_a_bad_summary_not_a_crash() -> None:
+    # Sealed on the bidder's side and read only at the opening: a RecursionError there would
+    # stop the decryption of every bid in the section, not refuse this one.
+    deep = encode_summary(SUMMARY).replace(b'"warranty_years":2',
+                                           b'"warranty_years":' + b"[" * 30_000 + b"]" * 30_000)
+    assert len(deep) < 65536
+    with pytest.raises(EnvelopeError) as caught:
+        decode_summary(deep)
+    assert caught.value.code == "bad_summary"
+    nested: list[object] = []
+    for _ in range(30_000):
+        nested = [nested]
+    with pytest.raises(EnvelopeError) as caught:
+        encode_summary({**SUMMARY, "extra": nested})
+    assert caught.value.code == "bad_summary"

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -26,6 +26,7 @@ from tradesys.api.errors import BadRequest, TooLarge, UnsupportedMediaType
 from tradesys.errors import NotFound
 from tradesys.identity.principal import Principal
 from tradesys.services import Services
+from tradesys.strict import BadJson, parse_int, parse_json
 
 MAX_JSON_BYTES = 1024 * 1024
 MAX_INT = 2**31 - 1
@@ -41,7 +42,9 @@ def to_json(result: Result) -> bytes:
     if isinstance(result, BaseModel):
         return result.__pydantic_serializer__.to_json(result)
     # Sorted keys: a dict answer is canonical JSON (receipts rely on it byte for byte).
-    return json.dumps(result, ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode()
+    # allow_nan=False: never Infinity or NaN, which are not JSON (input refuses them).
+    return json.dumps(result, ensure_ascii=False, separators=(",", ":"), sort_keys=True,
+                      allow_nan=False).encode()
 
 
 def json_response(body: bytes, status: int) -> Response:
@@ -157,23 +160,25 @@ async def parse_body(request: Request, model: type[BodyT]) -> tuple[BodyT, bytes
             "请求体须为 application/json (the body must be application/json)",
         )
     declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > MAX_JSON_BYTES:
-        raise TooLarge("body_too_large", "请求体过大 (the request body is too large)")
+    if declared is not None:
+        length = parse_int(declared, maximum=2**63 - 1)
+        if length is None:
+            raise BadRequest("bad_content_length", "Content-Length 须为非负整数 (Content-Length "
+                             "must be a whole number)")
+        if length > MAX_JSON_BYTES:
+            raise TooLarge("body_too_large", "请求体过大 (the request body is too large)")
     raw = b""
     async for chunk in request.stream():
         raw += chunk
         if len(raw) > MAX_JSON_BYTES:
             raise TooLarge("body_too_large", "请求体过大 (the request body is too large)")
+    # The one strict parser first (depth, finite numbers, UTF-8: tradesys/strict.py), then the
+    # model, which parses the same bytes in JSON mode (instants and the like as JSON has them).
     try:
-        json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise BadRequest(
-            "malformed_json", "请求体不是合法的 JSON (the body is not valid JSON)"
-        ) from exc
-    try:
-        return model.model_validate_json(raw), raw
-    except ValidationError:
-        raise
+        parse_json(raw)
+    except BadJson as exc:
+        raise BadRequest(exc.code, exc.message) from exc
+    return model.model_validate_json(raw), raw
 
 
 class Router:

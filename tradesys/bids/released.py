@@ -7,17 +7,17 @@ from typing import Annotated
 
 from pydantic import Field
 
-from tradesys.strict import Strict
+from tradesys.strict import ONE_LINE, Strict
 
 
 class ReleasedShare(Strict):
     """A holder's unwrapped opening-key share (docs/envelope.md, released form)."""
 
-    format: Annotated[str, Field(max_length=40)]
+    format: Annotated[str, Field(max_length=40), ONE_LINE]
     version: Annotated[int, Field(ge=1, le=100)]
-    section: Annotated[str, Field(min_length=1, max_length=64)]
-    opening_public_key: Annotated[str, Field(min_length=80, max_length=100)]
+    section: Annotated[str, Field(min_length=1, max_length=64), ONE_LINE]
+    opening_public_key: Annotated[str, Field(min_length=80, max_length=100), ONE_LINE]
     threshold: Annotated[int, Field(ge=2, le=255)]
     count: Annotated[int, Field(ge=2, le=255)]
     index: Annotated[int, Field(ge=1, le=255)]
-    value: Annotated[str, Field(min_length=40, max_length=50)]
+    value: Annotated[str, Field(min_length=40, max_length=50), ONE_LINE]

@@ -70,6 +70,8 @@ def encode_summary(summary: Any) -> bytes:
         data = canonical_json(value)
     except (TypeError, ValueError, UnicodeEncodeError) as error:
         raise _bad(str(error)) from error
+    except RecursionError as error:
+        raise _bad("nested too deeply to encode") from error
     if len(data) > MAX_SUMMARY_BYTES:
         raise _bad(f"larger than {MAX_SUMMARY_BYTES} bytes")
     return data
@@ -82,6 +84,10 @@ def decode_summary(data: bytes) -> dict[str, Any]:
         value = json.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, ValueError) as error:
         raise _bad("not UTF-8 JSON") from error
+    except RecursionError as error:
+        # A sealed summary is the bidder's own bytes, read at the opening: nesting past the
+        # parser's limit must refuse this bid (bad_summary), not stop the opening of all.
+        raise _bad("nested too deeply to parse") from error
     if encode_summary(value) != data:
         raise _bad("not canonical JSON")
     return validate_summary(value)

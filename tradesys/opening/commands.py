@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -14,9 +14,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from tradesys.bids.receipts import CONFIRMATION_TYPE, receipt_file, sign_receipt
 from tradesys.clock import Clock, isoformat_utc
+from tradesys.errors import Invalid
 from tradesys.events.models import Event
 from tradesys.identity.principal import Principal
 from tradesys.opening import ceremony, record
+from tradesys.opening.chat_limit import ChatLimit
 from tradesys.procurement.rules import RuleBook
 from tradesys.storage import FileStore
 
@@ -33,11 +35,15 @@ class OpeningCommands:
     records: record.RecordStore
     #: Countersigns bidders' confirmations of the opening record (the receipt key).
     receipt_key: Ed25519PrivateKey
+    #: The one chat rate limit, whichever edge the chat came through.
+    chat_limit: ChatLimit = field(default_factory=ChatLimit)
 
     async def run(self, session: AsyncSession, principal: Principal, section_id: int,
                   command: Any) -> dict[str, Any]:
         now = self.clock.now()
         kind = command.type
+        if kind == "chat":
+            self.chat_limit.take(principal.user_id, now)
         if kind == "sign_in":
             return await ceremony.sign_in(session, principal, section_id, now)
         if kind == "release_share":
@@ -98,4 +104,9 @@ class OpeningCommands:
             "unmute": lambda: ceremony.set_muted(session, principal, section_id,
                                                  command.org_id, False, now),
         }
-        return await steps[command.type]()
+        step = steps.get(command.type)
+        if step is None:
+            # The edges parse only the command models, whose types all have a step here but
+            # ping (answered by the hall's connection itself): never a 500 if one slips by.
+            raise Invalid("unknown_type", "未知的指令类型 (unknown command type)")
+        return await step()

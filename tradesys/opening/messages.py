@@ -12,10 +12,13 @@ from typing import Annotated, Literal, get_args
 from pydantic import Field, TypeAdapter
 
 from tradesys.bids.released import ReleasedShare
-from tradesys.strict import Strict
+from tradesys.strict import LINES, ONE_LINE, Strict
 
-ClientId = Annotated[str, Field(max_length=64)]
-Text = Annotated[str, Field(min_length=1, max_length=1000)]
+ClientId = Annotated[str, Field(max_length=64), ONE_LINE]
+#: Announcements, objections and answers keep their line breaks (the hall's text areas); chat
+#: is one line (the hall's input box). tradesys/strict.py says what each refuses.
+Text = Annotated[str, Field(min_length=1, max_length=1000), LINES]
+ChatText = Annotated[str, Field(min_length=1, max_length=1000), ONE_LINE]
 
 
 class Command(Strict):
@@ -44,12 +47,17 @@ class ReleaseHolderShare(Command):
 
 class Reasoned(Command):
     type: Literal["declare_failed", "pause", "resume"]
-    reason: Annotated[str, Field(max_length=1000)] = ""
+    reason: Annotated[str, Field(max_length=1000), LINES] = ""
 
 
 class Texted(Command):
-    type: Literal["announce", "raise_objection", "chat"]
+    type: Literal["announce", "raise_objection"]
     text: Text
+
+
+class Chat(Command):
+    type: Literal["chat"]
+    text: ChatText
 
 
 class Confirm(Command):
@@ -72,11 +80,26 @@ class Mute(Command):
     org_id: Annotated[int, Field(ge=1)]
 
 
-MODELS = (Ping, Bare, ReleaseShare, ReleaseHolderShare, Reasoned, Texted, Confirm, Answer, Mute)
+MODELS = (Ping, Bare, ReleaseShare, ReleaseHolderShare, Reasoned, Texted, Chat, Confirm, Answer,
+          Mute)
 AnyCommand = Annotated[
-    Ping | Bare | ReleaseShare | ReleaseHolderShare | Reasoned | Texted | Confirm | Answer | Mute,
+    Ping | Bare | ReleaseShare | ReleaseHolderShare | Reasoned | Texted | Chat | Confirm | Answer
+    | Mute, Field(discriminator="type")]
+#: What ``POST /sections/{id}/opening/commands`` takes: every command that changes the opening.
+#: ``ping`` is the hall's clock check, answered by the connection itself: over HTTP it is not a
+#: command (``GET /time`` is the server time there), so it is refused like any unknown type.
+AnyHttpCommand = Annotated[
+    Bare | ReleaseShare | ReleaseHolderShare | Reasoned | Texted | Chat | Confirm | Answer | Mute,
     Field(discriminator="type")]
 COMMAND = TypeAdapter(AnyCommand)
+
+
+def _types(models: tuple[type[Command], ...]) -> frozenset[str]:
+    return frozenset(name for model in models
+                     for name in get_args(model.model_fields["type"].annotation))
+
+
 #: Every command type, from the models' ``type`` literals.
-TYPES = frozenset(name for model in MODELS
-                  for name in get_args(model.model_fields["type"].annotation))
+TYPES = _types(MODELS)
+#: The types the domain runs (``OpeningCommands.run``): all but ``ping``.
+DOMAIN_TYPES = _types(tuple(model for model in MODELS if model is not Ping))

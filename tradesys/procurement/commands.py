@@ -14,16 +14,17 @@ from typing import Annotated
 from pydantic import AfterValidator, AwareDatetime, BeforeValidator, Field
 
 from tradesys.procurement.kinds import Category, Procedure, TradeType
-from tradesys.strict import Strict
+from tradesys.strict import LINES, ONE_LINE, Strict
 
-Text200 = Annotated[str, Field(min_length=1, max_length=200)]
-LongText = Annotated[str, Field(min_length=1, max_length=20000)]
+#: Names and titles are one line; descriptions keep their line breaks (tradesys/strict.py).
+Text200 = Annotated[str, Field(min_length=1, max_length=200), ONE_LINE]
+LongText = Annotated[str, Field(min_length=1, max_length=20000), LINES]
 
 
 def _decimal_string(value: object) -> Decimal:
     if isinstance(value, Decimal):
         return value
-    if not isinstance(value, str) or not re.fullmatch(r"\d{1,14}(\.\d{1,2})?", value):
+    if not isinstance(value, str) or not re.fullmatch(r"[0-9]{1,14}(\.[0-9]{1,2})?", value):
         raise ValueError("amounts are decimal strings such as \"950000.00\" (元)")
     return Decimal(value)
 
@@ -32,7 +33,8 @@ def _decimal_string(value: object) -> Decimal:
 Amount = Annotated[Decimal, BeforeValidator(_decimal_string),
                    Field(ge=0, max_digits=16, decimal_places=2)]
 #: Upper-cased at the edge, as the identity service stores it.
-CreditCode = Annotated[str, Field(min_length=18, max_length=18), AfterValidator(str.upper)]
+CreditCode = Annotated[str, Field(min_length=18, max_length=18), ONE_LINE,
+                      AfterValidator(str.upper)]
 
 
 def _to_utc(value: datetime) -> datetime:
@@ -56,7 +58,7 @@ class RegisterProject(Strict):
     trade_type: TradeType
     category: Category
     procedure: Procedure
-    region_code: Annotated[str, Field(pattern=r"^[1-9]\d{5}$", description="GB/T 2260")]
+    region_code: Annotated[str, Field(pattern=r"^[1-9][0-9]{5}$", description="GB/T 2260")]
     content: LongText
     owner_name: Text200 = Field(description="项目业主")
     procurer_credit_code: CreditCode | None = Field(
@@ -65,22 +67,22 @@ class RegisterProject(Strict):
     agency_credit_code: CreditCode | None = Field(
         default=None, description="受托代理机构的统一社会信用代码 (when the procurer entrusts one)"
     )
-    approval_number: Annotated[str, Field(max_length=100)] | None = None
-    approval_dept_name: Annotated[str, Field(max_length=200)] | None = None
-    supervise_dept_name: Annotated[str, Field(max_length=200)] | None = None
+    approval_number: Annotated[str, Field(max_length=100), ONE_LINE] | None = None
+    approval_dept_name: Annotated[str, Field(max_length=200), ONE_LINE] | None = None
+    supervise_dept_name: Annotated[str, Field(max_length=200), ONE_LINE] | None = None
     sections: Annotated[list[SectionIn], Field(min_length=1, max_length=100)]
 
 
 class Announce(Strict):
-    title: Annotated[str, Field(min_length=1, max_length=300)]
+    title: Annotated[str, Field(min_length=1, max_length=300), ONE_LINE]
     content: LongText
     doc_start: Instant
     doc_end: Instant
     clarification_deadline: Instant
     bid_deadline: Instant = Field(description="投标截止时间，即开标时间")
-    opening_place: Annotated[str, Field(min_length=1, max_length=200)] = "网上开标大厅"
+    opening_place: Annotated[str, Field(min_length=1, max_length=200), ONE_LINE] = "网上开标大厅"
     consortium_allowed: bool = False
-    contact: Annotated[str, Field(max_length=200)] | None = None
+    contact: Annotated[str, Field(max_length=200), ONE_LINE] | None = None
     opening_key_holders: Annotated[
         list[Annotated[int, Field(ge=1, le=2**31 - 1)]], Field(min_length=2, max_length=9)
     ] = Field(description="开标密钥持有人（用户 id）: the agency host, the procurer's "
@@ -90,15 +92,15 @@ class Announce(Strict):
 
 
 class AskQuestion(Strict):
-    text: Annotated[str, Field(min_length=1, max_length=5000)]
+    text: Annotated[str, Field(min_length=1, max_length=5000), LINES]
 
 
 class AnswerQuestion(Strict):
-    answer: Annotated[str, Field(min_length=1, max_length=20000)]
+    answer: Annotated[str, Field(min_length=1, max_length=20000), LINES]
 
 
 class Clarify(Strict):
-    title: Annotated[str, Field(min_length=1, max_length=300)]
+    title: Annotated[str, Field(min_length=1, max_length=300), ONE_LINE]
     content: LongText
     changes_bid_content: bool
     new_bid_deadline: Instant | None = None
@@ -106,7 +108,7 @@ class Clarify(Strict):
 
 
 class Cancel(Strict):
-    reason: Annotated[str, Field(min_length=1, max_length=5000)]
+    reason: Annotated[str, Field(min_length=1, max_length=5000), LINES]
 
 
 class RegisterStandingEntrustment(Strict):

@@ -17,6 +17,7 @@ from tradesys.procurement.kinds import ProjectState
 from tradesys.procurement.models import DocumentObtain, TenderDocument
 from tradesys.procurement.notices import tender_notice
 from tradesys.storage import FileStore, StoredFile
+from tradesys.strict import text_problem
 
 ALLOWED_TYPES = {
     "application/pdf",
@@ -30,7 +31,9 @@ ALLOWED_TYPES = {
 
 def check_filename(name: str) -> str:
     name = name.strip()
-    if not name or len(name) > 255 or any(ch in name for ch in "/\\\0") or name in (".", ".."):
+    # One line of text (tradesys/strict.py): the name goes into Content-Disposition headers.
+    if (not name or len(name) > 255 or any(ch in name for ch in "/\\") or name in (".", "..")
+            or text_problem(name, multiline=False) is not None):
         raise Invalid("invalid_filename", "文件名无效 (invalid file name)")
     return name
 

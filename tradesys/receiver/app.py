@@ -29,6 +29,7 @@ from tradesys.db.database import Database
 from tradesys.receiver.store import ReceivedReport, ReceiverBase
 from tradesys.reporting.signing import verify_headers
 from tradesys.reporting.validation import release_errors
+from tradesys.strict import BadJson, parse_int, parse_json
 
 COMMON_KEYS = ("PLATFORM_CODE", "PUB_SERVICE_PLAT_CODE", "DATA_TIMESTAMP", "UNIFIED_DEAL_CODE",
                "TENDER_PROJECT_CODE", "BID_SECTION_CODES")
@@ -53,6 +54,9 @@ def _payload_problems(document: Any, own_code: str) -> tuple[int, str, str] | No
         return 422, "wrong_platform", "the report is addressed to another public platform"
     if document["dataset"] not in DATASETS:
         return 422, "unknown_dataset", f"unknown data set {document['dataset']!r}"
+    seq = document["event_seq"]
+    if isinstance(seq, bool) or not isinstance(seq, int) or not 0 < seq < 2**63:
+        return 422, "invalid_payload", "event_seq must be a positive integer"
     record, release = document["record"], document["release"]
     if not isinstance(record, dict) or not isinstance(release, dict):
         return 422, "invalid_payload", "record and release must be objects"
@@ -92,9 +96,9 @@ def create_receiver_app(database_url: str, *, platform_code: str,
             return _error(413, "too_large", "report too large")
         headers = {k.lower(): v for k, v in request.headers.items()}
         try:
-            document = json.loads(body)
-        except ValueError:
-            return _error(400, "malformed_json", "the body is not JSON")
+            document = parse_json(body)
+        except BadJson as error:
+            return _error(400, error.code, error.message)
         sender = document.get("platform_code") if isinstance(document, dict) else None
         public = trusted.get(sender) if isinstance(sender, str) else None
         if public is None:
@@ -123,14 +127,16 @@ def create_receiver_app(database_url: str, *, platform_code: str,
                 session.add(ReceivedReport(
                     key=key, body_sha256=digest, platform_code=sender,
                     dataset=document["dataset"], ocid=document["release"]["ocid"],
-                    event_seq=int(document["event_seq"]), body=body.decode("utf-8"),
+                    event_seq=document["event_seq"], body=body.decode("utf-8"),
                     received_at=clock.now()))
         except IntegrityError:  # the same key raced in: the first one won
             return _error(409, "key_in_flight", "the same key arrived concurrently")
         return JSONResponse({"key": key, "duplicate": False}, status_code=201)
 
     async def list_reports(request: Request) -> Response:
-        after = int(request.query_params.get("after", "0") or 0)
+        after = parse_int(request.query_params.get("after") or "0", maximum=2**63 - 1)
+        if after is None:
+            return _error(400, "bad_after", "after must be a whole number")
         async with db.reading() as session:
             rows = (await session.execute(
                 select(ReceivedReport).where(ReceivedReport.arrival > after)

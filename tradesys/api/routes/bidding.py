@@ -32,14 +32,14 @@ from tradesys.opening import ceremony
 from tradesys.procurement.access import Action, authorize_project
 from tradesys.procurement.commands import Amount
 from tradesys.reporting.signing import public_pem
-from tradesys.strict import Strict
+from tradesys.strict import ONE_LINE, Strict, parse_int
 
 router = Router()
 
 
 class NewKey(Strict):
     purpose: KeyPurpose
-    public_key: Annotated[str, Field(min_length=80, max_length=100)]
+    public_key: Annotated[str, Field(min_length=80, max_length=100), ONE_LINE]
 
 
 class KeyOut(BaseModel):
@@ -74,8 +74,12 @@ class SealingOut(BaseModel):
     max_bid_bytes: int
 
 
+#: The largest envelope size an upload may declare (the settings cap it lower).
+MAX_UPLOAD_SIZE = 2**48
+
+
 class NewUpload(Strict):
-    size: Annotated[int, Field(ge=1, le=2**48)]
+    size: Annotated[int, Field(ge=1, le=MAX_UPLOAD_SIZE)]
 
 
 class UploadOut(BaseModel):
@@ -197,11 +201,10 @@ async def upload_status(call: Call) -> Result:
                  tag="bidding", response=UploadOut, confidential=True)
 async def append(call: Call) -> Response:
     upload_id = _upload_id(call)
-    raw_offset = call.request.headers.get("upload-offset", "")
-    if not raw_offset.isdigit() or len(raw_offset) > 16:
-        raise BadRequest("bad_offset", "须提供 Upload-Offset 头 (an Upload-Offset header is "
-                         "required)")
-    offset = int(raw_offset)
+    offset = parse_int(call.request.headers.get("upload-offset"), maximum=MAX_UPLOAD_SIZE)
+    if offset is None:
+        raise BadRequest("bad_offset", "须提供 Upload-Offset 头，值为非负整数 (an Upload-Offset "
+                         "header with a whole number is required)")
     principal = call.principal
     assert principal is not None
     services = call.services
@@ -495,7 +498,7 @@ async def envelope_header(call: Call) -> Result:
 class SecurityIn(Strict):
     method: SecurityMethod
     amount: Amount
-    reference: Annotated[str, Field(min_length=1, max_length=100)]
+    reference: Annotated[str, Field(min_length=1, max_length=100), ONE_LINE]
 
 
 class DecisionIn(Strict):

@@ -14,13 +14,14 @@ from tradesys.errors import NotFound
 from tradesys.identity.principal import Principal
 from tradesys.opening import ceremony
 from tradesys.opening.audience import visible_to_public
-from tradesys.opening.messages import AnyCommand
+from tradesys.opening.messages import AnyHttpCommand
 
 router = Router()
 
 
-class OpeningCommandIn(RootModel[AnyCommand]):
-    """One hall command (docs/hall-protocol.md), e.g. ``{"type": "start_decryption"}``."""
+class OpeningCommandIn(RootModel[AnyHttpCommand]):
+    """One hall command (docs/hall-protocol.md), e.g. ``{"type": "start_decryption"}``; not
+    ``ping``, which only a hall connection answers (GET /time is the clock over HTTP)."""
 
 
 async def _public_context(session: AsyncSession, section_id: int) -> ceremony.Context:

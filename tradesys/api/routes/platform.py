@@ -18,6 +18,7 @@ from tradesys.identity.roles import Role
 from tradesys.reporting.feed import compile_record, releases_after, releases_of_project
 from tradesys.reporting.ocds import release_package
 from tradesys.reporting.signing import public_pem
+from tradesys.strict import parse_int
 
 router = Router()
 
@@ -25,9 +26,10 @@ router = Router()
 def _cursor(raw: str | None) -> int:
     if raw is None or raw == "":
         return 0
-    if not raw.isdigit() or len(raw) > 18:
+    cursor = parse_int(raw, maximum=2**63 - 1)
+    if cursor is None:
         raise BadRequest("invalid_cursor", "分页游标无效 (invalid cursor)")
-    return int(raw)
+    return cursor
 
 
 @router.endpoint("GET", "/platform/releases",

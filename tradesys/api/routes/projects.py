@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import Response
 
-from tradesys.api.pagination import decode_cursor, encode_cursor, parse_limit
+from tradesys.api.pagination import cursor_id, decode_cursor, encode_cursor, parse_limit
 from tradesys.api.routing import Call, Result, Router
 from tradesys.api.schemas import NoticeDetail, ProjectOut, ProjectPage, ProjectSummary
 from tradesys.identity.principal import Principal
@@ -43,7 +43,7 @@ async def register_project(call: Call) -> Response:
 )
 async def list_projects(call: Call) -> Result:
     cursor = decode_cursor(call.query("cursor"))
-    after_id = int(cursor[0]) if cursor and isinstance(cursor[0], int) else None
+    after_id = cursor_id(cursor[0]) if cursor else None
     limit = parse_limit(call.query("limit"))
 
     async def work(session: AsyncSession, principal: Principal | None) -> Result:

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import Response
 
 from tradesys.api.errors import BadRequest
-from tradesys.api.pagination import decode_cursor, encode_cursor, parse_limit
+from tradesys.api.pagination import cursor_id, decode_cursor, encode_cursor, parse_limit
 from tradesys.api.routing import Call, Result, Router, json_response
 from tradesys.api.schemas import NoticeDetail, NoticeOut, NoticePage, ServerTime
 from tradesys.clock import DISPLAY_TZ, isoformat_utc
@@ -44,7 +44,9 @@ def _notice_cursor(raw: str | None) -> tuple[datetime, int] | None:
         return None
     try:
         when, notice_id = cursor
-        return datetime.fromisoformat(when), int(notice_id)
+        if not isinstance(when, str):
+            raise TypeError(when)
+        return datetime.fromisoformat(when), cursor_id(notice_id)
     except (TypeError, ValueError) as exc:
         raise BadRequest("invalid_cursor", "分页游标无效 (invalid cursor)") from exc
 
