@@ -13,6 +13,7 @@ import pytest
 
 from tests.bids.test_submission import sealing
 from tests.support import Flow, Seed, assert_error, project_body, table_counts
+from tradesys.demo.scenario import random_credit_code
 from tradesys.services import Services
 
 PROJECTS = "/api/v1/projects"
@@ -216,3 +217,22 @@ async def test_a_control_character_in_a_file_name_is_refused(
             headers={**seed.agency.auth, "Content-Type": "application/pdf"}, content=b"x")
         assert_error(response, 422, "invalid_filename")
     assert (await table_counts(services))["tender_documents"] == before["tender_documents"]
+
+
+@pytest.mark.parametrize("bad", ["\n", "\r", "\t", "\u2028"])
+async def test_organisation_and_user_names_are_one_line(
+    client: httpx.AsyncClient, seed: Seed, services: Services, bad: str
+) -> None:
+    """Names are shown on one line in lists, records and PDFs: a line break in one could forge
+    a second line there."""
+    before = await table_counts(services)
+    org = await client.post("/api/v1/organisations", headers=seed.admin.auth,
+                            json={"name": f"某某{bad}公司", "credit_code": random_credit_code()})
+    error = assert_error(org, 422, "validation_failed")
+    assert [item["loc"] for item in error["details"]] == [["name"]]
+    user = await client.post("/api/v1/users", headers=seed.admin.auth, json={
+        "org_id": seed.agency.org_id, "username": "newuser", "display_name": f"张{bad}三",
+        "password": "a-good-password-1", "role": "agency"})
+    error = assert_error(user, 422, "validation_failed")
+    assert [item["loc"] for item in error["details"]] == [["display_name"]]
+    assert await table_counts(services) == before

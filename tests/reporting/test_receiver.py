@@ -75,6 +75,7 @@ def _other_platform(document: dict[str, Any]) -> None:
     ("bad_signature", 401, "bad_signature"),
     ("stale_signature", 401, "bad_signature"),
     ("no_signature", 401, "bad_signature"),
+    ("superscript_timestamp", 401, "bad_signature"),
     ("unknown_platform", 403, "unknown_platform"),
     ("invalid_release", 422, "invalid_release"),
     ("missing_common_key", 422, "invalid_record"),
@@ -97,6 +98,10 @@ async def test_bad_reports_are_refused_and_nothing_stored(flow: Flow, services: 
                                   clock.now() - timedelta(hours=1), body)}
     elif case == "no_signature":
         headers = {"idempotency-key": report.key}
+    elif case == "superscript_timestamp":
+        # '²' passes str.isdigit() and then fails int(): once a 500.
+        headers = {**headers,
+                   "webhook-timestamp": (headers["webhook-timestamp"] + "²").encode("latin-1")}
     elif case == "unknown_platform":
         body = _mutated(report, lambda d: d.update(platform_code="TS9999999999"))
         headers = _signed(services, clock, report.key, body)

@@ -38,6 +38,7 @@ from tradesys.demo.runner import bootstrap
 from tradesys.demo.scenario import DemoFailure, DemoState, Party, Scenario
 from tradesys.demo.server import InProcessServer
 from tradesys.settings import Settings
+from tradesys.storage import private_dir
 
 #: The watchable tender's announcement lies this far before the first start.
 HISTORY = timedelta(days=21, hours=1)
@@ -52,7 +53,7 @@ def ensure_demo_tender(settings: Settings,
     accounts_file = (settings.data_dir / "demo-accounts.json").resolve()
     if accounts_file.exists():
         return accounts_file
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(settings.data_dir)
     system = SystemClock()
     start = system.now()
     clock = AdjustableClock(start - HISTORY)

@@ -7,7 +7,7 @@ from typing import Annotated
 from pydantic import Field, StringConstraints
 
 from tradesys.identity.roles import Role
-from tradesys.strict import Strict
+from tradesys.strict import ONE_LINE, Strict
 
 #: A password is taken verbatim: the model-wide whitespace stripping of ``Strict`` would
 #: silently change it (and make a password set through the CLI, which never strips, fail to
@@ -20,14 +20,14 @@ Id = Annotated[int, Field(ge=1, le=2**31 - 1)]
 
 
 class NewOrganisation(Strict):
-    name: Annotated[str, Field(min_length=1, max_length=200)]
+    name: Annotated[str, Field(min_length=1, max_length=200), ONE_LINE]
     credit_code: Annotated[str, Field(min_length=18, max_length=18)]
 
 
 class NewUser(Strict):
     org_id: Id
     username: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]{3,64}$")]
-    display_name: Annotated[str, Field(min_length=1, max_length=100)]
+    display_name: Annotated[str, Field(min_length=1, max_length=100), ONE_LINE]
     password: Password
     role: Role
 
@@ -40,7 +40,7 @@ class Login(Strict):
 class NewToken(Strict):
     username: Annotated[str, Field(min_length=1, max_length=64)]
     password: Password
-    name: Annotated[str, Field(min_length=1, max_length=100)] = "cli"
+    name: Annotated[str, Field(min_length=1, max_length=100), ONE_LINE] = "cli"
     #: Days the token lives; absent or null: the longest allowed (``TRADESYS_TOKEN_MAX_TTL_DAYS``,
     #: which also refuses more). The bound here only keeps the number a number of days.
     ttl_days: Annotated[int, Field(ge=1, le=36500)] | None = None

@@ -40,7 +40,7 @@ from tradesys.opening.record_pdf import render_record_pdf
 from tradesys.opening.state import CONFIRMING, DECRYPTED, TOO_FEW
 from tradesys.procurement.kinds import Procedure, ReportSet
 from tradesys.procurement.rules import RuleBook
-from tradesys.storage import FileStore
+from tradesys.storage import FileStore, private_dir
 
 FORMAT = "tradesys.opening-record/1"
 PLACE = "tradesys 网上开标大厅（不见面开标）"
@@ -66,7 +66,7 @@ class RecordStore:
         return self.files.path_of(sha256).with_suffix(".pdf")
 
     def _write(self, path: Path, data: bytes) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(path.parent)
         fd, name = tempfile.mkstemp(dir=path.parent, prefix=".record-")
         with os.fdopen(fd, "wb") as out:
             out.write(data)

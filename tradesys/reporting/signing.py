@@ -16,6 +16,9 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from tradesys.storage import private_dir
+from tradesys.strict import parse_int
+
 SCHEME = "v1a"
 
 
@@ -31,7 +34,7 @@ def load_or_create_key(path: Path) -> Ed25519PrivateKey:
             raise ValueError(f"{path} does not hold an Ed25519 key")
         return key
     key = Ed25519PrivateKey.generate()
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(path.parent)
     pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                             serialization.NoEncryption())
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -69,9 +72,9 @@ def verify_headers(public: Ed25519PublicKey, headers: dict[str, str], body: byte
     msg_id = headers.get("webhook-id")
     raw_timestamp = headers.get("webhook-timestamp", "")
     signatures = headers.get("webhook-signature", "")
-    if not msg_id or not raw_timestamp.isdigit() or not signatures:
+    timestamp = parse_int(raw_timestamp, maximum=2**63 - 1)
+    if not msg_id or timestamp is None or not signatures:
         return "missing signature headers"
-    timestamp = int(raw_timestamp)
     if abs(now.timestamp() - timestamp) > tolerance_seconds:
         return "signature timestamp outside the tolerance"
     content = signed_content(msg_id, timestamp, body)
