@@ -90,13 +90,15 @@ def test_the_installed_wheel_upgrades_demos_and_serves_from_an_empty_directory(
     port = free_port()
     log = tmp_path / "serve.log"
     with log.open("wb") as out:
-        server = subprocess.Popen([str(tradesys), "serve", "--port", str(port),
-                                   "--receiver-port", "0"], cwd=work, env=env,
+        # The README's first command as an installed user runs it: the demo loaded, the
+        # reference public service platform beside it.
+        server = subprocess.Popen([str(tradesys), "serve", "--demo", "--port", str(port),
+                                   "--receiver-port", str(free_port())], cwd=work, env=env,
                                   stdin=subprocess.DEVNULL, stdout=out, stderr=out,
                                   start_new_session=True)
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 180
         while True:
             assert server.poll() is None, log.read_text(errors="replace")[-4000:]
             try:
@@ -114,6 +116,10 @@ def test_the_installed_wheel_upgrades_demos_and_serves_from_an_empty_directory(
         assert "javascript" in script.headers["content-type"]
         assert script.text == (REPO / "tradesys" / "static" / "js" / "ui.js").read_text(
             encoding="utf-8")
+        notices = httpx.get(f"{base}/api/v1/notices", timeout=5).json()["items"]
+        assert len(notices) >= 2     # the tender for bidding and the one whose opening to watch
+        assert (work / "var" / "demo-accounts.json").is_file()
+        assert sorted(path.name for path in (work / "var" / "demo-keys").iterdir())
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
