@@ -17,7 +17,7 @@ from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, e
 
 from tests.browser.conftest import BROWSER_TIMEZONE
 from tests.browser.test_bid import announced_project
-from tests.browser.test_ui import log_in
+from tests.browser.test_ui import log_in, screenshot
 from tests.support import Party, Seed
 from tradesys.demo.server import InProcessServer
 
@@ -209,9 +209,11 @@ def test_logged_in_header_is_one_line_at_1366(browser: Browser, server: InProces
             for part in ("nav", "session", "time"):
                 assert inn[part] < inn["brandBottom"], (who, part, inn)
             assert inn["overflow"] <= 0
+        screenshot(page, "header-1366.png")
         # At phone width the header wraps, but nothing is wider than the screen.
         page.set_viewport_size({"width": 375, "height": 740})
         assert header_boxes(page)["overflow"] <= 0
+        screenshot(page, "header-375.png")
         expect(page.get_by_role("button", name="退出")).to_be_visible()
     finally:
         context.close()
@@ -308,6 +310,7 @@ def test_forms_speak_the_pages_chinese_in_an_en_us_browser(en_page: Page,
     expect_message(page, "项目名称", "请填写项目名称")
     expect(page.get_by_label("项目名称")).to_be_focused()
     expect(page.locator("#p-region-error")).to_contain_text("行政区划代码")
+    screenshot(page, "agency-checks.png")
     assert requests == []
 
     # keys.html: a backup password too short.

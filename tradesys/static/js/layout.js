@@ -22,7 +22,9 @@ export function currentPage() {
 
 function header() {
   const here = currentPage();
-  const items = NAV.map(([href, text, auth]) => el('li', { dataset: auth ? { auth } : {}, hidden: Boolean(auth) && auth !== 'out' },
+  // Before /me answers only what a visitor sees is shown (招标公告, 登录), as the pages did.
+  const items = NAV.map(([href, text, auth]) => el('li',
+    { dataset: auth ? { auth } : {}, hidden: Boolean(auth) && auth !== 'out' },
     el('a', { href, 'aria-current': href === here ? 'page' : undefined }, text)));
   return el('header', { class: 'site-header' },
     el('div', { class: 'header-inner' },
@@ -32,7 +34,8 @@ function header() {
         el('span', { id: 'whoami' }),
         el('button', { type: 'button', id: 'logout', class: 'link-button' }, '退出')),
       el('p', { class: 'server-time' },
-        el('span', { class: 'server-time-label' }, '服务器时间', el('span', { class: 'zone' }, '（北京时间）')),
+        el('span', { class: 'server-time-label' },
+          '服务器时间', el('span', { class: 'zone' }, '（北京时间）')),
         el('time', { id: 'server-clock', class: 'server-clock' }, '—'),
         el('span', { id: 'clock-offset', class: 'clock-offset' }))));
 }

@@ -301,9 +301,20 @@ export function controlMessage(control) {
   return `${name}填写有误`;
 }
 
+let unnamed = 0;
+
+/** The id of a control's message: "<control id>-error" (a control without an id gets one). */
+function errorId(control) {
+  if (!control.id) {
+    unnamed += 1;
+    control.id = `control-${unnamed}`;
+  }
+  return `${control.id}-error`;
+}
+
 function errorNode(control) {
-  const id = `${control.id || control.name}-error`;
-  let node = control.id || control.name ? document.getElementById(id) : null;
+  const id = errorId(control);
+  let node = document.getElementById(id);
   if (!node) {
     node = el('p', { class: 'field-error', id, role: 'alert' });
     const field = control.closest('.field');
@@ -322,14 +333,16 @@ function describedBy(control, id, on) {
 
 /** Show (or, with null, clear) a control's message next to it, marked aria-invalid. */
 export function setControlMessage(control, message) {
-  const existing = document.getElementById(`${control.id || control.name}-error`);
   if (!message) {
-    if (existing) existing.remove();
-    describedBy(control, `${control.id || control.name}-error`, false);
+    if (control.id) {
+      const existing = document.getElementById(`${control.id}-error`);
+      if (existing) existing.remove();
+      describedBy(control, `${control.id}-error`, false);
+    }
     control.removeAttribute('aria-invalid');
     return;
   }
-  const node = existing || errorNode(control);
+  const node = errorNode(control);
   node.textContent = message;
   describedBy(control, node.id, true);
   control.setAttribute('aria-invalid', 'true');
