@@ -217,6 +217,7 @@ def test_a_whole_opening_in_the_hall(browser: Browser, server: InProcessServer,
         bidders[2].page.get_by_role("button", name="签到").click()
         expect(row(page, names[2])).to_contain_text("已签到")
         expect(page.locator("#event-log")).to_contain_text(f"{names[2]} 已签到")
+        expect(page.locator("#event-log-empty")).to_be_hidden()  # its placeholder went away
         expect(row(page, names[0])).to_contain_text(parties[0].credit_code)
 
         # The key holders (host, procurer, supervisor) release their opening-key shares (2 of

@@ -264,3 +264,142 @@ export function idParam(name) {
   const raw = new URLSearchParams(location.search).get(name);
   return raw && /^[1-9]\d{0,9}$/.test(raw) ? Number(raw) : null;
 }
+
+// ---------------------------------------------------------------------------- form checks
+
+/** The text of a control's label, for a message ("用户名"), without a trailing colon. */
+function controlName(control) {
+  const own = control.labels && control.labels.length ? control.labels[0].textContent : '';
+  return (own || control.getAttribute('aria-label') || '').trim().replace(/[：:]$/, '');
+}
+
+/**
+ * The page's own Chinese message for a control that fails its constraints (required,
+ * minlength, pattern, min/max, type), or null when it passes. A control may name its own
+ * messages: data-missing="…" for a missing value, data-message="…" (for a pattern, say) for
+ * every other failure.
+ */
+export function controlMessage(control) {
+  const v = control.validity;
+  if (!v || v.valid) return null;
+  const name = controlName(control) || '此项';
+  if (v.valueMissing) {
+    if (control.dataset.missing) return control.dataset.missing;
+    if (control.type === 'file') return `请选择${name}`;
+    if (control.tagName === 'SELECT' || control.type === 'checkbox') return `请选择${name}`;
+    return `请填写${name}`;
+  }
+  if (control.dataset.message) return control.dataset.message;
+  if (v.tooShort) return `${name}至少 ${control.minLength} 个字符（现为 ${control.value.length} 个）`;
+  if (v.tooLong) return `${name}最多 ${control.maxLength} 个字符`;
+  if (v.badInput) return `${name}格式不正确，请填写有效的${control.type === 'number' ? '数字' : '值'}`;
+  if (v.rangeUnderflow) return `${name}不能小于 ${control.min}`;
+  if (v.rangeOverflow) return `${name}不能大于 ${control.max}`;
+  if (v.stepMismatch) return `${name}须为整数`;
+  if (v.typeMismatch) return `${name}格式不正确`;
+  if (v.patternMismatch) return `${name}格式不正确`;
+  return `${name}填写有误`;
+}
+
+let unnamed = 0;
+
+/** The id of a control's message: "<control id>-error" (a control without an id gets one). */
+function errorId(control) {
+  if (!control.id) {
+    unnamed += 1;
+    control.id = `control-${unnamed}`;
+  }
+  return `${control.id}-error`;
+}
+
+function errorNode(control) {
+  const id = errorId(control);
+  let node = document.getElementById(id);
+  if (!node) {
+    node = el('p', { class: 'field-error', id, role: 'alert' });
+    const field = control.closest('.field');
+    if (field) field.append(node);
+    else control.after(node);
+  }
+  return node;
+}
+
+function describedBy(control, id, on) {
+  const ids = new Set((control.getAttribute('aria-describedby') || '').split(/\s+/).filter(Boolean));
+  if (on) ids.add(id); else ids.delete(id);
+  if (ids.size) control.setAttribute('aria-describedby', Array.from(ids).join(' '));
+  else control.removeAttribute('aria-describedby');
+}
+
+/** Show (or, with null, clear) a control's message next to it, marked aria-invalid. */
+export function setControlMessage(control, message) {
+  if (!message) {
+    if (control.id) {
+      const existing = document.getElementById(`${control.id}-error`);
+      if (existing) existing.remove();
+      describedBy(control, `${control.id}-error`, false);
+    }
+    control.removeAttribute('aria-invalid');
+    return;
+  }
+  const node = errorNode(control);
+  node.textContent = message;
+  describedBy(control, node.id, true);
+  control.setAttribute('aria-invalid', 'true');
+}
+
+/**
+ * Check a form against its controls' constraints with the page's own Chinese messages, shown
+ * next to each control (the browser's bubbles speak the browser's language, and the form
+ * carries novalidate). Focuses the first failing control. Returns true when all pass.
+ */
+export function checkForm(form) {
+  let first = null;
+  for (const control of form.elements) {
+    if (!control.willValidate) continue;
+    const message = controlMessage(control);
+    setControlMessage(control, message);
+    if (message && !first) first = control;
+  }
+  if (first) first.focus();
+  return first === null;
+}
+
+let guarded = false;
+
+/**
+ * Every form on the page: novalidate, and on submit checked by checkForm before the page's own
+ * submit handler runs (a capturing listener on the document comes first); a failing form's
+ * submit stops there. A form that makes its own checks says so with data-checks="own" (the
+ * hall's). A message goes away when its control is changed.
+ */
+export function guardForms(root = document) {
+  for (const form of root.querySelectorAll('form')) form.noValidate = true;
+  if (guarded) return;
+  guarded = true;
+  new MutationObserver((records) => {
+    for (const record of records) {
+      for (const node of record.addedNodes) {
+        if (node instanceof HTMLFormElement) node.noValidate = true;
+        else if (node instanceof Element) for (const f of node.querySelectorAll('form')) f.noValidate = true;
+      }
+    }
+  }).observe(document.documentElement, { childList: true, subtree: true });
+  document.addEventListener('submit', (event) => {
+    const form = event.target;
+    if (!(form instanceof HTMLFormElement) || form.dataset.checks === 'own') return;
+    if (!checkForm(form)) {
+      event.preventDefault();
+      event.stopImmediatePropagation();
+    }
+  }, true);
+  const recheck = (event) => {
+    const control = event.target;
+    if (control instanceof Element && control.getAttribute('aria-invalid') === 'true'
+        && control.form && control.form.dataset.checks !== 'own' && control.validity) {
+      if (control.validity.valid) setControlMessage(control, null);
+    }
+  };
+  document.addEventListener('input', recheck, true);
+  document.addEventListener('change', recheck, true);
+}

@@ -641,7 +641,7 @@ function answerForm(objection) {
   const text = el('textarea', { id, rows: '2', maxlength: '1000', required: true });
   const slot = el('p', { class: 'control-error', role: 'alert' });
   const button = el('button', { type: 'submit' }, '答复异议');
-  const form = el('form', { class: 'inline-form answer-form', novalidate: true,
+  const form = el('form', { class: 'inline-form answer-form', novalidate: true, 'data-checks': 'own',
     'aria-label': `答复${objection.name || ''}的异议` },
     el('div', { class: 'field' }, el('label', { for: id }, '答复内容'), text),
     el('p', { class: 'actions' }, button), slot);
@@ -1011,6 +1011,8 @@ async function findHolderShare() {
 function logLine(list, at, ...content) {
   const stick = list.scrollTop + list.clientHeight >= list.scrollHeight - 8;
   list.append(el('li', {}, timeEl(at, { seconds: true }), ' ', ...content));
+  const empty = document.getElementById(`${list.id}-empty`); // the placeholder until the first line
+  if (empty) empty.hidden = true;
   if (stick) list.scrollTop = list.scrollHeight;
 }
 
@@ -1055,6 +1057,7 @@ function onWelcome(message, { reconnected }) {
   const chatVisible = ['host', 'bidder', 'procurer', 'supervisor'].includes(audience);
   $('#chat-panel').hidden = !chatVisible;
   $('#chat-form').hidden = !['host', 'bidder', 'procurer'].includes(audience);
+  $('#hall-connecting').hidden = true;
   $('#hall-page').hidden = false;
   if (reconnected) showStatus('已重新连接开标大厅，错过的记录已补齐。');
   render();
@@ -1081,6 +1084,12 @@ function onEvent(event, seq, { live }) {
 
 let diagnosing = false;
 
+/** No opening to show: only the error remains, not the hall's empty skeleton. */
+function noHall() {
+  $('#hall-connecting').hidden = true;
+  $('#hall-page').hidden = true;
+}
+
 /**
  * A refused handshake looks like a network failure to a page (close 1006). After two failed
  * attempts ask over HTTP why: no such section (stop), or an expired login (say so).
@@ -1094,6 +1103,7 @@ async function diagnose() {
   } catch (error) {
     if (error instanceof ApiError && error.status === 404) {
       room.close();
+      noHall();
       showError(new Error('该标段不存在或尚未发布公告，没有开标大厅 (no such opening)'));
     } else if (error instanceof ApiError && error.status === 401) {
       showError(error); // with its 前往登录 link
@@ -1174,6 +1184,7 @@ async function main() {
   user = await initLayout();
   sectionId = idParam('section');
   if (sectionId === null) {
+    noHall();
     showError(new Error('未指定标段 (no section given)'));
     return;
   }
