@@ -107,8 +107,13 @@ async def test_sealed_and_opened_bids_are_private_files_in_private_folders(
     data_dir = services.settings.data_dir
     opened_dir = data_dir / "opened"
     assert mode(opened_dir) == 0o700
+    assert len(items) == 3
+    # Named by the bid's internal id: the public (opaque) id is for URLs, not the file system.
+    async with services.db.reading() as session:
+        internal = (await session.execute(
+            select(Bid.id).where(Bid.section_id == section_id))).scalars().all()
     assert sorted(path.name for path in opened_dir.iterdir()) == sorted(
-        f"{bid_id}.bin" for bid_id in items)
+        f"{bid_id}.bin" for bid_id in internal)
     assert {mode(path) for path in opened_dir.iterdir()} == {0o600}
     stored = [services.uploads.store.path_of(sha) for sha in
               (await _envelope_hashes(services, section_id))]
@@ -166,7 +171,7 @@ async def test_released_opening_shares_are_erased_once_every_bid_has_its_outcome
         again = services.settings.data_dir / f"recheck-{bid.id}.bin"
         assert bid.bidder_share is not None
         summary, _ = open_file(envelope, again, unb64u(bid.bidder_share), opening_share)
-        assert summary == items[bid.id]["summary"]
+        assert summary == items[bid.public_id]["summary"]
         assert again.read_bytes() == (services.settings.data_dir / "opened"
                                       / f"{bid.id}.bin").read_bytes()
 
