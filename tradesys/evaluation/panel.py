@@ -277,8 +277,10 @@ async def declare_conflict(db: Database, principal: Principal, section_id: int, 
                                             seed_source())
     async with db.transaction() as session:
         await _reveal(session, principal, pending, now)
-    async with db.reading() as session:
-        return await view_panel(session, principal, section_id)
+    # The member who withdrew is no longer on the committee: they learn their seat is filled,
+    # not by whom.
+    return {"section_id": section_id, "withdrawn": True, "seat": pending.seat_numbers[0],
+            "replacement_draw": pending.number}
 
 
 async def _commit_replacement(session: AsyncSession, principal: Principal, section_id: int,
