@@ -104,7 +104,7 @@ async def pool(client: httpx.AsyncClient, seed: Seed) -> Pool:
                                      org_id=seed.agency.org_id),
     }
     other = await new_user(client, admin, "expert_other", "expert")
-    for party in eligible + [avoided["bidder_org"], avoided["agency_org"]]:
+    for party in [*eligible, avoided["bidder_org"], avoided["agency_org"]]:
         await save_profile(client, admin, party)
     await save_profile(client, admin, avoided["bidder_tie"], ties=(seed.bidder2.credit_code,))
     await save_profile(client, admin, avoided["procurer_tie"],

@@ -11,9 +11,9 @@ from sqlalchemy import select
 
 from tests.evaluation.conftest import Pool, new_user, save_profile
 from tests.support import Party, Seed, assert_error, table_counts
-from tradesys.events.models import Event
 from tradesys.evaluation.draw import commitment, draw
 from tradesys.evaluation.verify import verify_draws
+from tradesys.events.models import Event
 from tradesys.services import Services
 
 
@@ -91,7 +91,7 @@ async def test_the_whole_draw(client: httpx.AsyncClient, seed: Seed, services: S
         (seed.agency, {"size": 4}, 422, "panel_rules_broken"),
         (seed.agency, {"size": 6}, 422, "panel_rules_broken"),
         (seed.agency, {"size": 5, "representatives": reps + reps}, 422, "panel_rules_broken"),
-        (seed.agency, {"size": 7, "representatives": reps + [seed.procurer2.user_id]}, 422,
+        (seed.agency, {"size": 7, "representatives": [*reps, seed.procurer2.user_id]}, 422,
          "bad_representative"),
         (seed.agency, {"size": 7, "representatives": [seed.agency.user_id]}, 422,
          "bad_representative"),

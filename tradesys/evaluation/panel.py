@@ -36,7 +36,7 @@ from tradesys.identity.models import Organisation, User
 from tradesys.identity.principal import Principal
 from tradesys.identity.roles import Grant, Role
 from tradesys.opening.models import Opening
-from tradesys.opening.state import CLOSED
+from tradesys.opening.state import CLOSED, FAILED
 from tradesys.procurement.access import Action, authorize_project, grants_of
 from tradesys.procurement.entrustment import GrantStatus
 from tradesys.procurement.kinds import Procedure
@@ -95,6 +95,9 @@ async def _section(session: AsyncSession, section_id: int, *, lock: bool) -> Sec
 
 async def _require_published_record(session: AsyncSession, section_id: int) -> None:
     opening = await session.get(Opening, section_id)
+    if opening is not None and opening.phase == FAILED:
+        raise Conflict("tender_failed", "本标段已流标，不组建评标委员会 (the tender of this "
+                       "section failed at the opening: there is nothing to evaluate)")
     if opening is None or opening.phase != CLOSED:
         raise Conflict("opening_record_not_published",
                        "开标记录尚未发布，不能组建评标委员会 (the opening record of this "
