@@ -4,13 +4,18 @@ every refusal with nothing changed, avoidance, replacement and secrecy (法 Art.
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from typing import Any
 
 import httpx
 from sqlalchemy import select
+from starlette.applications import Starlette
 
-from tests.evaluation.conftest import Pool, new_user, save_profile
-from tests.support import Party, Seed, assert_error, table_counts
+from tests.bids.test_opening import _envelope
+from tests.bids.test_submission import sealing, submit
+from tests.evaluation.conftest import Pool, new_user, opening_command, save_profile
+from tests.support import Flow, Party, Seed, assert_error, table_counts
+from tradesys.clock import AdjustableClock
 from tradesys.evaluation.draw import commitment, draw
 from tradesys.evaluation.verify import verify_draws
 from tradesys.events.models import Event
@@ -218,4 +223,22 @@ async def test_too_few_for_a_replacement_changes_nothing(
     assert_error(await client.post(f"/api/v1/sections/{section_id}/panel/conflict",
                                    headers=member.auth, json={"reason": "回避"}), 409,
                  "too_few_experts")
+    assert await table_counts(services) == before
+
+
+async def test_no_committee_for_a_failed_tender(
+        client: httpx.AsyncClient, flow: Flow, seed: Seed, app: Starlette, services: Services,
+        clock: AdjustableClock, pool: Pool) -> None:
+    project = await flow.announced()
+    section = project["notice"]["sections"][0]
+    opening_key = (await sealing(client, section["id"], seed.bidder1))["opening_public_key"]
+    response = await submit(client, section["id"], seed.bidder1,
+                            _envelope(section, seed.bidder1, opening_key, "9100000.00"))
+    assert response.status_code == 201, response.text
+    clock.advance(timedelta(days=21))
+    await app.state.scheduler.run_once()  # one bid: fewer than three
+    await opening_command(client, section["id"], seed.agency, type="declare_failed",
+                          reason="投标人少于三个")
+    before = await table_counts(services)
+    assert_error(await _panel(client, section["id"], seed.agency), 409, "tender_failed")
     assert await table_counts(services) == before
