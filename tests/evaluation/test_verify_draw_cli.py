@@ -15,8 +15,12 @@ from sqlalchemy import select
 from tests.evaluation.conftest import Pool
 from tests.events.test_chain import _tamper
 from tests.support import Seed
+from tradesys.evaluation import panel
+from tradesys.evaluation.draw import new_seed
 from tradesys.events.log import hash_event_row
 from tradesys.events.models import Event
+from tradesys.identity.principal import Principal
+from tradesys.identity.roles import Role
 from tradesys.services import Services
 
 
@@ -76,3 +80,32 @@ async def test_verify_draw_reproduces_and_catches_edits(
                             f"'\"seed\":\"00') WHERE seq = {first.seq}")
     code, _, err = await _cli("--database", db_url, "--section", str(section_id))
     assert code == 1 and "draw 1" in err and "edited" in err
+
+
+async def test_a_commitment_never_revealed_stays_in_the_log(
+        client: httpx.AsyncClient, seed: Seed, services: Services, pool: Pool,
+        closed: dict[str, Any], db_url: str) -> None:
+    """The process stops between commit and reveal: the commitment stays, the verifier lists it,
+    and drawing again needs a reason (docs/evaluation.md §5)."""
+    section_id = closed["section_id"]
+    agency = Principal(seed.agency.user_id, seed.agency.org_id, "agency", Role.AGENCY)
+    async with services.db.transaction() as session:
+        await panel._commit_full(session, agency, section_id,
+                                 panel.PanelRequest(size=5, specialties=["A01"]),
+                                 services.clock.now(), services.rules, new_seed())
+    # ... and the seed is gone with the process: no reveal.
+    code, out, err = await _cli("--database", db_url, "--section", str(section_id))
+    assert code == 0, err
+    assert "0 draw(s) reproduced; committed but never revealed: 1" in out
+    url = f"/api/v1/sections/{section_id}/panel"
+    body = {"size": 5, "specialties": ["A01"]}
+    refused = await client.post(url, headers=seed.agency.auth, json=body)
+    assert refused.status_code == 409 and refused.json()["error"]["code"] == \
+        "redraw_reason_required"
+    again = await client.post(url, headers=seed.agency.auth,
+                              json={**body, "reason": "上次抽取未揭晓（服务中断）"})
+    assert again.status_code == 201, again.text
+    assert [(d["number"], d["state"]) for d in again.json()["draws"]] == [
+        (1, "abandoned"), (2, "revealed")]
+    code, out, err = await _cli("--database", db_url, "--section", str(section_id))
+    assert code == 0 and "1 draw(s) reproduced; committed but never revealed: 1" in out
