@@ -58,6 +58,14 @@ def cmd_verify_log(args: argparse.Namespace) -> int:
     return asyncio.run(run())
 
 
+def cmd_verify_draw(args: argparse.Namespace) -> int:
+    from tradesys.evaluation.verify import run
+
+    code, line = asyncio.run(run(_settings(args).database_url, args.section))
+    print(line, file=sys.stdout if code == 0 else sys.stderr)
+    return code
+
+
 def cmd_verify_receipt(args: argparse.Namespace) -> int:
     from tradesys.bids.receipts import verify_receipt_file
     from tradesys.reporting.signing import load_or_create_key, load_public_pem
@@ -263,6 +271,10 @@ def build_parser() -> argparse.ArgumentParser:
         dest="verify", required=True)
     with_database(verify.add_parser("log", help="re-compute the event chain")).set_defaults(
         func=cmd_verify_log)
+    draw = with_database(verify.add_parser("draw", help="re-run a section's committee draws "
+                                           "from the event log"))
+    draw.add_argument("--section", type=int, required=True, help="the section id")
+    draw.set_defaults(func=cmd_verify_draw)
     receipt = verify.add_parser("receipt", help="check a bid receipt's signature")
     receipt.add_argument("file")
     receipt.add_argument("--key", help="the platform's receipt key (PEM, from "

@@ -7,6 +7,7 @@ every layer, and the core must not import the layers above it. Alembic and the t
 from tradesys.api import idempotency as _idempotency  # noqa: F401
 from tradesys.bids import models as _bids  # noqa: F401
 from tradesys.db.base import Base
+from tradesys.evaluation import models as _evaluation  # noqa: F401
 from tradesys.events import models as _events  # noqa: F401
 from tradesys.identity import models as _identity  # noqa: F401
 from tradesys.opening import models as _opening  # noqa: F401

@@ -5,6 +5,7 @@ from __future__ import annotations
 from tradesys.api.routes import (
     bidding,
     entrustments,
+    evaluation,
     identity,
     opening,
     platform,
@@ -17,6 +18,7 @@ from tradesys.api.routing import Router
 
 def api_router() -> Router:
     router = Router()
-    for module in (public, identity, projects, entrustments, tendering, bidding, opening, platform):
+    for module in (public, identity, projects, entrustments, tendering, bidding, opening, platform,
+                   evaluation):
         router.endpoints.extend(module.router.endpoints)
     return router

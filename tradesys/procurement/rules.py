@@ -35,6 +35,13 @@ class PeriodRules:
     decryption_window_minutes: int = 30
     #: How long bidders have to confirm (or object to) the opening record.
     confirmation_window_minutes: int = 30
+    #: The evaluation committee (评标委员会) has at least this many members (法 Art. 37).
+    panel_min_size: int = 5
+    #: ... and an odd number of them (法 Art. 37).
+    panel_size_odd: bool = True
+    #: Drawn experts are at least numerator/denominator of the members (法 Art. 37: 2/3).
+    panel_min_expert_numerator: int = 2
+    panel_min_expert_denominator: int = 3
 
 
 DEFAULT_RULES: dict[Procedure, PeriodRules] = {
