@@ -243,6 +243,8 @@ def test_a_whole_opening_in_the_hall(browser: Browser, server: InProcessServer,
         for name in names:
             expect(row(page, name)).to_contain_text("已解密")
         expect(page.locator("#decrypt-progress")).to_contain_text("已开启 3 / 3 家")
+        # The released opening-key shares are gone from the platform, and the page says so.
+        expect(page.locator("#event-log")).to_contain_text("已释放的开标密钥份额已从平台删除")
 
         # -------------------------------------------------------- 唱标
         read = page.get_by_role("button", name="唱标（下一家）")

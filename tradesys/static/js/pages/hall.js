@@ -286,6 +286,8 @@ function describe(event) {
       return `${nameOf(data.org_id, data.name)} 的投标文件解密失败，按撤销投标处理${data.reason ? `（${data.reason}）` : ''}。`;
     case 'bid.withdrawn':
       return `${nameOf(data.org_id, data.name)} 的投标文件按撤回投标处理${data.reason ? `（${data.reason}）` : ''}。`;
+    case 'opening_shares.erased':
+      return '每份投标文件均已有开启结果：已释放的开标密钥份额已从平台删除（仅保留加密的份额，供日后复核）。';
     case 'section.tender_list':
       return '投标文件开启结果已形成投标人名单，并报送公共服务平台。';
     case 'opening.decryption_ended': {
