@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 import httpx
@@ -73,10 +74,16 @@ async def test_a_cached_page_never_outlives_a_publication(
     """The list's pages are cached (bench/api.py); a commit drops them, so a new notice, or a
     cancellation, shows at once."""
     first = (await flow.announced())["notice"]["id"]
-    for _ in range(2):
+    # On PostgreSQL the notifications of our own commits reach the backplane a little later
+    # (seconds on a loaded machine) and each drops the cache once; read until a page is served
+    # from it, a bounded number of times.
+    for _ in range(100):
         page = (await client.get("/api/v1/notices")).json()
         assert [item["id"] for item in page["items"]] == [first]
-    assert services.read_cache.hits >= 1  # the second read came from the cache
+        if services.read_cache.hits:
+            break
+        await asyncio.sleep(0.05)
+    assert services.read_cache.hits >= 1  # a later read came from the cache
     clock.advance(timedelta(minutes=1))
     flow.now = clock.now()
     second = (await flow.announced())["notice"]["id"]
