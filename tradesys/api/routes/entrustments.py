@@ -14,12 +14,25 @@ from tradesys.api.schemas import (
     StandingEntrustmentList,
     StandingEntrustmentOut,
 )
+from tradesys.identity.models import Organisation
 from tradesys.identity.principal import Principal
 from tradesys.procurement import entrustment
 from tradesys.procurement.commands import RegisterStandingEntrustment
+from tradesys.procurement.models import StandingEntrustment
 from tradesys.procurement.projects import sections_of
 
 router = Router()
+
+
+def _standing_out(standing: StandingEntrustment, org: Organisation) -> StandingEntrustmentOut:
+    return StandingEntrustmentOut(
+        id=standing.id, created_at=standing.created_at,
+        counterpart=OrganisationRef(name=org.name, credit_code=org.credit_code))
+
+
+def _standing_list(rows: list[tuple[StandingEntrustment, Organisation]]
+                   ) -> StandingEntrustmentList:
+    return StandingEntrustmentList(items=[_standing_out(standing, org) for standing, org in rows])
 
 
 @router.endpoint(
@@ -36,9 +49,7 @@ async def register_standing(call: Call) -> Response:
     async def work(session: AsyncSession, principal: Principal) -> Result:
         standing, org = await entrustment.register_standing(
             session, principal, call.body.counterpart_credit_code, call.now)
-        return StandingEntrustmentOut(
-            id=standing.id, created_at=standing.created_at,
-            counterpart=OrganisationRef(name=org.name, credit_code=org.credit_code))
+        return _standing_out(standing, org)
 
     return await call.command(work, status=201)
 
@@ -54,11 +65,7 @@ async def list_standing(call: Call) -> Result:
     async def work(session: AsyncSession, principal: Principal | None) -> Result:
         assert principal is not None
         rows = await entrustment.list_standing(session, principal)
-        return StandingEntrustmentList(items=[
-            StandingEntrustmentOut(
-                id=standing.id, created_at=standing.created_at,
-                counterpart=OrganisationRef(name=org.name, credit_code=org.credit_code))
-            for standing, org in rows])
+        return _standing_list(rows)
 
     return await call.read(work)
 
@@ -77,11 +84,7 @@ async def revoke_standing(call: Call) -> Response:
     async def work(session: AsyncSession, principal: Principal) -> Result:
         await entrustment.revoke_standing(session, principal, entrustment_id, call.now)
         rows = await entrustment.list_standing(session, principal)
-        return StandingEntrustmentList(items=[
-            StandingEntrustmentOut(
-                id=standing.id, created_at=standing.created_at,
-                counterpart=OrganisationRef(name=org.name, credit_code=org.credit_code))
-            for standing, org in rows])
+        return _standing_list(rows)
 
     return await call.command(work)
 
