@@ -20,6 +20,7 @@ from itertools import accumulate
 from typing import Any
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     GetCoreSchemaHandler,
@@ -28,7 +29,6 @@ from pydantic import (
     field_validator,
 )
 from pydantic.json_schema import JsonSchemaValue
-from pydantic_core import core_schema
 
 #: Deepest nesting of arrays and objects accepted in a JSON document. Our requests nest three
 #: levels at most; the bound keeps the parser's recursion far from Python's limit.
@@ -76,11 +76,10 @@ class _Text:
         self.check = check
         self.pattern = pattern
 
-    def __get_pydantic_core_schema__(self, source: Any,
-                                     handler: GetCoreSchemaHandler) -> core_schema.CoreSchema:
-        return core_schema.no_info_after_validator_function(self.check, handler(source))
+    def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> Any:
+        return AfterValidator(self.check).__get_pydantic_core_schema__(source, handler)
 
-    def __get_pydantic_json_schema__(self, schema: core_schema.CoreSchema,
+    def __get_pydantic_json_schema__(self, schema: Any,
                                      handler: GetJsonSchemaHandler) -> JsonSchemaValue:
         out = handler(schema)
         out["pattern"] = self.pattern
