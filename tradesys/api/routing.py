@@ -244,10 +244,15 @@ class Router:
         status: int = 200,
         public: bool = False,
         params: tuple[Param, ...] = (),
+        query: tuple[str, ...] = (),
         raw_body: Content | None = None,
         produces: Content | None = None,
         confidential: bool = False,
     ) -> Callable[[Handler], Handler]:
+        # ``query``: bare names, documented as any string. Prefer ``params``, which states
+        # what the server accepts (tests/api/test_schemathesis.py holds the server to it).
+        params = params + tuple(Param(name, "query", {"type": "string"}) for name in query)
+
         def register(handler: Handler) -> Handler:
             self.endpoints.append(
                 Endpoint(
