@@ -21,8 +21,7 @@ from tradesys.api.idempotency import KEY_PATTERN
 
 @schemathesis.auth()
 class IssuedToken:
-    def __init__(self) -> None:
-        self.token: str | None = None
+    """Cached by schemathesis (five minutes) and fetched again after any 401."""
 
     def get(self, case: Any, context: Any) -> str:
         response = httpx.post(
