@@ -15,10 +15,20 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections.abc import Callable
 from itertools import accumulate
 from typing import Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationInfo, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    GetCoreSchemaHandler,
+    GetJsonSchemaHandler,
+    ValidationInfo,
+    field_validator,
+)
+from pydantic.json_schema import JsonSchemaValue
 
 #: Deepest nesting of arrays and objects accepted in a JSON document. Our requests nest three
 #: levels at most; the bound keeps the parser's recursion far from Python's limit.
@@ -30,7 +40,7 @@ MAX_JSON_DEPTH = 32
 #: Cc) and surrogates (Cs, which no UTF-8 can carry). Multi-line text keeps tab, LF and CR;
 #: single-line text refuses them too, and the Unicode line and paragraph separators.
 _NOT_MULTILINE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
-_NOT_SINGLE_LINE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
+_NOT_SINGLE_LINE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 
 def text_problem(value: str, *, multiline: bool) -> str | None:
@@ -58,14 +68,34 @@ def _lines(value: str) -> str:
     return value
 
 
+class _Text:
+    """A text check that also states itself in the JSON Schema (as a ``pattern``), so the OpenAPI
+    document says which characters the field refuses instead of leaving clients to find out."""
+
+    def __init__(self, check: Callable[[str], str], pattern: str) -> None:
+        self.check = check
+        self.pattern = pattern
+
+    def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> Any:
+        return AfterValidator(self.check).__get_pydantic_core_schema__(source, handler)
+
+    def __get_pydantic_json_schema__(self, schema: Any,
+                                     handler: GetJsonSchemaHandler) -> JsonSchemaValue:
+        out = handler(schema)
+        out["pattern"] = self.pattern
+        return out
+
+
 #: The two kinds of text field, as the last item of a field's ``Annotated`` (after its
 #: ``Field`` bounds, so that those are checked as string lengths), e.g.
-#: ``Annotated[str, Field(min_length=1, max_length=200), ONE_LINE]``.
+#: ``Annotated[str, Field(min_length=1, max_length=200), ONE_LINE]``. Their patterns are the
+#: character classes above, written as escapes, less the surrogates: no Unicode string holds
+#: one (the JSON parser above refuses them) and JSON Schema's regex engines cannot name them.
 #: Names, titles, codes, references, chat: one line, no control characters, no tabs.
-ONE_LINE = AfterValidator(_one_line)
+ONE_LINE = _Text(_one_line, r"^[^\x00-\x1f\x7f-\x9f\u2028\u2029]*$")
 #: Descriptions, questions, answers, announcements, reasons: line breaks (LF, CR) and tabs are
 #: kept; every other control character is refused.
-LINES = AfterValidator(_lines)
+LINES = _Text(_lines, r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*$")
 
 
 def _check_strings(value: Any) -> None:
@@ -80,12 +110,47 @@ def _check_strings(value: Any) -> None:
             _check_strings(item)
 
 
+def integral_numbers(value: Any) -> Any:
+    """``value`` with every whole number written with a fraction (``3.0``) made an integer.
+
+    JSON has one number type, and JSON Schema counts 3.0 as the integer 3: a request model,
+    strict about types, would otherwise refuse it where an integer is due. 3.5 stays a float."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, list):
+        return [integral_numbers(item) for item in value]
+    if isinstance(value, dict):
+        return {key: integral_numbers(item) for key, item in value.items()}
+    return value
+
+
+def _state_text_floor(schema: dict[str, Any]) -> None:
+    """Every string of a request model refuses control characters (the validator below); a
+    field without a stricter pattern of its own says so with the multi-line pattern."""
+
+    def walk(node: Any) -> None:
+        if not isinstance(node, dict) or "$ref" in node:
+            return
+        if (node.get("type") == "string" and "pattern" not in node and "enum" not in node
+                and "const" not in node and "format" not in node):
+            node["pattern"] = LINES.pattern
+        for key in ("items", "additionalProperties"):
+            walk(node.get(key))
+        for key in ("anyOf", "oneOf", "allOf", "prefixItems"):
+            for child in node.get(key, []):
+                walk(child)
+
+    for prop in schema.get("properties", {}).values():
+        walk(prop)
+
+
 class Strict(BaseModel):
     """The base of every request model: no type coercion, no unknown fields, and no control
     characters in any string (the multi-line rule, as a floor under every field; a field typed
     :data:`ONE_LINE` refuses line breaks too)."""
 
-    model_config = ConfigDict(strict=True, extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(strict=True, extra="forbid", str_strip_whitespace=True,
+                              json_schema_extra=lambda schema, _model: _state_text_floor(schema))
 
     @field_validator("*")
     @classmethod

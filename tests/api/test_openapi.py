@@ -15,9 +15,16 @@ from openapi_spec_validator import OpenAPIV31SpecValidator
 from starlette.applications import Starlette
 from starlette.routing import Route
 
+from tradesys.api import idempotency
+from tradesys.api.pagination import MAX_CURSOR_LENGTH, MAX_LIMIT, encode_cursor
+from tradesys.api.routes.bidding import MAX_UPLOAD_SIZE
 from tradesys.api.v1 import api_router
 from tradesys.app import create_app
+from tradesys.bids.keys import generate_private_key, public_key_text
+from tradesys.errors import Invalid
+from tradesys.procurement import documents
 from tradesys.settings import Settings
+from tradesys.strict import LINES, ONE_LINE, text_problem
 
 HTTP_METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
 #: The router's own fallback routes answer 404/405 for paths no endpoint serves.
@@ -142,10 +149,11 @@ def test_request_bodies_forbid_unknown_fields(document: dict[str, Any]) -> None:
     bodies = 0
     for path, item in document["paths"].items():
         for method, operation in item.items():
-            if "requestBody" not in operation:
+            content = operation.get("requestBody", {}).get("content", {})
+            if "application/json" not in content:  # none, or raw bytes (documents, bids)
                 continue
             bodies += 1
-            schema = operation["requestBody"]["content"]["application/json"]["schema"]
+            schema = content["application/json"]["schema"]
             objects = list(object_schemas(document, schema, set()))
             assert objects, (path, method)
             for obj in objects:
@@ -179,3 +187,136 @@ async def test_real_responses_match_the_documented_error_schema(
                          await client.post("/api/v1/auth/login", json={"username": 1})):
             assert 400 <= response.status_code < 500
             jsonschema.validate(response.json(), schema)
+
+
+def ecma(pattern: str) -> re.Pattern[str]:
+    """A document pattern as JSON Schema reads it (ECMA-262): there ``$`` is the end of the
+    string, where Python's also matches before a final newline."""
+    assert pattern.endswith("$") and not pattern.endswith("\\$")
+    return re.compile(pattern[:-1] + r"\Z")
+
+
+def _operation(document: dict[str, Any], method: str, path: str) -> dict[str, Any]:
+    operation: dict[str, Any] = document["paths"]["/api/v1" + path][method]
+    return operation
+
+
+def _param(operation: dict[str, Any], name: str) -> dict[str, Any]:
+    found = [p for p in operation.get("parameters", []) if p["name"] == name]
+    assert len(found) == 1, (operation["operationId"], name)
+    return found[0]
+
+
+def test_paged_lists_state_their_limit_and_cursor(document: dict[str, Any]) -> None:
+    for path in ("/notices", "/projects", "/platform/releases"):
+        operation = _operation(document, "get", path)
+        limit = _param(operation, "limit")
+        assert limit["in"] == "query" and not limit["required"]
+        assert limit["schema"]["type"] == "integer"
+        assert (limit["schema"]["minimum"], limit["schema"]["maximum"]) == (1, MAX_LIMIT)
+        assert _param(operation, "cursor")["in"] == "query"
+    for path in ("/notices", "/projects"):
+        cursor = _param(_operation(document, "get", path), "cursor")["schema"]
+        assert cursor["maxLength"] == MAX_CURSOR_LENGTH
+        assert re.fullmatch(cursor["pattern"][1:-1], encode_cursor(["2026-01-01", 7]))
+    # The releases' cursor is a commit position: a whole number.
+    assert _param(_operation(document, "get", "/platform/releases"),
+                  "cursor")["schema"]["type"] == "integer"
+
+
+def test_every_authenticated_write_states_the_idempotency_key_format(
+    document: dict[str, Any]
+) -> None:
+    writes = 0
+    for path, item in document["paths"].items():
+        for method, operation in item.items():
+            if method not in ("post", "put", "patch", "delete") or not operation.get("security"):
+                continue
+            writes += 1
+            schema = _param(operation, "Idempotency-Key")["schema"]
+            assert schema["pattern"] == idempotency.KEY_PATTERN, (path, method)
+    assert writes >= 25
+    pattern = ecma(idempotency.KEY_PATTERN)
+    # The documented pattern is the server's check, key for key.
+    for key in ["k", "k" * 200, "k" * 201, "", "has space", "tab\tin", "é", "a-b_c.d~!", "\x7f",
+                "k\n"]:
+        documented = pattern.search(key) is not None
+        try:
+            idempotency.check_key(key)
+            accepted = True
+        except Invalid:
+            accepted = False
+        assert documented == accepted, key
+
+
+def test_uploads_state_their_raw_bodies_and_headers(document: dict[str, Any]) -> None:
+    append = _operation(document, "patch", "/uploads/{upload_id}")
+    offset = _param(append, "Upload-Offset")
+    assert offset["in"] == "header" and offset["required"] is True
+    assert offset["schema"] == {"type": "integer", "minimum": 0, "maximum": MAX_UPLOAD_SIZE}
+    assert set(append["requestBody"]["content"]) == {"application/octet-stream"}
+    document_upload = _operation(document, "post", "/projects/{project_id}/documents")
+    assert "application/json" not in document_upload["requestBody"]["content"]
+    assert document_upload["requestBody"]["content"]["application/pdf"]["schema"] == {
+        "type": "string", "format": "binary"}
+    filename = _param(document_upload, "filename")
+    assert filename["required"] is True and filename["schema"]["maxLength"] == 255
+    assert filename["schema"]["pattern"] == documents.FILENAME_PATTERN
+
+
+def test_non_json_answers_are_documented_as_what_they_are(document: dict[str, Any]) -> None:
+    expected = {
+        ("/receipts/key", "200"): {"text/plain"},
+        ("/platform/key", "200"): {"text/plain"},
+        ("/sections/{section_id}/opening/record.pdf", "200"): {"application/pdf"},
+        ("/projects/{project_id}/documents/{document_id}/content", "200"): {"*/*"},
+    }
+    for (path, status), media in expected.items():
+        assert set(_operation(document, "get", path)["responses"][status]["content"]) == media
+    assert set(_operation(document, "get", "/sections/{section_id}/opening/record.json")[
+        "responses"]["200"]["content"]) == {"application/json"}
+
+
+def test_key_registration_states_the_public_key_form(document: dict[str, Any]) -> None:
+    schema = resolve(document, _operation(document, "post", "/keys")["requestBody"]["content"][
+        "application/json"]["schema"])
+    public_key = schema["properties"]["public_key"]
+    assert (public_key["minLength"], public_key["maxLength"]) == (87, 87)
+    key = public_key_text(generate_private_key())
+    assert re.search(public_key["pattern"], key)
+    assert not re.search(public_key["pattern"], key + "=")
+
+
+def test_amounts_are_documented_as_decimal_strings(document: dict[str, Any]) -> None:
+    amount = document["components"]["schemas"]["SecurityIn"]["properties"]["amount"]
+    assert amount["type"] == "string"
+    assert re.search(amount["pattern"], "950000.00") and not re.search(amount["pattern"], "1.234")
+
+
+@pytest.mark.parametrize("kind", [ONE_LINE, LINES])
+def test_text_patterns_are_the_servers_own_check(kind: Any) -> None:
+    multiline = kind is LINES
+    pattern = ecma(kind.pattern)
+    for code in range(0x10000):
+        if 0xD800 <= code <= 0xDFFF:
+            continue  # no Unicode string holds a lone surrogate (the JSON parser refuses one)
+        char = chr(code)
+        assert (pattern.search(char) is not None) == (
+            text_problem(char, multiline=multiline) is None), hex(code)
+
+
+def test_every_request_string_states_the_characters_it_refuses(document: dict[str, Any]) -> None:
+    strings = 0
+    for path, item in document["paths"].items():
+        for method, operation in item.items():
+            content = operation.get("requestBody", {}).get("content", {})
+            if "application/json" not in content:
+                continue
+            for obj in object_schemas(document, content["application/json"]["schema"], set()):
+                for name, prop in obj.get("properties", {}).items():
+                    for node in [prop, *prop.get("anyOf", []), prop.get("items", {})]:
+                        if node.get("type") == "string" and not {"enum", "const",
+                                                                  "format"} & set(node):
+                            strings += 1
+                            assert "pattern" in node, (path, method, name)
+    assert strings >= 30

@@ -8,6 +8,7 @@ different request body is refused.
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -19,6 +20,10 @@ from tradesys.db.base import Base, UTCDateTime
 from tradesys.errors import Invalid
 
 MAX_KEY_LENGTH = 200
+#: Visible ASCII, no spaces: a header value survives proxies as it is (HTTP trims spaces and
+#: may re-encode anything beyond ASCII), so a retry presents byte for byte the same key.
+KEY_PATTERN = f"^[!-~]{{1,{MAX_KEY_LENGTH}}}$"
+_KEY = re.compile(KEY_PATTERN)
 
 
 class IdempotencyRecord(Base):
@@ -48,11 +53,11 @@ def request_fingerprint(method: str, path: str, body: bytes) -> str:
 
 
 def check_key(key: str) -> str:
-    if not key or len(key) > MAX_KEY_LENGTH or not key.isprintable():
+    if not _KEY.fullmatch(key):
         raise Invalid(
             "invalid_idempotency_key",
-            f"Idempotency-Key 须为 1–{MAX_KEY_LENGTH} 个可打印字符 "
-            "(the key must be 1-200 printable characters)",
+            f"Idempotency-Key 须为 1–{MAX_KEY_LENGTH} 个可见 ASCII 字符 "
+            f"(the key must be 1-{MAX_KEY_LENGTH} visible ASCII characters, no spaces)",
         )
     return key
 

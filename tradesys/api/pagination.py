@@ -5,13 +5,26 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 from typing import Any
 
 from tradesys.api.errors import BadRequest
+from tradesys.api.routing import Param
 from tradesys.strict import BadJson, parse_int, parse_json
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
+#: Far above any cursor we issue (a key of a few values, base64url): a longer one is not ours.
+MAX_CURSOR_LENGTH = 512
+_CURSOR = re.compile(r"[A-Za-z0-9_-]*")
+
+#: The query parameters of every paged list, as the server checks them.
+LIMIT = Param("limit", "query", {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT,
+                                 "default": DEFAULT_LIMIT})
+CURSOR = Param("cursor", "query", {"type": "string", "maxLength": MAX_CURSOR_LENGTH,
+                                   "pattern": "^[A-Za-z0-9_-]*$"},
+               description="next_cursor of the previous page (opaque)")
+PAGE = (CURSOR, LIMIT)
 
 
 def encode_cursor(key: list[Any]) -> str:
@@ -22,11 +35,14 @@ def encode_cursor(key: list[Any]) -> str:
 def decode_cursor(cursor: str | None) -> list[Any] | None:
     if cursor is None or cursor == "":
         return None
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        value = parse_json(raw, max_depth=2)
-    except (binascii.Error, BadJson):
-        value = None
+    value = None
+    # base64url only (the decoder raises a bare ValueError on non-ASCII: that was a 500).
+    if len(cursor) <= MAX_CURSOR_LENGTH and _CURSOR.fullmatch(cursor):
+        try:
+            raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+            value = parse_json(raw, max_depth=2)
+        except (binascii.Error, BadJson):
+            value = None
     if not isinstance(value, list) or not value:
         raise BadRequest("invalid_cursor", "分页游标无效 (invalid cursor)")
     return value

@@ -26,7 +26,7 @@ from tradesys.api.errors import BadRequest, TooLarge, UnsupportedMediaType
 from tradesys.errors import NotFound
 from tradesys.identity.principal import Principal
 from tradesys.services import Services
-from tradesys.strict import BadJson, parse_int, parse_json
+from tradesys.strict import BadJson, integral_numbers, parse_int, parse_json
 
 MAX_JSON_BYTES = 1024 * 1024
 MAX_INT = 2**31 - 1
@@ -137,6 +137,34 @@ Handler = Callable[[Call], Awaitable[Response | Result]]
 
 
 @dataclass(frozen=True)
+class Param:
+    """A query or header parameter as the server checks it: ``schema`` is the JSON Schema of
+    what it accepts (bounds, pattern), so the OpenAPI document states the real limits."""
+
+    name: str
+    where: str  # "query" or "header"
+    schema: dict[str, Any]
+    required: bool = False
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Content:
+    """A body that is not a JSON model: the media types it comes in and its JSON Schema
+    (raw bytes are ``{"type": "string", "format": "binary"}``; ``*/*`` when any type goes)."""
+
+    media_types: tuple[str, ...]
+    schema: dict[str, Any] = field(default_factory=lambda: dict(BINARY))
+
+
+#: Raw bytes, in JSON Schema.
+BINARY: dict[str, Any] = {"type": "string", "format": "binary"}
+#: A PEM public key as the key endpoints serve it.
+PEM = Content(("text/plain",), {"type": "string",
+                                "pattern": "^-----BEGIN PUBLIC KEY-----\\n"})
+
+
+@dataclass(frozen=True)
 class Endpoint:
     method: str
     path: str
@@ -147,7 +175,11 @@ class Endpoint:
     response: type[BaseModel] | None
     status: int
     public: bool
-    query: tuple[str, ...]
+    params: tuple[Param, ...]
+    #: A raw (non-JSON) request body the handler reads itself, if any.
+    raw_body: Content | None
+    #: A non-JSON success response (PEM, PDF, a stored document), if any.
+    produces: Content | None
     #: Its traffic would tell who or how many have bid: kept out of the request metrics.
     confidential: bool = False
 
@@ -175,10 +207,24 @@ async def parse_body(request: Request, model: type[BodyT]) -> tuple[BodyT, bytes
     # The one strict parser first (depth, finite numbers, UTF-8: tradesys/strict.py), then the
     # model, which parses the same bytes in JSON mode (instants and the like as JSON has them).
     try:
-        parse_json(raw)
+        value = parse_json(raw)
     except BadJson as exc:
         raise BadRequest(exc.code, exc.message) from exc
+    # 3.0 where an integer is due is the integer 3 (tradesys/strict.py): only then re-encoded.
+    if _has_integral_float(value):
+        whole = json.dumps(integral_numbers(value), ensure_ascii=False, allow_nan=False)
+        return model.model_validate_json(whole.encode()), raw
     return model.model_validate_json(raw), raw
+
+
+def _has_integral_float(value: Any) -> bool:
+    if isinstance(value, float):
+        return value.is_integer()
+    if isinstance(value, list):
+        return any(_has_integral_float(item) for item in value)
+    if isinstance(value, dict):
+        return any(_has_integral_float(item) for item in value.values())
+    return False
 
 
 class Router:
@@ -197,9 +243,16 @@ class Router:
         response: type[BaseModel] | None = None,
         status: int = 200,
         public: bool = False,
+        params: tuple[Param, ...] = (),
         query: tuple[str, ...] = (),
+        raw_body: Content | None = None,
+        produces: Content | None = None,
         confidential: bool = False,
     ) -> Callable[[Handler], Handler]:
+        # ``query``: bare names, documented as any string. Prefer ``params``, which states
+        # what the server accepts (tests/api/test_schemathesis.py holds the server to it).
+        params = params + tuple(Param(name, "query", {"type": "string"}) for name in query)
+
         def register(handler: Handler) -> Handler:
             self.endpoints.append(
                 Endpoint(
@@ -212,7 +265,9 @@ class Router:
                     response,
                     status,
                     public,
-                    query,
+                    params,
+                    raw_body,
+                    produces,
                     confidential,
                 )
             )

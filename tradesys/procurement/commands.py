@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated
 
-from pydantic import AfterValidator, AwareDatetime, BeforeValidator, Field
+from pydantic import AfterValidator, AwareDatetime, BeforeValidator, Field, WithJsonSchema
 
 from tradesys.procurement.kinds import Category, Procedure, TradeType
 from tradesys.strict import LINES, ONE_LINE, Strict
@@ -21,20 +21,28 @@ Text200 = Annotated[str, Field(min_length=1, max_length=200), ONE_LINE]
 LongText = Annotated[str, Field(min_length=1, max_length=20000), LINES]
 
 
+#: Yuan with at most two decimals, as a string.
+AMOUNT_PATTERN = r"^[0-9]{1,14}(\.[0-9]{1,2})?$"
+
+
 def _decimal_string(value: object) -> Decimal:
     if isinstance(value, Decimal):
         return value
-    if not isinstance(value, str) or not re.fullmatch(r"[0-9]{1,14}(\.[0-9]{1,2})?", value):
+    if not isinstance(value, str) or not re.fullmatch(AMOUNT_PATTERN, value):
         raise ValueError("amounts are decimal strings such as \"950000.00\" (元)")
     return Decimal(value)
 
 
 #: Money in yuan as a decimal string: a JSON number would pass through binary floating point.
 Amount = Annotated[Decimal, BeforeValidator(_decimal_string),
-                   Field(ge=0, max_digits=16, decimal_places=2)]
+                   Field(ge=0, max_digits=16, decimal_places=2),
+                   # What _decimal_string accepts, as the OpenAPI document states it.
+                   WithJsonSchema({"type": "string", "pattern": AMOUNT_PATTERN,
+                                   "examples": ["950000.00"]})]
 #: Upper-cased at the edge, as the identity service stores it.
-CreditCode = Annotated[str, Field(min_length=18, max_length=18), ONE_LINE,
-                      AfterValidator(str.upper)]
+CreditCode = Annotated[str, Field(min_length=18, max_length=18,
+                                  json_schema_extra={"pattern": ONE_LINE.pattern}),
+                      ONE_LINE, AfterValidator(str.upper)]
 
 
 def _to_utc(value: datetime) -> datetime:

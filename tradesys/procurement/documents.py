@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from datetime import datetime
 
@@ -29,10 +30,19 @@ ALLOWED_TYPES = {
 }
 
 
+_NOT_IN_NAME = r"/\\\x00-\x1f\x7f-\x9f\u2028\u2029"
+#: What a file name may be, in JSON Schema (the OpenAPI document states it): one line of text
+#: (tradesys/strict.py), no path separators, and something besides dots and spaces.
+FILENAME_PATTERN = rf"^[^{_NOT_IN_NAME}]*[^.\s{_NOT_IN_NAME}][^{_NOT_IN_NAME}]*$"
+_FILENAME = re.compile(FILENAME_PATTERN)
+
+
 def check_filename(name: str) -> str:
-    name = name.strip()
     # One line of text (tradesys/strict.py): the name goes into Content-Disposition headers.
-    if (not name or len(name) > 255 or any(ch in name for ch in "/\\") or name in (".", "..")
+    if len(name) > 255 or not _FILENAME.fullmatch(name):
+        raise Invalid("invalid_filename", "文件名无效 (invalid file name)")
+    name = name.strip()
+    if (not name or any(ch in name for ch in "/\\") or name in (".", "..")
             or text_problem(name, multiline=False) is not None):
         raise Invalid("invalid_filename", "文件名无效 (invalid file name)")
     return name

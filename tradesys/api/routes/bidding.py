@@ -14,7 +14,17 @@ from starlette.responses import PlainTextResponse, Response
 
 from tradesys.api import idempotency
 from tradesys.api.errors import BadRequest
-from tradesys.api.routing import Call, Result, Router, json_response, to_json
+from tradesys.api.routing import (
+    BINARY,
+    PEM,
+    Call,
+    Content,
+    Param,
+    Result,
+    Router,
+    json_response,
+    to_json,
+)
 from tradesys.bids import opening, security, submission
 from tradesys.bids.encoding import b64u
 from tradesys.bids.envelope import MAX_HEADER_LEN, parse_header
@@ -39,7 +49,11 @@ router = Router()
 
 class NewKey(Strict):
     purpose: KeyPurpose
-    public_key: Annotated[str, Field(min_length=80, max_length=100), ONE_LINE]
+    #: A P-256 uncompressed point (0x04‖x‖y, 65 bytes), base64url without padding: 87
+    #: characters, the first ``B``. That the point is on the curve is checked after (422
+    #: ``invalid_public_key``): no schema can say it.
+    public_key: Annotated[str, Field(min_length=87, max_length=87,
+                                     pattern=r"^B[A-Za-z0-9_-]{86}$")]
 
 
 class KeyOut(BaseModel):
@@ -198,7 +212,12 @@ async def upload_status(call: Call) -> Result:
 
 @router.endpoint("PATCH", "/uploads/{upload_id:str}",
                  summary="续传 (append bytes at Upload-Offset; the body is raw envelope bytes)",
-                 tag="bidding", response=UploadOut, confidential=True)
+                 tag="bidding", response=UploadOut, confidential=True,
+                 params=(Param("Upload-Offset", "header",
+                               {"type": "integer", "minimum": 0, "maximum": MAX_UPLOAD_SIZE},
+                               required=True,
+                               description="where these bytes go: the bytes received so far"),),
+                 raw_body=Content(("application/octet-stream",), BINARY))
 async def append(call: Call) -> Response:
     upload_id = _upload_id(call)
     offset = parse_int(call.request.headers.get("upload-offset"), maximum=MAX_UPLOAD_SIZE)
@@ -367,7 +386,7 @@ async def key_holder_candidates(call: Call) -> Result:
 
 
 @router.endpoint("GET", "/receipts/key", summary="回执签名公钥 (the Ed25519 key that signs "
-                 "receipts, PEM)", tag="bidding", public=True)
+                 "receipts, PEM)", tag="bidding", public=True, produces=PEM)
 async def receipt_key(call: Call) -> Response:
     return PlainTextResponse(public_pem(call.services.receipt_key))
 

@@ -9,7 +9,7 @@ from pydantic import RootModel
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import FileResponse, Response
 
-from tradesys.api.routing import Call, Result, Router
+from tradesys.api.routing import Call, Content, Result, Router
 from tradesys.errors import NotFound
 from tradesys.identity.principal import Principal
 from tradesys.opening import ceremony
@@ -86,4 +86,5 @@ router.endpoint("GET", "/sections/{section_id:int}/opening/record.json",
                 tag="opening", public=True)(_record_route("json", "application/json"))
 router.endpoint("GET", "/sections/{section_id:int}/opening/record.pdf",
                 summary="开标记录 PDF (the published opening record)", tag="opening",
-                public=True)(_record_route("pdf", "application/pdf"))
+                public=True, produces=Content(("application/pdf",)))(
+                    _record_route("pdf", "application/pdf"))

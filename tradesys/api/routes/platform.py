@@ -9,8 +9,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import PlainTextResponse, Response
 
 from tradesys.api.errors import BadRequest
-from tradesys.api.pagination import parse_limit
-from tradesys.api.routing import Call, Result, Router
+from tradesys.api.pagination import LIMIT, parse_limit
+from tradesys.api.routing import PEM, Call, Param, Result, Router
 from tradesys.errors import NotFound
 from tradesys.events.models import OutboxRow
 from tradesys.identity.principal import Principal
@@ -21,6 +21,10 @@ from tradesys.reporting.signing import public_pem
 from tradesys.strict import parse_int
 
 router = Router()
+#: Here the cursor is the commit position of the last release seen (a whole number).
+RELEASE_CURSOR = Param("cursor", "query", {"type": "integer", "minimum": 0,
+                                           "maximum": 2**63 - 1},
+                       description="next_cursor of the previous page")
 
 
 def _cursor(raw: str | None) -> int:
@@ -34,7 +38,7 @@ def _cursor(raw: str | None) -> int:
 
 @router.endpoint("GET", "/platform/releases",
                  summary="OCDS 发布包 (OCDS release package in commit order; ?cursor=)",
-                 tag="platform", public=True, query=("cursor", "limit"))
+                 tag="platform", public=True, params=(RELEASE_CURSOR, LIMIT))
 async def releases(call: Call) -> Result:
     cursor = _cursor(call.query("cursor"))
     limit = parse_limit(call.query("limit"))
@@ -80,7 +84,7 @@ async def record(call: Call) -> Result:
 
 @router.endpoint("GET", "/platform/key",
                  summary="报送签名公钥 (the Ed25519 public key that signs our reports, PEM)",
-                 tag="platform", public=True)
+                 tag="platform", public=True, produces=PEM)
 async def signing_key(call: Call) -> Response:
     return PlainTextResponse(public_pem(call.services.report_key))
 

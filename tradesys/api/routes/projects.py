@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import Response
 
-from tradesys.api.pagination import cursor_id, decode_cursor, encode_cursor, parse_limit
+from tradesys.api.pagination import PAGE, cursor_id, decode_cursor, encode_cursor, parse_limit
 from tradesys.api.routing import Call, Result, Router
 from tradesys.api.schemas import NoticeDetail, ProjectOut, ProjectPage, ProjectSummary
 from tradesys.identity.principal import Principal
@@ -39,7 +39,7 @@ async def register_project(call: Call) -> Response:
     summary="我的项目 (projects the caller works on)",
     tag="projects",
     response=ProjectPage,
-    query=("cursor", "limit"),
+    params=PAGE,
 )
 async def list_projects(call: Call) -> Result:
     cursor = decode_cursor(call.query("cursor"))

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import Response
 
 from tradesys.api.errors import BadRequest
-from tradesys.api.pagination import cursor_id, decode_cursor, encode_cursor, parse_limit
+from tradesys.api.pagination import PAGE, cursor_id, decode_cursor, encode_cursor, parse_limit
 from tradesys.api.routing import Call, Result, Router, json_response
 from tradesys.api.schemas import NoticeDetail, NoticeOut, NoticePage, ServerTime
 from tradesys.clock import DISPLAY_TZ, isoformat_utc
@@ -81,7 +81,7 @@ if tuple(NoticeOut.model_fields) != notices.PUBLIC_NOTICE_FIELDS or tuple(
     tag="public",
     response=NoticePage,
     public=True,
-    query=("cursor", "limit"),
+    params=PAGE,
 )
 async def list_notices(call: Call) -> Response:
     before = _notice_cursor(call.query("cursor"))

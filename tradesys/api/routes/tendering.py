@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import FileResponse, Response
 
 from tradesys.api.errors import BadRequest
-from tradesys.api.routing import Call, Result, Router
+from tradesys.api.routing import BINARY, Call, Content, Param, Result, Router
 from tradesys.api.schemas import (
     ClarificationList,
     ClarificationOut,
@@ -34,7 +34,12 @@ router = Router()
     tag="tendering",
     response=DocumentOut,
     status=201,
-    query=("filename",),
+    params=(Param("filename", "query", {"type": "string", "minLength": 1, "maxLength": 255,
+                                        "pattern": documents.FILENAME_PATTERN},
+                  required=True),),
+    # Any media type is stored as given (it is served back with the document); these two are
+    # the usual ones.
+    raw_body=Content(("application/pdf", "application/octet-stream"), BINARY),
 )
 async def upload_document(call: Call) -> Response:
     project_id = call.path_int("project_id")
@@ -91,6 +96,8 @@ async def list_documents(call: Call) -> Result:
     summary="获取招标文件 (obtain a document; the obtaining is logged)",
     tag="tendering",
     confidential=True,
+    # Served with the media type it was uploaded with.
+    produces=Content(("*/*",), BINARY),
 )
 async def obtain_document(call: Call) -> Response:
     project_id = call.path_int("project_id")
