@@ -68,7 +68,7 @@ def cmd_verify_draw(args: argparse.Namespace) -> int:
 
 def cmd_verify_receipt(args: argparse.Namespace) -> int:
     from tradesys.bids.receipts import verify_receipt_file
-    from tradesys.reporting.signing import load_or_create_key, load_public_pem
+    from tradesys.signatures import load_or_create_key, load_public_pem
 
     pinned = None
     if args.key:
@@ -161,7 +161,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
         from tradesys.demo.server import InProcessServer
         from tradesys.receiver.app import create_receiver_app
-        from tradesys.reporting.signing import load_or_create_key
+        from tradesys.signatures import load_or_create_key
 
         receiver = InProcessServer(create_receiver_app(
             f"sqlite+aiosqlite:///{(settings.data_dir / 'receiver.db').resolve()}",
