@@ -86,6 +86,38 @@ def cmd_verify_receipt(args: argparse.Namespace) -> int:
     return 1
 
 
+def cmd_verify_notice(args: argparse.Namespace) -> int:
+    """Exit 0 for a genuine notice, 1 for any edit or a wrong key, 2 when the key or a file
+    cannot be read (nothing was checked)."""
+    from tradesys.documents.notices import verify_notice
+    from tradesys.signatures import load_or_create_key, load_public_pem
+
+    try:
+        if args.key:
+            key = load_public_pem(Path(args.key).read_bytes())
+        elif Settings().receipt_key_file.exists():
+            key = load_or_create_key(Settings().receipt_key_file).public_key()
+        else:
+            print("no platform key: pass --key (the PEM from /api/v1/receipts/key)",
+                  file=sys.stderr)
+            return 2
+        data = Path(args.file).read_bytes()
+        raw_signature = Path(args.signature).read_bytes()
+    except (OSError, ValueError) as error:
+        print(f"cannot read: {error}", file=sys.stderr)
+        return 2
+    try:
+        signature = raw_signature.decode("ascii")
+    except UnicodeDecodeError:
+        signature = ""
+    genuine, reason = verify_notice(data, signature, key)
+    if genuine:
+        print(f"ok: {reason}")
+        return 0
+    print(f"NOT GENUINE: {reason}", file=sys.stderr)
+    return 1
+
+
 def cmd_admin_create(args: argparse.Namespace) -> int:
     from tradesys.clock import SystemClock
     from tradesys.db.database import Database
@@ -280,6 +312,13 @@ def build_parser() -> argparse.ArgumentParser:
     receipt.add_argument("--key", help="the platform's receipt key (PEM, from "
                          "/api/v1/receipts/key); default: this installation's")
     receipt.set_defaults(func=cmd_verify_receipt)
+    notice = verify.add_parser("notice", help="check an award or result notice (中标通知书, "
+                               "中标结果通知书) against its detached signature")
+    notice.add_argument("file", help="the notice as issued (canonical JSON)")
+    notice.add_argument("signature", help="its signature file (base64 Ed25519)")
+    notice.add_argument("--key", help="the platform's public key (PEM, from "
+                        "/api/v1/receipts/key); default: this installation's")
+    notice.set_defaults(func=cmd_verify_notice)
 
     admin = sub.add_parser("admin", help="operator tasks").add_subparsers(dest="admin",
                                                                           required=True)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import hmac
 import os
 from pathlib import Path
@@ -30,6 +31,7 @@ from tradesys.storage import private_dir
 
 __all__ = [
     "b64_exact",
+    "key_fingerprint",
     "load_or_create_key",
     "load_public_pem",
     "pem_exact",
@@ -73,6 +75,12 @@ def load_public_pem(pem: str | bytes) -> Ed25519PublicKey:
     if not isinstance(key, Ed25519PublicKey):
         raise ValueError("not an Ed25519 public key")
     return key
+
+
+def key_fingerprint(key: Ed25519PublicKey) -> str:
+    """SHA-256 (hex) of the raw 32-byte public key: what a printed document names its key by."""
+    raw = key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    return hashlib.sha256(raw).hexdigest()
 
 
 def same_key(a: Ed25519PublicKey, b: Ed25519PublicKey) -> bool:
