@@ -388,6 +388,9 @@ function showSection() {
   $('#ceiling').textContent = `最高投标限价：${formatPrice(ceiling)}`;
 }
 
+// A credit code never breaks across lines (css .credit-code, the rule of format.js).
+const CELL_CLASSES = { credit: 'credit-code', security: 'nowrap', signed: 'nowrap' };
+
 function cell(tr, className) {
   const td = el('td', className ? { class: className } : {});
   tr.append(td);
@@ -446,7 +449,7 @@ function renderBidders() {
       row.cells.name = el('th', { scope: 'row' });
       tr.append(row.cells.name);
       for (const name of ['credit', 'sha', 'received', 'security', 'signed', 'status']) {
-        row.cells[name] = cell(tr, ['security', 'signed'].includes(name) ? 'nowrap' : null);
+        row.cells[name] = cell(tr, CELL_CLASSES[name] || null);
       }
       row.cells.sha.append(el('code', { class: 'hash' }));
       row.cells.price = cell(tr, 'num price');
