@@ -79,6 +79,13 @@ def test_instant_refused(instant: str) -> None:
             formatter(instant)
 
 
+@pytest.mark.parametrize("value", VECTORS["date_refused"])
+def test_date_refused(value: str) -> None:
+    for formatter in (iso_date, long_date):
+        with pytest.raises(ValueError):
+            formatter(value)
+
+
 @pytest.mark.parametrize(("code", "html"), VECTORS["credit_code"])
 def test_credit_code(code: str, html: str) -> None:
     assert credit_code_html(code) == html

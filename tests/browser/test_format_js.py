@@ -41,6 +41,8 @@ RUN = """async (vectors) => {
     instant_refused: vectors.instant_refused.map((t) => [
       attempt(() => f.formatBeijing(t)), attempt(() => f.formatBeijingLong(t)),
       attempt(() => f.isoDate(t))]),
+    date_refused: vectors.date_refused.map((d) => [
+      attempt(() => f.isoDate(d)), attempt(() => f.longDate(d))]),
     credit_code: vectors.credit_code.map(([c]) => attempt(() => f.creditCodeEl(c).outerHTML)),
     nowrap: (() => {
       const span = document.body.appendChild(f.creditCodeEl('91110000MA00000001'));
@@ -66,5 +68,7 @@ def test_format_js_matches_the_vectors(page: Page, server: InProcessServer) -> N
         v[1] for v in VECTORS["credit_code"]]
     for key in ("money_refused", "capital_refused"):
         assert results[key] == [{"error": "RangeError"}] * len(VECTORS[key]), key
+    assert results["date_refused"] == [[{"error": "RangeError"}] * 2] * len(
+        VECTORS["date_refused"])
     assert results["instant_refused"] == [[{"error": "RangeError"}] * 3] * len(
         VECTORS["instant_refused"])

@@ -151,6 +151,10 @@ export function formatBeijingLong(value) {
 function day(value) {
   if (typeof value === 'string' && DATE_ONLY.test(value)) {
     const [year, month, date] = value.split('-');
+    const check = new Date(Date.UTC(Number(year), Number(month) - 1, Number(date)));
+    if (check.getUTCMonth() !== Number(month) - 1 || check.getUTCDate() !== Number(date)) {
+      throw new RangeError(`not a calendar date: ${value}`);
+    }
     return { year, month, day: date };
   }
   return beijingParts(instant(value));
