@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 import re
 import subprocess
 import sys
@@ -28,7 +29,7 @@ from tradesys.documents.notices import (
     verify_notice,
 )
 from tradesys.identity.credit_code import make_credit_code
-from tradesys.signatures import key_fingerprint, public_pem
+from tradesys.signatures import key_fingerprint, load_or_create_key, public_pem
 
 WINNER = make_credit_code("91110000MA0000001")
 SECOND = make_credit_code("91110000MA0000002")
@@ -139,10 +140,11 @@ def test_signature_over_the_canonical_json(platform: Ed25519PrivateKey) -> None:
     assert verify_notice(data, flipped, key)[0] is False
 
 
-def _cli(*args: str | Path) -> subprocess.CompletedProcess[str]:
+def _cli(*args: str | Path, data_dir: Path | None = None) -> subprocess.CompletedProcess[str]:
+    env = None if data_dir is None else {**os.environ, "TRADESYS_DATA_DIR": str(data_dir)}
     return subprocess.run([sys.executable, "-m", "tradesys.cli", "verify", "notice",
                            *map(str, args)], capture_output=True, text=True, check=False,
-                          timeout=60)
+                          timeout=60, env=env)
 
 
 def test_verify_notice_cli(tmp_path: Path, platform: Ed25519PrivateKey) -> None:
@@ -225,3 +227,24 @@ def test_notice_html_escapes_names(platform: Ed25519PrivateKey) -> None:
     assert "<b>乙</b>" not in html
     assert "&lt;b&gt;乙&lt;/b&gt; &amp; 工程有限公司" in html
     assert f'<span class="credit-code">{SECOND}</span>' in html
+
+
+def test_verify_notice_with_this_installations_key(tmp_path: Path) -> None:
+    """Without --key the command pins this installation's receipt key; with none, it checks
+    nothing and says so (exit 2), rather than trusting whatever key it is handed."""
+    notice = build_notices(facts())[0]
+    path, sig = tmp_path / "n.json", tmp_path / "n.json.sig"
+    path.write_bytes(notice_bytes(notice))
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    sig.write_text(sign_notice(Ed25519PrivateKey.generate(), notice))
+    done = _cli(path, sig, data_dir=empty)
+    assert done.returncode == 2 and "--key" in done.stderr
+    assert not (empty / "keys").exists()  # no key was made on the way
+
+    installed = tmp_path / "installed"
+    key = load_or_create_key(installed / "keys" / "receipt-signing.pem")
+    sig.write_text(sign_notice(key, notice))
+    assert _cli(path, sig, data_dir=installed).returncode == 0
+    sig.write_text(sign_notice(Ed25519PrivateKey.generate(), notice))
+    assert _cli(path, sig, data_dir=installed).returncode == 1
