@@ -99,8 +99,10 @@ def test_python_values() -> None:
     for wrong in (0.05, True, Decimal("NaN"), Decimal("Infinity"), [1]):
         with pytest.raises(ValueError):
             money(wrong)  # type: ignore[arg-type]
-    with pytest.raises(ValueError):
-        money(Decimal("1E+40"))  # beyond exact decimal arithmetic at two places
+    # Exact however long: the default decimal context (28 digits) would have rounded these.
+    assert money(Decimal("1E+40")) == "10" + ",000" * 13 + ".00 元"
+    assert money(Decimal("1234567890123456789012345678901.123")) == (
+        "1,234,567,890,123,456,789,012,345,678,901.123 元")
 
 
 def test_datetimes() -> None:

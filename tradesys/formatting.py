@@ -13,6 +13,7 @@ Rules (docs/documents.md states them for readers):
   (``bids/summary.py``) and is shown with all its significant ones (``0.125 元``), because a
   rounded price on a signed document would be another price. Negative amounts are shown with a
   leading ``-`` (a difference, a deduction); ``-0`` is ``0.00``. A missing amount is ``—``.
+  More than 64 digits is refused (a sanity bound; below it the arithmetic is exact).
 - **Capital amounts** (大写, for award notices and contracts) follow the writing rules of the
   People's Bank of China 《支付结算办法》 (附件一《正确填写票据和结算凭证的基本规定》):
   ``壹拾`` not ``拾``; one ``零`` for any run of zeros inside the number and where a 万 or 亿
@@ -33,9 +34,10 @@ Rules (docs/documents.md states them for readers):
 
 from __future__ import annotations
 
+import decimal
 import re
 from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from html import escape
 from zoneinfo import ZoneInfo
 
@@ -57,6 +59,8 @@ UNIT = "元"
 DASH = "—"
 #: The largest amount written in capitals is below 10^16 元 (万亿 is the largest unit used).
 CAPITAL_LIMIT = 10**16
+#: Digits an amount may have at most (a sanity bound, far above any price: 10^60 元).
+MAX_DIGITS = 64
 
 _DECIMAL = re.compile(r"-?[0-9]+(\.[0-9]+)?")
 _INSTANT = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?"
@@ -84,12 +88,20 @@ def parse_amount(value: Decimal | int | str) -> Decimal:
     return value + 0 if value == 0 else value
 
 
+def _exact() -> decimal.Context:
+    """Arithmetic that never rounds the amounts it is given: far more digits than any amount
+    (the default context's 28 would round a long string, which format.js would not)."""
+    return decimal.Context(prec=MAX_DIGITS + 4, traps=[decimal.Inexact, decimal.InvalidOperation])
+
+
 def _to_cents(amount: Decimal) -> Decimal | None:
     """The amount at two decimals if that is exact, else None."""
+    if len(amount.as_tuple().digits) > MAX_DIGITS:
+        raise ValueError(f"more than {MAX_DIGITS} digits is not an amount")
     try:
-        exact = amount.quantize(_CENT)
-    except InvalidOperation as error:
-        raise ValueError("amount too large") from error
+        exact = amount.quantize(_CENT, context=_exact())
+    except (decimal.Inexact, decimal.InvalidOperation):
+        return None
     return exact if exact == amount else None
 
 
@@ -101,9 +113,9 @@ def money(value: Decimal | int | str | None, currency: str | None = None) -> str
     amount = parse_amount(value)
     cents = _to_cents(amount)
     if cents is not None:
-        text = f"{cents + 0:,.2f}"
+        text = f"{cents:,.2f}"
     else:
-        text = f"{amount.normalize():,f}"
+        text = f"{amount.normalize(context=_exact()):,f}"
     return f"{text} {UNIT if currency in (None, 'CNY') else currency}"
 
 

@@ -14,6 +14,8 @@ const DASH = '—';
 // ---------------------------------------------------------------------------- money
 
 const DECIMAL = /^(-?)([0-9]+)(?:\.([0-9]+))?$/;
+/** Digits an amount may have at most (a sanity bound, far above any price), as in Python. */
+const MAX_DIGITS = 64;
 
 /** {negative, whole, fraction} of an exact amount: fraction has at least two digits and no
  * trailing zeros beyond them ("1.0010" -> whole "1", fraction "001"). */
@@ -23,6 +25,9 @@ export function parseAmount(value) {
   const match = DECIMAL.exec(value);
   if (!match) throw new RangeError(`not a decimal amount: ${value}`);
   const [, sign, digits, decimals = ''] = match;
+  if ((digits + decimals).replace(/^0+/, '').length > MAX_DIGITS) {
+    throw new RangeError(`more than ${MAX_DIGITS} digits is not an amount`);
+  }
   const whole = digits.replace(/^0+(?=\d)/, '');
   const fraction = decimals.replace(/0+$/, '').padEnd(2, '0');
   const zero = whole === '0' && /^0+$/.test(fraction);
