@@ -296,7 +296,7 @@ def upload(client: Any, headers: dict[str, str], section_id: int, envelope: Path
     cpu_after = cpu_seconds(pid)
     hwm_after = proc_status(pid)["VmHWM"]
     from tradesys.bids.receipts import verify_receipt_file
-    from tradesys.reporting.signing import load_public_pem
+    from tradesys.signatures import load_public_pem
 
     pinned = load_public_pem(client.get("/api/v1/receipts/key").text)
     genuine, reason = verify_receipt_file(response.content, pinned)

@@ -39,10 +39,10 @@ from tradesys.ops.middleware import RequestContext
 from tradesys.procurement.rules import RuleBook
 from tradesys.reporting.facts import ReportingSettings
 from tradesys.reporting.relay import Relay
-from tradesys.reporting.signing import load_or_create_key
 from tradesys.scheduler import JOBS, Scheduler
 from tradesys.services import Services
 from tradesys.settings import Settings
+from tradesys.signatures import load_or_create_key
 from tradesys.storage import FileStore
 
 STATIC_DIR = Path(str(files("tradesys"))) / "static"

@@ -68,7 +68,7 @@ def cmd_verify_draw(args: argparse.Namespace) -> int:
 
 def cmd_verify_receipt(args: argparse.Namespace) -> int:
     from tradesys.bids.receipts import verify_receipt_file
-    from tradesys.reporting.signing import load_or_create_key, load_public_pem
+    from tradesys.signatures import load_or_create_key, load_public_pem
 
     pinned = None
     if args.key:
@@ -79,6 +79,38 @@ def cmd_verify_receipt(args: argparse.Namespace) -> int:
         print("warning: no platform key pinned (--key): checking against the key in the file",
               file=sys.stderr)
     genuine, reason = verify_receipt_file(Path(args.file).read_bytes(), pinned)
+    if genuine:
+        print(f"ok: {reason}")
+        return 0
+    print(f"NOT GENUINE: {reason}", file=sys.stderr)
+    return 1
+
+
+def cmd_verify_notice(args: argparse.Namespace) -> int:
+    """Exit 0 for a genuine notice, 1 for any edit or a wrong key, 2 when the key or a file
+    cannot be read (nothing was checked)."""
+    from tradesys.documents.notices import verify_notice
+    from tradesys.signatures import load_or_create_key, load_public_pem
+
+    try:
+        if args.key:
+            key = load_public_pem(Path(args.key).read_bytes())
+        elif Settings().receipt_key_file.exists():
+            key = load_or_create_key(Settings().receipt_key_file).public_key()
+        else:
+            print("no platform key: pass --key (the PEM from /api/v1/receipts/key)",
+                  file=sys.stderr)
+            return 2
+        data = Path(args.file).read_bytes()
+        raw_signature = Path(args.signature).read_bytes()
+    except (OSError, ValueError) as error:
+        print(f"cannot read: {error}", file=sys.stderr)
+        return 2
+    try:
+        signature = raw_signature.decode("ascii")
+    except UnicodeDecodeError:
+        signature = ""
+    genuine, reason = verify_notice(data, signature, key)
     if genuine:
         print(f"ok: {reason}")
         return 0
@@ -161,7 +193,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
         from tradesys.demo.server import InProcessServer
         from tradesys.receiver.app import create_receiver_app
-        from tradesys.reporting.signing import load_or_create_key
+        from tradesys.signatures import load_or_create_key
 
         receiver = InProcessServer(create_receiver_app(
             f"sqlite+aiosqlite:///{(settings.data_dir / 'receiver.db').resolve()}",
@@ -280,6 +312,13 @@ def build_parser() -> argparse.ArgumentParser:
     receipt.add_argument("--key", help="the platform's receipt key (PEM, from "
                          "/api/v1/receipts/key); default: this installation's")
     receipt.set_defaults(func=cmd_verify_receipt)
+    notice = verify.add_parser("notice", help="check an award or result notice (中标通知书, "
+                               "中标结果通知书) against its detached signature")
+    notice.add_argument("file", help="the notice as issued (canonical JSON)")
+    notice.add_argument("signature", help="its signature file (base64 Ed25519)")
+    notice.add_argument("--key", help="the platform's public key (PEM, from "
+                        "/api/v1/receipts/key); default: this installation's")
+    notice.set_defaults(func=cmd_verify_notice)
 
     admin = sub.add_parser("admin", help="operator tasks").add_subparsers(dest="admin",
                                                                           required=True)

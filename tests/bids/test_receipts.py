@@ -10,7 +10,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from tradesys.bids.receipts import RECEIPT_TYPE, receipt_file, sign_receipt, verify_receipt_file
 from tradesys.events.canonical import canonical_json
-from tradesys.reporting.signing import public_pem
+from tradesys.signatures import public_pem
 
 RECEIPT = {"type": RECEIPT_TYPE, "version": 1, "platform_code": "TS0000000001",
            "project_code": "E3501002026000001", "section_id": 1,

@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 
-from tradesys.opening.record_pdf import render_record_pdf
+from tradesys.identity.credit_code import make_credit_code
+from tradesys.opening.record_pdf import render_record_html, render_record_pdf
 
 SCRIPT_NAME = "<script>alert(1)</script> & 北京某某建设有限公司"
 RECORD_SHA = "ab" * 32
@@ -125,3 +126,30 @@ def test_all_none_values(tmp_path: Path) -> None:
     path = tmp_path / "empty.pdf"
     path.write_bytes(render_record_pdf(record))
     assert "开标记录" in _poppler("pdftotext", path)
+
+
+def test_credit_codes_unbroken_and_money_grouped(tmp_path: Path) -> None:
+    """Issue 12: each 18-character credit code stays on one line of the laid-out page (even one
+    of the widest letters, W, which the old renderer broke), clear of the next column, and
+    amounts have thousands separators, exactly as the web shows them (tradesys/formatting.py)."""
+    record = copy.deepcopy(RECORD)
+    wide = make_credit_code("91110000MWWWWWWWW")
+    record["bidders"][0]["credit_code"] = record["confirmations"][0]["credit_code"] = wide
+    path = tmp_path / "wide.pdf"
+    path.write_bytes(render_record_pdf(record))
+    lines = _poppler("pdftotext", path).splitlines()
+    for bidder in record["bidders"]:
+        code = bidder["credit_code"]
+        assert any(re.search(f"{code}\\s", line) for line in lines), f"{code} is broken"
+    assert sum(bool(re.search(f"{wide}\\s", line)) for line in lines) == 2  # + confirmations
+    for shown in ("12,000,000.00 元", "11,500,000.00 元", "11,800,000.00 元"):
+        assert any(shown in line for line in lines), shown
+    assert not any("11500000" in line for line in lines)
+
+
+def test_record_html_is_escaped() -> None:
+    """The HTML the PDF is laid out from: user text escaped, credit codes in their span."""
+    html = render_record_html(RECORD)
+    assert "<script>" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; 北京某某建设有限公司" in html
+    assert '<span class="credit-code">91110000MA00000003</span>' in html

@@ -11,16 +11,22 @@ the file itself carries.
 from __future__ import annotations
 
 import base64
-import hmac
 import json
 from typing import Any
 
-from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
-from cryptography.hazmat.primitives import serialization
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from tradesys.events.canonical import canonical_json
-from tradesys.reporting.signing import load_public_pem, public_pem
+from tradesys.signatures import (
+    b64_exact,
+    load_public_pem,
+    pem_exact,
+    public_pem,
+    same_key,
+    sign_canonical,
+    verify_canonical,
+)
 
 RECEIPT_TYPE = "tradesys.bid-receipt"
 #: A bidder's confirmation of an opening record (开标记录确认), countersigned by the platform.
@@ -29,20 +35,11 @@ RECEIPT_TYPES = frozenset({RECEIPT_TYPE, CONFIRMATION_TYPE})
 
 
 def sign_receipt(key: Ed25519PrivateKey, receipt: dict[str, Any]) -> str:
-    return base64.b64encode(key.sign(canonical_json(receipt))).decode()
+    return sign_canonical(key, receipt)
 
 
 def receipt_file(key: Ed25519PrivateKey, receipt: dict[str, Any], signature: str) -> dict[str, Any]:
     return {"receipt": receipt, "signature": signature, "public_key": public_pem(key)}
-
-
-def _pem(key: Ed25519PublicKey) -> str:
-    return key.public_bytes(serialization.Encoding.PEM,
-                            serialization.PublicFormat.SubjectPublicKeyInfo).decode()
-
-
-def _raw(key: Ed25519PublicKey) -> bytes:
-    return key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
 
 
 def verify_receipt_file(data: bytes, pinned: Ed25519PublicKey | None) -> tuple[bool, str]:
@@ -50,22 +47,20 @@ def verify_receipt_file(data: bytes, pinned: Ed25519PublicKey | None) -> tuple[b
     try:
         document = json.loads(data)
         receipt = document["receipt"]
-        signature = base64.b64decode(document["signature"], validate=True)
+        signature = document["signature"]
+        raw = base64.b64decode(signature, validate=True)
         embedded = load_public_pem(document["public_key"])
     except (ValueError, KeyError, TypeError, UnsupportedAlgorithm) as error:
         return False, f"not a receipt file: {error}"
     if not isinstance(receipt, dict) or receipt.get("type") not in RECEIPT_TYPES:
         return False, "not a bid receipt or an opening confirmation"
     key = pinned or embedded
-    if pinned is not None and not hmac.compare_digest(_raw(pinned), _raw(embedded)):
+    if pinned is not None and not same_key(pinned, embedded):
         return False, "signed with another key than the platform's"
     # Base64 and PEM admit several spellings of the same bytes: only the issued one counts.
-    if base64.b64encode(signature).decode() != document["signature"] or (
-            _pem(embedded) != document["public_key"]):
+    if not b64_exact(raw, signature) or not pem_exact(embedded, document["public_key"]):
         return False, "the file is not exactly as issued"
-    try:
-        key.verify(signature, canonical_json(receipt))
-    except InvalidSignature:
+    if not verify_canonical(key, receipt, signature):
         return False, "the signature does not match the receipt"
     # The file is canonical JSON as issued: any other byte sequence, even one that parses to
     # the same values, is an alteration.

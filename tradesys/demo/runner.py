@@ -23,9 +23,9 @@ from tradesys.events.models import Event
 from tradesys.events.verify import verify_chain
 from tradesys.identity.service import bootstrap_admin
 from tradesys.receiver.app import create_receiver_app
-from tradesys.reporting.signing import load_or_create_key
 from tradesys.reporting.validation import release_package_errors
 from tradesys.settings import Settings, default_sqlite_url
+from tradesys.signatures import load_or_create_key
 
 
 async def bootstrap(url: str, username: str, password: str, *,

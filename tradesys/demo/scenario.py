@@ -30,7 +30,7 @@ from tradesys.clock import AdjustableClock
 from tradesys.demo.hall_client import HallConnection, HallError
 from tradesys.identity.credit_code import ALPHABET, make_credit_code
 from tradesys.opening import confirmation
-from tradesys.reporting.signing import load_public_pem
+from tradesys.signatures import load_public_pem
 
 
 def new_password() -> str:

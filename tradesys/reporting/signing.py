@@ -8,51 +8,24 @@ checks it with our public key, published at ``/api/v1/platform/key``; no shared 
 from __future__ import annotations
 
 import base64
-import os
 from datetime import datetime
-from pathlib import Path
 
 from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from tradesys.storage import private_dir
+# The key handling moved down to tradesys.signatures (bids needs it too); re-exported so that
+# imports written before the move keep working. New code imports tradesys.signatures.
+from tradesys.signatures import load_or_create_key, load_public_pem, public_pem
 from tradesys.strict import parse_int
+
+__all__ = ["SCHEME", "load_or_create_key", "load_public_pem", "public_pem", "sign_headers",
+           "signed_content", "verify_headers"]
 
 SCHEME = "v1a"
 
 
 def signed_content(msg_id: str, timestamp: int, body: bytes) -> bytes:
     return f"{msg_id}.{timestamp}.".encode() + body
-
-
-def load_or_create_key(path: Path) -> Ed25519PrivateKey:
-    """The trading system's report-signing key, created on first use (mode 0600)."""
-    if path.exists():
-        key = serialization.load_pem_private_key(path.read_bytes(), password=None)
-        if not isinstance(key, Ed25519PrivateKey):
-            raise ValueError(f"{path} does not hold an Ed25519 key")
-        return key
-    key = Ed25519PrivateKey.generate()
-    private_dir(path.parent)
-    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                            serialization.NoEncryption())
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as out:
-        out.write(pem)
-    return key
-
-
-def public_pem(key: Ed25519PrivateKey) -> str:
-    return key.public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode()
-
-
-def load_public_pem(pem: str | bytes) -> Ed25519PublicKey:
-    key = serialization.load_pem_public_key(pem.encode() if isinstance(pem, str) else pem)
-    if not isinstance(key, Ed25519PublicKey):
-        raise ValueError("not an Ed25519 public key")
-    return key
 
 
 def sign_headers(key: Ed25519PrivateKey, msg_id: str, at: datetime,

@@ -41,7 +41,7 @@ from tradesys.identity.principal import Principal
 from tradesys.opening import ceremony
 from tradesys.procurement.access import Action, authorize_project
 from tradesys.procurement.commands import Amount
-from tradesys.reporting.signing import public_pem
+from tradesys.signatures import public_pem
 from tradesys.strict import ONE_LINE, Strict, parse_int
 
 router = Router()

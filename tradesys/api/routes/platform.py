@@ -17,7 +17,7 @@ from tradesys.identity.principal import Principal
 from tradesys.identity.roles import Role
 from tradesys.reporting.feed import compile_record, releases_after, releases_of_project
 from tradesys.reporting.ocds import release_package
-from tradesys.reporting.signing import public_pem
+from tradesys.signatures import public_pem
 from tradesys.strict import parse_int
 
 router = Router()

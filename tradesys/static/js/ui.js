@@ -1,7 +1,9 @@
 // DOM helpers: every text shown goes through textContent, never innerHTML. Also the message
 // regions, the Beijing-time formatting, and the Chinese labels of the API's vocabularies.
 
-export const TIME_ZONE = 'Asia/Shanghai';
+import { beijingParts, formatBeijing } from './format.js';
+
+export { TIME_ZONE } from './format.js';
 
 /** el('a', {href: '…', class: 'x'}, 'text', childNode, …): attributes and text, safely. */
 export function el(tag, attributes = {}, ...children) {
@@ -35,41 +37,12 @@ export function $(selector, root = document) {
 
 // ---------------------------------------------------------------------------- times
 
-const PARTS_FORMAT = new Intl.DateTimeFormat('en-GB', {
-  timeZone: TIME_ZONE,
-  year: 'numeric',
-  month: '2-digit',
-  day: '2-digit',
-  hour: '2-digit',
-  minute: '2-digit',
-  second: '2-digit',
-  hourCycle: 'h23',
-});
-
-/** Parse an ISO 8601 instant from the API (any number of fraction digits). */
-export function parseInstant(iso) {
-  if (typeof iso !== 'string') return null;
-  const trimmed = iso.replace(/(\.\d{3})\d+/, '$1');
-  const value = Date.parse(trimmed);
-  return Number.isNaN(value) ? null : new Date(value);
-}
-
-/** The wall-clock fields of an instant in Beijing. */
-export function beijingParts(date) {
-  const parts = {};
-  for (const { type, value } of PARTS_FORMAT.formatToParts(date)) parts[type] = value;
-  return parts;
-}
-
-/** "2026-03-24 09:30" (or with seconds), in Beijing time, from a Date or an ISO string. */
-export function formatBeijing(value, { seconds = false } = {}) {
-  const date = value instanceof Date ? value : parseInstant(value);
-  if (!date) return '—';
-  const p = beijingParts(date);
-  const time = seconds ? `${p.hour}:${p.minute}:${p.second}` : `${p.hour}:${p.minute}`;
-  return `${p.year}-${p.month}-${p.day} ${time}`;
-}
-
+// Money, times and credit codes have one formatter each, shared with the PDFs' Python twin:
+// format.js (tests/format_vectors.json keeps the two equal). Re-exported so pages keep one import.
+export {
+  beijingParts, capitalAmount, creditCodeEl, formatBeijing, formatBeijingLong, formatMoney, isoDate,
+  longDate, parseInstant,
+} from './format.js';
 /** A <time> element showing an instant in Beijing time, machine-readable in UTC. */
 export function timeEl(iso, options) {
   if (!iso) return document.createTextNode('—');
@@ -92,15 +65,7 @@ export function beijingInputToIso(value) {
   return `${match[1]}T${match[2]}${secondsPart}+08:00`;
 }
 
-// ---------------------------------------------------------------------------- money
-
-/** "950000.00" -> "950,000.00 元"; the exact decimal string, never a float. */
-export function formatMoney(amount) {
-  if (amount === null || amount === undefined || amount === '') return '—';
-  const [whole, fraction] = String(amount).split('.');
-  const grouped = whole.replace(/\B(?=(\d{3})+(?!\d))/g, ',');
-  return `${grouped}${fraction !== undefined ? `.${fraction}` : ''} 元`;
-}
+// ---------------------------------------------------------------------------- sizes
 
 /** "512 字节", "12.5 KB", "3.2 MB": a file size for people. */
 export function formatSize(bytes) {

@@ -10,7 +10,7 @@ import { keyIdOf, localKeyIds, loadLocal, shortKeyId } from '../keyring.js';
 import { initLayout } from '../layout.js';
 import { completeUpload, sendSlices, startUpload } from '../resumable.js';
 import {
-  $, append, BID_STATES, busy, clear, clearInvalid, clearMessages, el, fieldLabelIn,
+  $, append, BID_STATES, busy, clear, clearInvalid, clearMessages, creditCodeEl, el, fieldLabelIn,
   formatBeijing, formatSize, idParam, label, loginHref, markInvalid, parseInstant, showError,
   showStatus, timeEl,
 } from '../ui.js';
@@ -251,7 +251,7 @@ function showReceipt(file, bytes) {
   facts($('#receipt-facts'), [
     ['项目编号', receipt.project_code],
     ['标段编号', receipt.section_code, 'receipt-section-code'],
-    ['投标人统一社会信用代码', receipt.bidder_credit_code],
+    ['投标人统一社会信用代码', creditCodeEl(receipt.bidder_credit_code)],
     ['密文大小', `${formatSize(receipt.size)}（${receipt.size} 字节）`, 'receipt-size'],
     ['密文 SHA-256', el('code', { class: 'hash' }, receipt.envelope_sha256), 'receipt-sha256'],
     ['接收时间（北京时间）', timeEl(receipt.received_at, { seconds: true }), 'receipt-time'],

@@ -16,8 +16,8 @@ import { offset as headerOffset, sync as syncHeaderClock } from '../clock.js';
 import { initLayout } from '../layout.js';
 import { confirmationMessage, sign, verify } from '../signing.js';
 import {
-  $, append, clear, el, formatBeijing, idParam, label, parseInstant, ROLES, showError, showStatus,
-  timeEl,
+  $, append, clear, el, formatBeijing, formatMoney, idParam, label, parseInstant, ROLES, showError,
+  showStatus, timeEl,
 } from '../ui.js';
 
 const PHASES = {
@@ -241,13 +241,9 @@ function describeRemaining(ms) {
   return days > 0 ? `${days} 天 ${clock}` : clock;
 }
 
-/** "9,300,000.00 元" for CNY, "1,000.00 USD" otherwise: the exact decimal string. */
+/** "9,300,000.00 元" for CNY, "1,000.00 USD" otherwise: format.js, as in the PDF record. */
 function formatPrice(amount, currency) {
-  if (amount === null || amount === undefined || amount === '') return '—';
-  const [whole, fraction] = String(amount).split('.');
-  const grouped = whole.replace(/\B(?=(\d{3})+(?!\d))/g, ',');
-  const number = `${grouped}${fraction !== undefined ? `.${fraction}` : ''}`;
-  return !currency || currency === 'CNY' ? `${number} 元` : `${number} ${currency}`;
+  return formatMoney(amount === '' ? null : amount, currency);
 }
 
 function phaseKey() {
@@ -392,6 +388,9 @@ function showSection() {
   $('#ceiling').textContent = `最高投标限价：${formatPrice(ceiling)}`;
 }
 
+// A credit code never breaks across lines (css .credit-code, the rule of format.js).
+const CELL_CLASSES = { credit: 'credit-code', security: 'nowrap', signed: 'nowrap' };
+
 function cell(tr, className) {
   const td = el('td', className ? { class: className } : {});
   tr.append(td);
@@ -450,7 +449,7 @@ function renderBidders() {
       row.cells.name = el('th', { scope: 'row' });
       tr.append(row.cells.name);
       for (const name of ['credit', 'sha', 'received', 'security', 'signed', 'status']) {
-        row.cells[name] = cell(tr, ['security', 'signed'].includes(name) ? 'nowrap' : null);
+        row.cells[name] = cell(tr, CELL_CLASSES[name] || null);
       }
       row.cells.sha.append(el('code', { class: 'hash' }));
       row.cells.price = cell(tr, 'num price');
