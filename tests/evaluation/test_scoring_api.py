@@ -284,3 +284,140 @@ async def test_the_whole_comprehensive_evaluation(
             "evaluation.explanation_answered", "evaluation.explanation_voted",
             "evaluation.clarification_requested", "evaluation.clarification_answered",
             "evaluation.score_sheet_submitted"} <= set(types)
+
+
+async def test_the_scheme_is_set_by_the_host_before_the_notice_and_validated(
+        client: httpx.AsyncClient, flow: Flow, seed: Seed, services: Services) -> None:
+    project = await flow.register()
+    section_id, plain = project["sections"][0]["id"], project["sections"][1]["id"]
+    url = f"/api/v1/sections/{section_id}/evaluation/scheme"
+    before = await table_counts(services)
+    criteria = COMPREHENSIVE["criteria"]
+    refusals: list[tuple[Party, dict[str, Any], int, str]] = [
+        (seed.agency, {**COMPREHENSIVE, "price_weight": "31"}, 422, "bad_scheme"),
+        (seed.agency, {**COMPREHENSIVE, "price_weight": None}, 422, "bad_scheme"),
+        (seed.agency, {**COMPREHENSIVE, "criteria": [*criteria, {**criteria[0]}]}, 422,
+         "bad_scheme"),
+        (seed.agency, {**COMPREHENSIVE, "criteria": [{**criteria[0], "min_score": "40"},
+                                                     *criteria[1:]]}, 422, "bad_scheme"),
+        (seed.agency, {"method": "lowest_price", "price_weight": "30"}, 422, "bad_scheme"),
+        (seed.agency, {**COMPREHENSIVE, "price_weight": "30.001"}, 422, "validation_failed"),
+        (seed.agency, {**COMPREHENSIVE, "price_weight": 30}, 422, "validation_failed"),
+        (seed.agency, {**COMPREHENSIVE, "method": "lottery"}, 422, "validation_failed"),
+        (seed.agency, {**COMPREHENSIVE, "criteria": [{**criteria[0], "category": "legal"}]},
+         422, "validation_failed"),
+        (seed.procurer, COMPREHENSIVE, 403, "not_project_manager"),
+        (seed.agency2, COMPREHENSIVE, 404, "project_not_found"),
+        (seed.bidder1, COMPREHENSIVE, 404, "project_not_found"),
+        (seed.expert, COMPREHENSIVE, 404, "project_not_found"),
+    ]
+    for who, body, status, code in refusals:
+        assert_error(await client.put(url, headers=who.auth, json=body), status, code)
+    assert_error(await client.put("/api/v1/sections/999999/evaluation/scheme",
+                                  headers=seed.agency.auth, json=COMPREHENSIVE), 404,
+                 "section_not_found")
+    error = assert_error(await client.put(url, headers=seed.agency.auth, json={
+        **COMPREHENSIVE, "price_weight": "31"}), 422, "bad_scheme")
+    assert "must sum to 100, not 101" in error["message"]
+    assert await table_counts(services) == before
+
+    # Set, then replaced while the project is still only registered; both are events.
+    first = await client.put(url, headers=seed.agency.auth, json=COMPREHENSIVE)
+    assert first.status_code == 200, first.text
+    lowest = await client.put(url, headers=seed.agency.auth, json={
+        "method": "lowest_price", "compliance": [{"id": "qualified", "name": "资格"}]})
+    assert lowest.status_code == 200, lowest.text
+    read = (await client.get(url, headers=seed.procurer.auth)).json()
+    assert read == lowest.json() and read["compliance"] == [{"id": "qualified",
+                                                               "name": "资格"}]
+    assert "criteria" not in read and read["default"] is False
+    # A section that never had one: the default (lowest price, the 条例 Art. 51 items).
+    default = (await client.get(f"/api/v1/sections/{plain}/evaluation/scheme",
+                                headers=seed.agency.auth)).json()
+    assert default["default"] is True and default["method"] == "lowest_price"
+    assert len(default["compliance"]) == 4
+    # Bidders see no registered (unannounced) project.
+    assert_error(await client.get(url, headers=seed.bidder1.auth), 404, "project_not_found")
+    events = await evaluation_events(services, section_id)
+    assert [t for t, _ in events] == ["evaluation.scheme_set"] * 2
+    assert events[1][1]["sha256"] == read["sha256"]
+
+
+async def test_no_reading_before_the_opening_record(
+        client: httpx.AsyncClient, seed: Seed, services: Services, pool: Pool,
+        published: dict[str, Any]) -> None:
+    url = f"/api/v1/sections/{published['section_id']}/evaluation"
+    before = await table_counts(services)
+    for who in (seed.expert, seed.agency):
+        assert_error(await client.get(f"{url}/bids", headers=who.auth), 409,
+                     "opening_record_not_published")
+    assert_error(await client.post(f"{url}/verdicts", headers=seed.expert.auth, json={
+        "verdicts": [{"bid_id": "A" * 22, "item": "qualified", "passed": True,
+                      "reason": "x"}]}), 409, "opening_record_not_published")
+    assert await table_counts(services) == before
+
+
+async def test_every_price_above_the_ceiling_fails_the_tender(
+        client: httpx.AsyncClient, seed: Seed, services: Services, pool: Pool,
+        closed: dict[str, Any]) -> None:
+    """The shared opening's prices (about 9 million) are all above its ceiling (950,000):
+    every bid is rejected (条例 Art. 51) and the tender fails (法 Art. 42)."""
+    section_id = closed["section_id"]
+    url = f"/api/v1/sections/{section_id}/evaluation"
+    members = await draw_committee(client, seed, pool, section_id)
+    items = (await client.get(f"{url}/bids", headers=members[0].auth)).json()["items"]
+    assert len(items) == 3 and all(i["above_ceiling"] for i in items)
+    assert not any(i["abnormally_low"] for i in items)
+    before = await table_counts(services)
+    key = (await keys_for(client, members[:1]))[members[0].user_id]
+    before = await table_counts(services)
+    document = sheets.message(closed["section"]["code"], "0" * 64, members[0].user_id, {})
+    assert_error(await client.post(f"{url}/score-sheets", headers=members[0].auth, json={
+        "scores": {}, "key_id": key.key_id, "signature": sheets.sign(key.private_key, document)}),
+        409, "no_scored_criteria")
+    assert await table_counts(services) == before
+    result = await client.get(f"{url}/result", headers=members[0].auth)
+    assert result.status_code == 200, result.text
+    body = result.json()
+    assert body["method"] == "lowest_price" and body["failed"] == "all_rejected"
+    assert "法 Art. 42" in body["failure"] and body["candidates"] == []
+    assert [x["rejected"] for x in body["lines"]] == [["above_ceiling"]] * 3
+
+
+async def test_an_unexplained_low_price_and_a_failed_review_leave_too_few_bids(
+        client: httpx.AsyncClient, flow: Flow, seed: Seed, services: Services, pool: Pool,
+        clock: AdjustableClock, app: Starlette) -> None:
+    opened = await opened_section(client, flow, seed, clock, app, PRICES, None)
+    url = f"/api/v1/sections/{opened.section_id}/evaluation"
+    bids = opened.bids
+    members = await draw_committee(client, seed, pool, opened.section_id)
+    # Three of five fail bidder3 on ``qualified``: a majority rejects it.
+    for n, member in enumerate(members):
+        await _all_pass(client, url, member, bids, **({"bidder3": "qualified"} if n < 3 else {}))
+    low = f"{url}/bids/{bids['bidder4']}/explanation"
+    asked = await client.post(low, headers=seed.agency.auth, json={"question": "请说明"})
+    assert asked.status_code == 201, asked.text
+    # The deadline passes unanswered: the bidder can no longer answer; the panel decides.
+    clock.advance(timedelta(hours=24))
+    before = await table_counts(services)
+    assert_error(await client.post(f"{low}/answer", headers=seed.bidder4.auth,
+                                   json={"answer": "迟到的说明"}), 409,
+                 "explanation_deadline_passed")
+    assert await table_counts(services) == before
+    assert_error(await client.get(f"{url}/result", headers=seed.agency.auth), 409,
+                 "explanation_undecided")
+    for member in members[:3]:
+        vote = await client.post(f"{low}/votes", headers=member.auth,
+                                 json={"accept": False, "reason": "未在期限内说明"})
+        assert vote.status_code == 200, vote.text
+    assert vote.json()["decision"] == "rejected"
+    seen = (await client.get(low, headers=seed.bidder4.auth)).json()
+    assert seen["answer"] is None and "votes" not in seen
+    body = (await client.get(f"{url}/result", headers=seed.agency.auth)).json()
+    names = {v: k for k, v in bids.items()}
+    assert body["failed"] == "too_few_compliant" and "87号令 Art. 43" in body["failure"]
+    assert body["candidates"] == []
+    assert {names[x["bid_id"]]: x["rejected"] for x in body["lines"]} == {
+        "bidder1": [], "bidder2": [], "bidder3": ["compliance:qualified"],
+        "bidder4": ["abnormally_low"]}
+    assert all(x["rank"] is None for x in body["lines"])
