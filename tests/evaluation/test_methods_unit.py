@@ -1,4 +1,4 @@
-"""The evaluation methods against tables computed by hand (docs/evaluation.md §7 shows them)."""
+"""The evaluation methods against tables computed by hand (the rules: docs/evaluation.md §16)."""
 
 from __future__ import annotations
 

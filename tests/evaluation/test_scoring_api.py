@@ -74,7 +74,7 @@ async def test_the_whole_comprehensive_evaluation(
 
     # Only sitting members read the bids: not bidders, the host, outsiders, nor anonymous.
     for who in (seed.bidder1, seed.agency, seed.supervisor, outsider, seed.admin):
-        assert_error(await client.get(f"{url}/bids", headers=who.auth), 403, "not_a_member")
+        assert_error(await client.get(f"{url}/bids", headers=who.auth), 403, "not_a_sitting_member")
     assert_error(await client.get(f"{url}/bids"), 401)
     # A member of this section is not a member of the project's other section.
     assert_error(await client.get(
@@ -101,7 +101,7 @@ async def test_the_whole_comprehensive_evaluation(
     assert_error(await client.post(f"{url}/verdicts", headers=expert.auth,
                                    json={"verdicts": [good, good]}), 422, "duplicate_verdict")
     assert_error(await client.post(f"{url}/verdicts", headers=outsider.auth,
-                                   json={"verdicts": [good]}), 403, "not_a_member")
+                                   json={"verdicts": [good]}), 403, "not_a_sitting_member")
     assert await table_counts(services) == before
     # Two of five fail bidder3 on ``responsive``: a minority, so it stays compliant.
     for n, member in enumerate(members):
@@ -197,7 +197,7 @@ async def test_the_whole_comprehensive_evaluation(
         (expert, {**signed_sheet(key, opened, sha, scores), "scores": _scores(
             bids, {**STANDARD, "bidder1": ("40", "20", "10")})}, 422, "bad_signature"),
         (expert, {**signed_sheet(key, opened, "0" * 64, scores)}, 422, "bad_signature"),
-        (outsider, signed_sheet(key, opened, sha, scores), 403, "not_a_member"),
+        (outsider, signed_sheet(key, opened, sha, scores), 403, "not_a_sitting_member"),
         (expert, {**signed_sheet(key, opened, sha, scores), "scores": {
             b1: {"T1": "3.333", "T2": "1", "B1": "2"}}}, 422, "validation_failed"),
     ]
@@ -263,7 +263,7 @@ async def test_the_whole_comprehensive_evaluation(
     withdrawn = await client.post(f"/api/v1/sections/{opened.section_id}/panel/conflict",
                                   headers=leaving.auth, json={"reason": "与投标人二存在业务往来"})
     assert withdrawn.status_code == 200, withdrawn.text
-    assert_error(await client.get(f"{url}/bids", headers=leaving.auth), 403, "not_a_member")
+    assert_error(await client.get(f"{url}/bids", headers=leaving.auth), 403, "not_a_sitting_member")
     incomplete = assert_error(await client.get(f"{url}/result", headers=seed.agency.auth), 409,
                               "evaluation_incomplete")
     assert "seat(s) [2]" in incomplete["message"]

@@ -1,5 +1,5 @@
 """The evaluation methods as pure arithmetic over the opened bids, the panel's review
-conclusions and the experts' score sheets: no database, no clock (docs/evaluation.md §7).
+conclusions and the experts' score sheets: no database, no clock (docs/evaluation.md §16).
 
 Exact decimal arithmetic throughout. Two values are rounded, each once, half up
 (``ROUND_HALF_UP``) to ``score_places`` decimals (rule book, default 2): a bid's price score and

@@ -72,7 +72,7 @@ class PanelMember(Base):
     left_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
-# -- scoring (docs/evaluation.md §6–§9) -----------------------------------------------------
+# -- scoring (docs/evaluation.md §9–§16) -----------------------------------------------------
 
 class EvaluationScheme(Base):
     """A section's evaluation scheme (评标办法), set before the notice and frozen by it."""

@@ -175,6 +175,10 @@ KeyId = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
 SignatureText = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{86}$")]
 
 
+#: A map whose keys are all checked (``patternProperties``): nothing else is accepted.
+CLOSED: dict[str, Any] = {"additionalProperties": False}
+
+
 class ReviewItemIn(Strict):
     id: Code
     name: Name
@@ -190,7 +194,7 @@ class CriterionIn(Strict):
 
 class SchemeIn(Strict):
     """The section's evaluation scheme. ``compliance`` omitted: the review items of 条例
-    Art. 51 (docs/evaluation.md §6). Comprehensive: the price weight plus the criteria's
+    Art. 51 (docs/evaluation.md §9). Comprehensive: the price weight plus the criteria's
     maxima sum to 100."""
 
     method: Literal["lowest_price", "comprehensive"]
@@ -227,8 +231,9 @@ class SheetIn(Strict):
     """Every score as a decimal string, bid by bid, criterion by criterion, signed with the
     member's own signing key over :func:`tradesys.evaluation.sheets.message`."""
 
-    scores: Annotated[dict[BidId, Annotated[dict[Code, Points], Field(max_length=100)]],
-                      Field(max_length=1000)]
+    scores: Annotated[dict[BidId, Annotated[dict[Code, Points], Field(
+        max_length=100, json_schema_extra=CLOSED)]], Field(max_length=1000,
+                                                           json_schema_extra=CLOSED)]
     key_id: KeyId
     signature: SignatureText
 
@@ -366,7 +371,7 @@ async def vote_explanation(call: Call) -> Response:
 @router.endpoint("POST", BID + "/clarifications",
                  summary="要求投标人澄清 (ask the bidder to clarify its bid; 条例 Art. 52)",
                  tag="evaluation", body=QuestionIn, status=201)
-async def ask_clarification(call: Call) -> Response:
+async def ask_bid_clarification(call: Call) -> Response:
     section_id, bid_id = call.path_int("section_id"), _bid_id(call)
     question = call.body.question
 
@@ -380,7 +385,7 @@ async def ask_clarification(call: Call) -> Response:
 @router.endpoint("GET", BID + "/clarifications",
                  summary="澄清 (the clarifications of a bid: its bidder, the host, the members)",
                  tag="evaluation")
-async def list_clarifications(call: Call) -> Result:
+async def list_bid_clarifications(call: Call) -> Result:
     section_id, bid_id = call.path_int("section_id"), _bid_id(call)
 
     async def work(session: AsyncSession, principal: Principal | None) -> Result:
@@ -394,7 +399,7 @@ async def list_clarifications(call: Call) -> Result:
 @router.endpoint("POST", BID + "/clarifications/{number:int}/answer",
                  summary="投标人答复澄清 (the bidder answers; the bid itself never changes)",
                  tag="evaluation", body=AnswerIn)
-async def answer_clarification(call: Call) -> Response:
+async def answer_bid_clarification(call: Call) -> Response:
     section_id, bid_id = call.path_int("section_id"), _bid_id(call)
     number = call.path_int("number")
     answer = call.body.answer
