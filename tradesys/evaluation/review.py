@@ -119,8 +119,8 @@ async def load(session: AsyncSession, section_id: int, rules: RuleBook, *,
 
 
 def not_a_member() -> Forbidden:
-    return Forbidden("not_a_sitting_member", "仅本标段评标委员会在任成员可进行此操作 (only a sitting "
-                     "member of this section's committee may do this)")
+    return Forbidden("not_a_sitting_member", "仅本标段评标委员会在任成员可进行此操作 (only a "
+                     "sitting member of this section's committee may do this)")
 
 
 def require_member(ctx: Context, principal: Principal) -> PanelMember:
