@@ -9,7 +9,7 @@ from datetime import timedelta
 from typing import Any
 
 import httpx
-from sqlalchemy import func, select
+from sqlalchemy import select
 from starlette.applications import Starlette
 
 from tests.bids.test_opening import _envelope, release_bidder, release_holder
@@ -125,8 +125,3 @@ async def evaluation_events(services: Services, section_id: int
             .order_by(Event.seq))).scalars().all()
     return [(row.type, json.loads(row.payload)) for row in rows]
 
-
-async def event_count(services: Services) -> int:
-    async with services.db.reading() as session:
-        return int((await session.execute(select(func.count()).select_from(Event)))
-                   .scalar_one())

@@ -200,18 +200,21 @@ class SchemeIn(Strict):
     method: Literal["lowest_price", "comprehensive"]
     compliance: Annotated[list[ReviewItemIn], Field(max_length=100)] | None = None
     price_weight: Points | None = None
-    criteria: Annotated[list[CriterionIn], Field(default_factory=list, max_length=100)]
+    criteria: Annotated[list[CriterionIn], Field(default_factory=list, max_length=40)]
 
 
 class VerdictItemIn(Strict):
     bid_id: BidId
     item: Code
     passed: bool
-    reason: Text
+    reason: Annotated[str, Field(min_length=1, max_length=1000), LINES]
 
 
 class VerdictsIn(Strict):
-    verdicts: Annotated[list[VerdictItemIn], Field(min_length=1, max_length=1000)]
+    """At most 100 verdicts a call: the largest body the document allows stays under the
+    server's 1 MiB JSON limit (a reason of 1000 characters escaped is 6000 bytes)."""
+
+    verdicts: Annotated[list[VerdictItemIn], Field(min_length=1, max_length=100)]
 
 
 class QuestionIn(Strict):
@@ -229,11 +232,12 @@ class VoteIn(Strict):
 
 class SheetIn(Strict):
     """Every score as a decimal string, bid by bid, criterion by criterion, signed with the
-    member's own signing key over :func:`tradesys.evaluation.sheets.message`."""
+    member's own signing key over :func:`tradesys.evaluation.sheets.message`. At most 200 bids
+    of 40 criteria (a scheme's most): the largest sheet stays under the 1 MiB JSON limit."""
 
     scores: Annotated[dict[BidId, Annotated[dict[Code, Points], Field(
-        max_length=100, json_schema_extra=CLOSED)]], Field(max_length=1000,
-                                                           json_schema_extra=CLOSED)]
+        max_length=40, json_schema_extra=CLOSED)]], Field(max_length=200,
+                                                          json_schema_extra=CLOSED)]
     key_id: KeyId
     signature: SignatureText
 
