@@ -71,6 +71,9 @@ async def test_the_whole_comprehensive_evaluation(
     members = await draw_committee(client, seed, pool, opened.section_id)
     outsider = next(p for p in pool.eligible if p not in members)
     expert = members[0]
+    assert (await client.get(f"{url}/scheme", headers=expert.auth)).json() == scheme
+    assert_error(await client.get(f"{url}/scheme", headers=outsider.auth), 404,
+                 "project_not_found")
 
     # Only sitting members read the bids: not bidders, the host, outsiders, nor anonymous.
     for who in (seed.bidder1, seed.agency, seed.supervisor, outsider, seed.admin):
