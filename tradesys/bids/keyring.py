@@ -24,7 +24,8 @@ from tradesys.identity.roles import Role
 class KeyPurpose(StrEnum):
     BIDDER = "bidder"  # seals bids: the bidder's own share of every data key
     HOLDER = "holder"  # receives a share of section opening keys
-    #: ECDSA P-256: signs what its owner confirms (the opening record), verifiable by anyone.
+    #: ECDSA P-256: signs what its owner confirms (the opening record; an evaluation member's
+    #: score sheet), verifiable by anyone.
     SIGNING = "signing"
 
 
@@ -36,7 +37,7 @@ async def register_key(session: AsyncSession, principal: Principal, purpose: Key
     if purpose is KeyPurpose.BIDDER:
         principal.require_role(Role.BIDDER)
     elif purpose is KeyPurpose.SIGNING:
-        principal.require_role(Role.BIDDER, *HOLDER_ROLES)
+        principal.require_role(Role.BIDDER, Role.EXPERT, *HOLDER_ROLES)
     else:
         principal.require_role(*HOLDER_ROLES)
     try:

@@ -42,6 +42,21 @@ class PeriodRules:
     #: Drawn experts are at least numerator/denominator of the members (法 Art. 37: 2/3).
     panel_min_expert_numerator: int = 2
     panel_min_expert_denominator: int = 3
+    #: With at least this many experts scoring, the panel's score of a criterion drops one
+    #: highest and one lowest score (RULES.md, 综合评估法); 0 never drops any.
+    score_trim_min_experts: int = 7
+    #: Decimals of a price score and of a panel's criterion score, rounded half up once each.
+    score_places: int = 2
+    #: A price below this percentage of the mean of the other prices within the ceiling is
+    #: abnormally low (异常低价, 12号令 Art. 21, 87号令 Art. 60); 0 flags nothing.
+    abnormally_low_percent: int = 80
+    #: Hours the bidder has to explain an abnormally low price in writing.
+    explanation_hours: int = 24
+    #: At most this many ranked candidates (中标候选人, 条例 Art. 53).
+    max_candidates: int = 3
+    #: Fewer compliant bids than this after the review and the evaluation fails (87号令
+    #: Art. 43; no compliant bid at all always fails, 法 Art. 42).
+    min_compliant_bids: int = 3
 
 
 DEFAULT_RULES: dict[Procedure, PeriodRules] = {
@@ -50,7 +65,8 @@ DEFAULT_RULES: dict[Procedure, PeriodRules] = {
     Procedure.COMPETITIVE_CONSULTATION: PeriodRules(10, 5, 5, 3, min_bids=3),
     Procedure.COMPETITIVE_NEGOTIATION: PeriodRules(3, 3, 3, 1, min_bids=3),
     Procedure.INQUIRY: PeriodRules(3, 3, 3, 1, min_bids=3),
-    Procedure.SINGLE_SOURCE: PeriodRules(0, 0, 0, 0, min_bids=1),
+    Procedure.SINGLE_SOURCE: PeriodRules(0, 0, 0, 0, min_bids=1, min_compliant_bids=1,
+                                         max_candidates=1),
 }
 
 
