@@ -169,7 +169,7 @@ async def publish_bid_list(session: AsyncSession, section_id: int, now: datetime
         holders = len((await session.execute(select(OpeningKeyShare.id).where(
             OpeningKeyShare.opening_key_id == key.id))).scalars().all())
     min_bids = rules.for_procedure(Procedure(ctx.project.procedure)).min_bids
-    bidders = [{"bid_id": bid.id, "org_id": org.id, "name": org.name,
+    bidders = [{"bid_id": bid.id, "public_id": bid.public_id, "org_id": org.id, "name": org.name,
                 "credit_code": org.credit_code, "envelope_sha256": bid.envelope_sha256,
                 "received_at": isoformat_utc(bid.received_at), "security": security,
                 "signed_in": org.id in signed_in} for bid, org, security in rows]
