@@ -119,7 +119,7 @@ function myBidder() {
 
 function orderedBidders() {
   return [...state.bidders].sort((a, b) => (a.received_at < b.received_at ? -1
-    : a.received_at > b.received_at ? 1 : a.bid_id - b.bid_id));
+    : a.received_at > b.received_at ? 1 : a.bid_id < b.bid_id ? -1 : a.bid_id > b.bid_id ? 1 : 0));
 }
 
 /** Fold one room event into the state (as tradesys/opening/state.py does). */
@@ -815,12 +815,8 @@ function bindHost() {
 async function bidderShare() {
   const mine = myBidder();
   if (!mine) throw new Error('本标段没有贵单位的有效投标文件 (you have no bid here)');
-  // The API names bids by their opaque public id (the room's bid_id is internal): take the
-  // caller's own valid bid from its bid list, the one with the envelope the room opens.
-  const own = await get(`/sections/${sectionId}/bids`);
-  const bid = own.items.find((b) => b.envelope_sha256 === mine.envelope_sha256 && b.status === 'valid');
-  if (!bid) throw new Error('本标段没有贵单位的有效投标文件 (you have no bid here)');
-  const answer = await get(`/sections/${sectionId}/bids/${encodeURIComponent(bid.id)}/header`);
+  // The room names bids by their public id, the same id the bids API takes.
+  const answer = await get(`/sections/${sectionId}/bids/${encodeURIComponent(mine.bid_id)}/header`);
   const header = await parseHeader(unb64u(answer.header, 'header'));
   const keyId = await keyIdOf(header.bidder.recipientPub);
   const pair = await loadLocal(keyId);
