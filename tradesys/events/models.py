@@ -69,3 +69,7 @@ class OutboxRow(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     #: A relay that took the row owns it until then; another relay may take it after.
     leased_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: The release's place in the public feed (1, 2, 3, … in publication order, gapless),
+    #: set when it becomes public (its project's first notice; at once after it); null while
+    #: not public. The feed's cursor: unlike ``event_seq`` it counts nothing else.
+    public_seq: Mapped[int | None] = mapped_column(BigId, unique=True)
