@@ -727,7 +727,12 @@ function updateControls() {
     button.textContent = myShareReleased ? '已释放开标密钥份额' : '释放开标密钥份额';
     button.disabled = !live || myShareReleased || !['published', 'decrypting'].includes(phase);
   }
+  // Bidders may not speak before the bid list is out (a message would tell the others that
+  // its sender has bid): no input until then, a line saying why; it appears live at the list.
   const chatForm = $('#chat-form');
+  const chatClosed = audience === 'bidder' && phase === 'waiting';
+  $('#chat-closed').hidden = !chatClosed;
+  chatForm.hidden = !['host', 'bidder', 'procurer'].includes(audience) || chatClosed;
   if (!chatForm.hidden) {
     const muted = audience === 'bidder' && you && state.muted.includes(you.org_id);
     $('#chat-muted').hidden = !muted;
@@ -1054,7 +1059,6 @@ function onWelcome(message, { reconnected }) {
   $('#bidder-panel').hidden = audience !== 'bidder';
   const chatVisible = ['host', 'bidder', 'procurer', 'supervisor'].includes(audience);
   $('#chat-panel').hidden = !chatVisible;
-  $('#chat-form').hidden = !['host', 'bidder', 'procurer'].includes(audience);
   $('#hall-connecting').hidden = true;
   $('#hall-page').hidden = false;
   if (reconnected) showStatus('已重新连接开标大厅，错过的记录已补齐。');
