@@ -21,6 +21,8 @@ class Event(Base):
             "aggregate_type", "aggregate_id", "aggregate_seq", name="uq_events_aggregate_seq"
         ),
         Index("ix_events_project", "project_id", "seq"),
+        #: A user's recent events of a type: the chat limit across processes (0010).
+        Index("ix_events_actor_type_at", "actor_user_id", "type", "occurred_at"),
     )
 
     #: Position in the global chain; assigned under the chain-head lock, so it is commit order.

@@ -31,7 +31,7 @@ from tradesys.events.models import Event
 from tradesys.identity.models import Organisation
 from tradesys.identity.principal import Principal
 from tradesys.identity.roles import Role
-from tradesys.opening import confirmation
+from tradesys.opening import chat_limit, confirmation
 from tradesys.opening.audience import Audience, audience_of
 from tradesys.opening.models import Opening
 from tradesys.opening.state import (
@@ -437,6 +437,9 @@ async def chat(session: AsyncSession, principal: Principal, section_id: int, tex
         # client (ours or another) is ever handed one to interpret.
         raise Invalid("markup_refused", "消息不能包含 HTML 标记（< 或 >） (no HTML markup in "
                       "chat)")
+    # The limit across processes: the log's count of this user's messages (the process's own
+    # count of attempts was taken at the edge, OpeningCommands.run).
+    await chat_limit.check_logged(session, principal.user_id, now)
     org = await session.get_one(Organisation, principal.org_id)
     return await emit(session, ctx, principal.actor, now, "chat.message",
                       {"from": org.name, "org_id": org.id, "role": audience.kind,

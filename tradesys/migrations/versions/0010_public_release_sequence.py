@@ -1,9 +1,12 @@
-"""the public feed's own sequence (outbox.public_seq)
+"""the public feed's own sequence (outbox.public_seq); an index for the chat limit
 
 The pull feed's cursor was the event sequence number, so the gap between two public releases
 counted every event on the platform in between, bids before the deadline included. A release
 now gets its own number when it becomes public (its project's first notice), in publication
 order, gapless: existing rows are numbered here as the feed served them.
+
+The hall's chat limit holds across server processes by counting the user's recent messages in
+the log: ``ix_events_actor_type_at`` makes that a short index range.
 
 Revision ID: 0010
 Revises: 0009
@@ -22,6 +25,8 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    op.create_index("ix_events_actor_type_at", "events",
+                    ["actor_user_id", "type", "occurred_at"])
     with op.batch_alter_table("outbox") as batch:
         batch.add_column(sa.Column("public_seq", sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
                                    nullable=True))
@@ -43,6 +48,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index("ix_events_actor_type_at", table_name="events")
     with op.batch_alter_table("outbox") as batch:
         batch.drop_constraint("uq_outbox_public_seq", type_="unique")
         batch.drop_column("public_seq")
