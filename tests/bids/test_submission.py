@@ -185,6 +185,11 @@ async def test_bid_ids_and_receipts_do_not_count_others_bids(
                           seal_bid(section, seed.bidder1, opening))
     assert first.status_code == second.status_code == 201
     receipts = [first.json()["receipt"], second.json()["receipt"]]
+    # Uploads are named by random ids too (192 bits), never a counter.
+    started = await client.post(f"/api/v1/sections/{section['id']}/uploads",
+                                headers=seed.bidder1.auth, json={"size": 1000})
+    assert started.status_code == 201, started.text
+    assert re.fullmatch(r"[A-Za-z0-9_-]{32}", started.json()["id"])
     for receipt in receipts:
         assert receipt["version"] == 2
         assert "event_seq" not in receipt
