@@ -2,7 +2,10 @@
 
 Every connection costs a queue, a reader and a writer task, and a share of each broadcast; one
 address opening thousands would take them from everyone else. The count is per process (as the
-rooms are): with several processes behind a balancer each admits up to the limit.
+rooms are), on purpose: what it protects is this process's memory and broadcast time, which it
+bounds exactly; a count shared through the database would cost a write per handshake and keep
+the slots of a killed process taken. One bound over all processes is the proxy's job
+(nginx ``limit_conn``: docs/operations.md).
 """
 
 from __future__ import annotations

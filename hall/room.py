@@ -124,7 +124,8 @@ class Room:
                 raise RuntimeError(f"room {self.section_id}: expected event {self.head + 1}, "
                                    f"got {event.seq}")
             self.state.apply(event.seq, event.type, event.payload, event.at)
-            texts = render(event.seq, event.type, event.payload, event.at)
+            texts = render(event.seq, event.type, event.payload, event.at,
+                           self.state.public_bid_id)
             self.texts.append(texts)
             rendered.append(texts)
             self.head = event.seq

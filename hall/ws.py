@@ -43,7 +43,7 @@ from tradesys.opening.commands import WAKES_SCHEDULER, OpeningCommands
 from tradesys.ops.uvicorn_ws import SEND_NOW
 from tradesys.procurement.models import Project, Section
 from tradesys.services import Services
-from tradesys.strict import BadJson, dumps, parse_int, parse_json
+from tradesys.strict import BadJson, dumps, parse_command, parse_int
 
 log = logging.getLogger("hall.ws")
 
@@ -267,7 +267,8 @@ class _Session:
 
     async def _handle(self, text: str) -> None:
         try:
-            raw = parse_json(text)
+            # The same reading as an HTTP body's: 3.0 where an integer is due is 3.
+            raw, _converted = parse_command(text)
         except BadJson as error:
             if error.code == "malformed_json":
                 self._error(None, "bad_json", "消息不是 JSON (not JSON)")

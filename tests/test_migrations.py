@@ -68,3 +68,29 @@ async def test_0006_backfills_opaque_ids_for_existing_bids_and_questions(
     own = (await client.get(f"/api/v1/sections/{section['id']}/bids",
                             headers=seed.bidder1.auth)).json()["items"]
     assert len(own) == 1 and re.fullmatch(r"[A-Za-z0-9_-]{22}", own[0]["id"])
+
+
+async def test_0010_numbers_existing_public_releases_in_the_feeds_order(
+        flow: Flow, seed: Seed, services: Services, db_url: str) -> None:
+    """Existing outbox rows get the public numbers the feed would have given them: announced
+    projects' releases 1, 2, 3, … (a planning release just before its notice's), an
+    unannounced project's none."""
+    await flow.announced()
+    hidden = await flow.register(name="未公告")
+    await flow.announced()
+    async with services.db.reading() as session:
+        given = (await session.execute(text(
+            "SELECT id, public_seq, project_id FROM outbox ORDER BY id"))).all()
+    assert [row[1] for row in given if row[2] == hidden["id"]] == [None]
+    assert sorted(row[1] for row in given if row[1] is not None) == [1, 2, 3, 4]
+    await services.db.dispose()
+    config = alembic_config(db_url)
+    await asyncio.to_thread(command.downgrade, config, "0009")
+    async with services.db.reading() as session:
+        assert "public_seq" not in (await session.execute(text("SELECT * FROM outbox"))).keys()
+    await services.db.dispose()
+    await asyncio.to_thread(upgrade, db_url)
+    async with services.db.reading() as session:
+        again = (await session.execute(text(
+            "SELECT id, public_seq, project_id FROM outbox ORDER BY id"))).all()
+    assert again == given

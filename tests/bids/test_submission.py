@@ -185,6 +185,11 @@ async def test_bid_ids_and_receipts_do_not_count_others_bids(
                           seal_bid(section, seed.bidder1, opening))
     assert first.status_code == second.status_code == 201
     receipts = [first.json()["receipt"], second.json()["receipt"]]
+    # Uploads are named by random ids too (192 bits), never a counter.
+    started = await client.post(f"/api/v1/sections/{section['id']}/uploads",
+                                headers=seed.bidder1.auth, json={"size": 1000})
+    assert started.status_code == 201, started.text
+    assert re.fullmatch(r"[A-Za-z0-9_-]{32}", started.json()["id"])
     for receipt in receipts:
         assert receipt["version"] == 2
         assert "event_seq" not in receipt
@@ -212,6 +217,39 @@ async def test_bid_ids_and_receipts_do_not_count_others_bids(
         f"/api/v1/sections/{section['id']}/bids/{receipts[1]['bid_id']}/receipt",
         headers=seed.bidder1.auth)
     assert again.status_code == 200 and again.content == second.content
+
+
+async def test_the_receipts_log_position_is_disclosed_only_after_the_deadline(
+        client: httpx.AsyncClient, seed: Seed, tendering: dict[str, Any], services: Services,
+        clock: AdjustableClock) -> None:
+    """Before the deadline the bid list gives no log sequence number (it would count others'
+    events between two submissions); once the deadline has passed each bid has the ``seq`` of
+    the very entry its receipt names by hash, for its bidder and for the host."""
+    section = tendering["notice"]["sections"][0]
+    url = f"/api/v1/sections/{section['id']}/bids"
+    opening = (await sealing(client, section["id"], seed.bidder1))["opening_public_key"]
+    receipts = {}
+    for party in (seed.bidder1, seed.bidder2, seed.bidder1):
+        response = await submit(client, section["id"], party, seal_bid(section, party, opening))
+        assert response.status_code == 201, response.text
+        receipts[response.json()["receipt"]["bid_id"]] = response.json()["receipt"]
+    before = (await client.get(url, headers=seed.bidder1.auth)).json()["items"]
+    assert len(before) == 2 and all(bid["event_seq"] is None for bid in before)
+
+    clock.advance(timedelta(days=21))  # past the deadline (tests/support.py key_times)
+    async with services.db.reading() as session:
+        seq_of = {e.hash: e.seq for e in (await session.execute(
+            select(Event).where(Event.type == "bid.submitted"))).scalars()}
+    own = (await client.get(url, headers=seed.bidder1.auth)).json()["items"]
+    assert [bid["id"] for bid in own] == [bid["id"] for bid in before]
+    for bid in own:
+        assert bid["event_seq"] == seq_of[receipts[bid["id"]]["event_hash"]]
+        assert isinstance(bid["event_seq"], int)
+    hosts = (await client.get(url, headers=seed.agency.auth)).json()["items"]
+    assert {bid["id"]: bid["event_seq"] for bid in hosts} == {
+        bid_id: seq_of[receipt["event_hash"]] for bid_id, receipt in receipts.items()
+        if bid_id in {bid["id"] for bid in hosts}}
+    assert len(hosts) == 2  # the valid bids: bidder1's latest and bidder2's
 
 
 @pytest.mark.parametrize("case, code", [

@@ -198,6 +198,16 @@ def test_a_whole_opening_in_the_hall(browser: Browser, server: InProcessServer,
         expect(supervisor.page.locator("#chat-panel")).to_be_visible()
         expect(supervisor.page.locator("#chat-form")).to_be_hidden()
         expect(bidders[0].page.locator("#holder-panel")).to_be_hidden()
+        # Chat is closed to bidders before the deadline (a message would tell the others who
+        # has bid): no input box, a line saying why; the host and the procurer may speak.
+        for who in bidders:
+            expect(who.page.locator("#chat-panel")).to_be_visible()
+            expect(who.page.get_by_label("消息内容")).to_be_hidden()
+            expect(who.page.locator("#chat-closed")).to_be_visible()
+            expect(who.page.locator("#chat-closed")).to_contain_text("投标人名单公布后方可在交流区发言")
+        for who in (host, procurer):
+            expect(who.page.get_by_label("消息内容")).to_be_visible()
+            expect(who.page.locator("#chat-closed")).to_be_hidden()
 
         # 签到 before the deadline stays private to each bidder.
         for who in bidders[:2]:
@@ -210,6 +220,14 @@ def test_a_whole_opening_in_the_hall(browser: Browser, server: InProcessServer,
         for who in everyone:
             expect(who.page.locator("#phase")).to_have_text("投标人名单已公布")
             expect(who.page.locator("#bid-rows tr")).to_have_count(3)
+        # The list is out: the bidders' chat input appears as it happens (no reload).
+        for who in bidders:
+            expect(who.page.locator("#chat-closed")).to_be_hidden()
+            expect(who.page.get_by_label("消息内容")).to_be_visible()
+        bidders[1].page.get_by_label("消息内容").fill("各位好，已到开标时间。")
+        bidders[1].page.get_by_role("button", name="发送").click()
+        expect(page.locator("#chat-log")).to_contain_text(
+            f"{names[1]}（投标人）：各位好，已到开标时间。")
         expect(page.locator("#countdown")).to_have_text("已到开标时间")
         for name in names[:2]:
             expect(row(page, name)).to_contain_text("已签到")

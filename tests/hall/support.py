@@ -21,7 +21,9 @@ from starlette.applications import Starlette
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
+from hall.views import PARTICIPANT, PUBLIC, render
 from tradesys.demo.server import free_port
+from tradesys.opening.state import OpeningState
 from tradesys.ops.uvicorn_ws import WS_OPTIONS
 
 TIMEOUT = 15.0
@@ -113,6 +115,22 @@ class HallClient:
 
     async def close(self) -> None:
         await self.ws.close()
+
+
+def rendered_log(logged: list[Any]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The room's ``event`` messages for participants and for the public, rendered from the
+    logged ``(seq, type, payload, at)`` rows as a room does (folding the state as it goes, which
+    names bids by their public ids)."""
+    state = OpeningState()
+    participant, public = [], []
+    for seq, type_, payload, at in logged:
+        data = json.loads(payload)
+        state.apply(seq, type_, data, at)
+        texts = render(seq, type_, data, at, state.public_bid_id)
+        participant.append(json.loads(texts[PARTICIPANT] or ""))
+        if texts[PUBLIC] is not None:
+            public.append(json.loads(texts[PUBLIC]))
+    return participant, public
 
 
 REPO = Path(__file__).resolve().parents[2]

@@ -16,6 +16,7 @@ from tests.bids.test_opening import bidder_share
 from tests.hall.signing import register_signing_key
 from tests.hall.support import HallClient
 from tests.support import Seed, table_counts
+from tradesys.bids.models import Bid
 from tradesys.bids.receipts import verify_receipt_file
 from tradesys.bids.shamir import unwrap_holder_share
 from tradesys.clock import AdjustableClock
@@ -23,6 +24,16 @@ from tradesys.events.canonical import canonical_json
 from tradesys.events.models import Event, OutboxRow
 from tradesys.opening import confirmation
 from tradesys.services import Services
+
+
+def bid_references(value: Any) -> list[Any]:
+    """Every value named ``bid_id`` anywhere in a message (nested objects and lists)."""
+    if isinstance(value, dict):
+        found = [value["bid_id"]] if "bid_id" in value else []
+        return found + [ref for item in value.values() for ref in bid_references(item)]
+    if isinstance(value, list):
+        return [ref for item in value for ref in bid_references(item)]
+    return []
 
 
 async def holder_share(client: httpx.AsyncClient, section_id: int, holder: Any) -> dict[str, Any]:
@@ -56,11 +67,13 @@ async def test_a_whole_opening_in_the_hall(
         share = await holder_share(client, section_id, holder)
         reply = await connection.command("release_holder_share", share=share)
         assert reply["type"] == "ack", reply
+    release_acks = []
     for key, connection in bidders.items():
         assert (await connection.command("sign_in"))["type"] == "ack"
         share = await bidder_share(client, section_id, seed.parties[key])
         reply = await connection.command("release_share", share=share)
         assert reply["type"] == "ack", reply
+        release_acks.append(reply["result"]["bid_id"])
     await app.state.scheduler.run_once()  # the scheduler opens the bids (woken by releases)
     await host.until("opening.decryption_ended")
     for _ in range(3):
@@ -160,6 +173,30 @@ async def test_a_whole_opening_in_the_hall(
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
     state = (await client.get(f"/api/v1/sections/{section_id}/opening")).json()
     assert state["phase"] == "closed"
+
+    # Every bid reference that left the server is the bid's random public id (the one the
+    # bids API takes), never its sequential row id: frames, acks, the HTTP view, the record.
+    public_ids = set()
+    for key in bidders:
+        own = (await client.get(f"/api/v1/sections/{section_id}/bids",
+                                headers=seed.parties[key].auth)).json()["items"]
+        public_ids |= {bid["id"] for bid in own if bid["status"] == "valid"}
+    async with services.db.reading() as session:
+        row_ids = set((await session.execute(select(Bid.id).where(
+            Bid.section_id == section_id))).scalars())
+    assert len(public_ids) == 3 and not public_ids & {str(row) for row in row_ids}
+    named = []
+    for connection in (host, observer, supervisor, *bidders.values()):
+        named += bid_references(connection.welcome) + bid_references(connection.messages)
+    named += release_acks + bid_references(state)
+    assert set(named) == public_ids, named
+    for connection in (host, observer):
+        events = {m["event"]["type"]: m["event"]["data"] for m in connection.events}
+        assert events["opening.price_read"]["bid_id"] in public_ids
+        assert events["bid.decrypted"]["bid_id"] in public_ids
+        assert {b["bid_id"] for b in events["opening.bids_published"]["bidders"]} == public_ids
+    assert set(state["read"]) == public_ids
+    assert "bid_id" not in record.text and "public_id" not in record.text
     clock.advance(timedelta(seconds=1))
     for connection in (host, observer, supervisor, *bidders.values()):
         await connection.close()

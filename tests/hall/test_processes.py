@@ -10,7 +10,6 @@ on the system clock, on the same database and data directory.
 from __future__ import annotations
 
 import asyncio
-import json
 from pathlib import Path
 from typing import Any
 
@@ -18,10 +17,9 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from hall.views import PARTICIPANT, PUBLIC, render
 from tests.bids.test_opening import bidder_share
 from tests.hall.signing import register_signing_key
-from tests.hall.support import HallClient, server_process
+from tests.hall.support import HallClient, rendered_log, server_process
 from tests.hall.test_ceremony import holder_share
 from tests.support import Seed
 from tradesys.bids.models import Bid
@@ -183,10 +181,7 @@ async def test_two_processes_on_postgresql_agree(
     assert outcomes == ["decrypted"] * 3
 
     # Every client on either process saw the log, in its order, each event once.
-    participant = [json.loads(render(seq, type_, json.loads(payload), at)[PARTICIPANT] or "")
-                   for seq, type_, payload, at in logged]
-    public = [json.loads(text) for seq, type_, payload, at in logged
-              if (text := render(seq, type_, json.loads(payload), at)[PUBLIC]) is not None]
+    participant, public = rendered_log(logged)
     assert [m["seq"] for m in participant] == list(range(1, head + 1))
     for party in participants:
         assert party.client.events == participant, party.name

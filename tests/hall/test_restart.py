@@ -19,9 +19,8 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from hall.views import PARTICIPANT, PUBLIC, render
 from tests.bids.test_opening import bidder_share
-from tests.hall.support import HallClient, ServerProcess, drain, server_process
+from tests.hall.support import HallClient, ServerProcess, drain, rendered_log, server_process
 from tests.hall.test_ceremony import holder_share
 from tests.support import Seed
 from tradesys.bids.models import Bid
@@ -111,7 +110,7 @@ async def test_a_server_killed_during_decryption_resumes_the_room(
     holders = {key: await holder_share(client, section_id, seed.parties[key])
                for key in ("agency", "supervisor")}
     shares = {key: await bidder_share(client, section_id, seed.parties[key]) for key in BIDDERS}
-    # The room names bids by the ids in its log (the API's public ids are another name).
+    # The room names bids by their public ids.
     room = (await client.get(f"/api/v1/sections/{section_id}/opening")).json()
     by_org = {bidder["org_id"]: bidder["bid_id"] for bidder in room["bidders"]}
     bid_of = {key: by_org[seed.parties[key].org_id] for key in BIDDERS}
@@ -190,10 +189,7 @@ async def test_a_server_killed_during_decryption_resumes_the_room(
         assert second.errors() == []
 
     # Each party saw every event exactly once across the two processes: 1..N, as logged.
-    participant = [json.loads(render(seq, type_, json.loads(payload), at)[PARTICIPANT] or "")
-                   for seq, type_, payload, at in logged]
-    public = [json.loads(text) for seq, type_, payload, at in logged
-              if (text := render(seq, type_, json.loads(payload), at)[PUBLIC]) is not None]
+    participant, public = rendered_log(logged)
     assert [m["seq"] for m in participant] == list(range(1, head + 1))
     for name, watcher in watchers.items():
         assert len(watcher.connections) == 2
@@ -208,7 +204,7 @@ async def test_a_server_killed_during_decryption_resumes_the_room(
                 if m["event"]["type"] == "bid.share_released"]
     assert sorted(releases) == sorted(bid_of.values())
     async with services.db.reading() as session:
-        outcomes = dict((await session.execute(select(Bid.id, Bid.outcome).where(
+        outcomes = dict((await session.execute(select(Bid.public_id, Bid.outcome).where(
             Bid.section_id == section_id, Bid.outcome.is_not(None)))).all())
         chain = await verify_chain(session)
     assert outcomes == {bid_id: "decrypted" for bid_id in bid_of.values()}

@@ -135,3 +135,32 @@ async def test_one_chat_limit_for_http_and_websocket(
     clock.advance(timedelta(seconds=11))
     assert (await bidder.command("chat", text="十一秒后"))["type"] == "ack"
     await bidder.close()
+
+
+async def test_an_integral_float_is_an_integer_on_both_edges(
+        client: httpx.AsyncClient, seed: Seed, services: Services,
+        published: dict[str, Any], base: str) -> None:
+    """JSON Schema counts ``3.0`` as the integer 3: an HTTP body and a hall frame read it the
+    same way (tradesys.strict.parse_command); ``3.5`` stays refused on both, changing nothing."""
+    section_id = published["section_id"]
+    url = f"/api/v1/sections/{section_id}/opening/commands"
+    host = await HallClient.open(base, section_id, token=seed.agency.token)
+    org = seed.bidder1.org_id
+    before = await table_counts(services)
+    await refused(host, "bad_command", "mute", org_id=org + 0.5)
+    over_http = await client.post(url, headers=seed.agency.auth,
+                                  json={"type": "mute", "org_id": org + 0.5})
+    assert_error(over_http, 422)
+    assert await table_counts(services) == before
+
+    reply = await host.command("mute", org_id=float(org))
+    assert reply["type"] == "ack", reply
+    muted = await host.until("chat.muted")
+    assert muted["event"]["data"]["org_id"] == org
+    assert isinstance(muted["event"]["data"]["org_id"], int)
+    response = await client.post(url, headers=seed.agency.auth,
+                                 json={"type": "unmute", "org_id": float(org)})
+    assert response.status_code == 200, response.text
+    unmuted = await host.until("chat.unmuted")
+    assert unmuted["event"]["data"]["org_id"] == org
+    await host.close()

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from datetime import timedelta
 from typing import Any
 
 import httpx
 from sqlalchemy import select
 
+from tests.bids.test_submission import seal_bid, sealing, submit
 from tests.support import Flow, Seed, announce_body, assert_error
 from tradesys.clock import AdjustableClock
-from tradesys.events.models import OutboxRow
+from tradesys.events.models import Event, OutboxRow
 from tradesys.reporting.validation import release_errors, release_package_errors
 from tradesys.services import Services
 
@@ -41,8 +43,9 @@ async def test_feed_serves_valid_packages_in_commit_order(client: httpx.AsyncCli
     tags = [release["tag"] for release in package["releases"]]
     # The other project was registered and cancelled, never announced: never public.
     assert tags == [["planning"], ["tender"], ["tenderAmendment"]]
-    ids = [int(release["id"]) for release in package["releases"]]
-    assert ids == sorted(ids)
+    # A release is named by its log entry's hash: unique, and no count of anything.
+    ids = [release["id"] for release in package["releases"]]
+    assert len(set(ids)) == 3 and all(re.fullmatch(r"[0-9a-f]{64}", i) for i in ids)
     for release in package["releases"]:
         assert release["ocid"].startswith("ocds-tsys01-E350100")
         assert {party["roles"][0] for party in release["parties"]} <= {
@@ -80,7 +83,9 @@ async def test_cursor_pages_and_bad_cursors(client: httpx.AsyncClient, flow: Flo
             break
         seen += [release["id"] for release in page["releases"]]
         cursor = page["next_cursor"]
-    assert len(seen) == 3 and seen == sorted(seen)
+    assert len(seen) == 3 and len(set(seen)) == 3
+    assert seen == [r["id"] for r in (await client.get("/api/v1/platform/releases")).json()[
+        "releases"]]
     assert_error(await client.get("/api/v1/platform/releases", params={"cursor": "-1"}), 400,
                  "invalid_cursor")
 
@@ -179,3 +184,68 @@ async def test_a_project_cancelled_before_its_notice_never_appears(
     assert (await client.get("/api/v1/platform/releases")).json()["releases"] == []
     ocid = f"{services.reporting.ocid_prefix}-{project['code']}"
     assert_error(await client.get(f"/api/v1/platform/records/{ocid}"), 404, "record_not_found")
+
+
+async def test_what_happens_between_two_public_releases_does_not_show_in_the_feed(
+        client: httpx.AsyncClient, flow: Flow, seed: Seed, services: Services,
+        clock: AdjustableClock) -> None:
+    """Issue 10: the feed's cursor and ids were event sequence numbers, so the gap between
+    two public releases counted the platform's events in between, bids before the deadline
+    included. Now consecutive public releases are one apart whatever happened between them,
+    and a release is named by its log entry's hash."""
+    project = await flow.announced()
+    section = project["notice"]["sections"][0]
+    url = "/api/v1/platform/releases"
+
+    async def clarify(title: str) -> None:
+        response = await client.post(
+            f"/api/v1/projects/{project['id']}/clarifications", headers=seed.agency.auth,
+            json={"title": title, "content": "补充说明", "changes_bid_content": False})
+        assert response.status_code == 201, response.text
+
+    async def page_after(cursor: str) -> dict[str, Any]:
+        page: dict[str, Any] = (await client.get(url, params={"cursor": cursor})).json()
+        return page
+
+    start = (await page_after("0"))["next_cursor"]
+    await clarify("第一次澄清")
+    first = await page_after(start)
+    [one] = first["releases"]
+    assert int(first["next_cursor"]) == int(start) + 1
+
+    # Between two publications: three bids (one a replacement), a bid withdrawn and a
+    # project registered but not announced — many events, nothing public.
+    async with services.db.reading() as session:
+        head_before = (await session.execute(select(Event.seq).order_by(
+            Event.seq.desc()).limit(1))).scalar_one()
+    opening = (await sealing(client, section["id"], seed.bidder1))["opening_public_key"]
+    for party in (seed.bidder1, seed.bidder2, seed.bidder1):
+        response = await submit(client, section["id"], party, seal_bid(section, party, opening))
+        assert response.status_code == 201, response.text
+    withdrawn = await client.post(f"/api/v1/sections/{section['id']}/bids/withdraw",
+                                  headers=seed.bidder2.auth)
+    assert withdrawn.status_code == 200, withdrawn.text
+    await flow.register(name="尚未公告的项目")
+    async with services.db.reading() as session:
+        head_after = (await session.execute(select(Event.seq).order_by(
+            Event.seq.desc()).limit(1))).scalar_one()
+    assert head_after - head_before >= 5  # the log moved on; the feed must not show it
+    assert (await page_after(first["next_cursor"]))["releases"] == []
+
+    await clarify("第二次澄清")
+    second = await page_after(first["next_cursor"])
+    [two] = second["releases"]
+    assert int(second["next_cursor"]) == int(first["next_cursor"]) + 1
+    # The ids name log entries by hash: no number to subtract.
+    async with services.db.reading() as session:
+        hashes = set((await session.execute(select(Event.hash).where(
+            Event.type == "clarification.published"))).scalars())
+    assert {one["id"], two["id"]} <= hashes
+    for release in (one, two):
+        assert re.fullmatch(r"[0-9a-f]{64}", release["id"])
+    # The whole feed is numbered 1, 2, 3, … with no gaps.
+    async with services.db.reading() as session:
+        numbers = list((await session.execute(select(OutboxRow.public_seq).where(
+            OutboxRow.public_seq.is_not(None)).order_by(OutboxRow.public_seq))).scalars())
+    assert numbers == list(range(1, len(numbers) + 1))
+    assert int(second["next_cursor"]) == numbers[-1]

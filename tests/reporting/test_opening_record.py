@@ -4,6 +4,7 @@ reported as a data-spec record and a valid OCDS release, and delivered to the pl
 from __future__ import annotations
 
 import hashlib
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -282,16 +283,16 @@ async def test_a_failed_tender_is_reported_as_such(
         event = EventFacts.of(await session.get_one(Event, row.event_seq))
         registration = await registration_of(session, project["id"])
     project_facts = registration.payload
-    two = EventFacts(registration.seq, registration.type, registration.occurred_at,
-                     {**project_facts, "sections": [*project_facts["sections"],
-                                                    {**project_facts["sections"][0],
-                                                     "code": "X", "name": "监理"}]})
+    two = replace(registration, payload={
+        **project_facts, "sections": [*project_facts["sections"],
+                                      {**project_facts["sections"][0], "code": "X",
+                                       "name": "监理"}]})
     other = build_release("BID_OPENING_RECORD", event, two, services.reporting)
     assert other["tender"]["status"] == "active" and release_errors(other) == []
     # A section nobody bid for: no empty bids.details (it would wipe the project's other bids
     # from the compiled record), and the content says so.
     failed_record = event.payload["record"]
-    empty = EventFacts(event.seq, event.type, event.occurred_at, {
+    empty = replace(event, payload={
         **event.payload, "bids": 0, "record": {**failed_record, "bidders": [],
                                                "failed": {**failed_record["failed"], "bids": 0}}})
     nobody = make_report("BID_OPENING_RECORD", empty, two, services.reporting, project["id"])

@@ -81,6 +81,7 @@ def _other_platform(document: dict[str, Any]) -> None:
     ("missing_common_key", 422, "invalid_record"),
     ("wrong_platform", 422, "wrong_platform"),
     ("key_mismatch", 422, "bad_idempotency_key"),
+    ("sequence_release_id", 422, "invalid_payload"),
     ("reused_key", 409, "key_reused"),
     ("not_json", 400, "malformed_json"),
 ])
@@ -116,6 +117,16 @@ async def test_bad_reports_are_refused_and_nothing_stored(flow: Flow, services: 
         headers = _signed(services, clock, report.key, body)
     elif case == "key_mismatch":
         headers = _signed(services, clock, report.key + "x", body)
+    elif case == "sequence_release_id":
+        # The old key, ocid/<event seq>: consistent, signed, and refused (a sequence number
+        # would count the sender's other events between two reports).
+        key = f"{report.document['release']['ocid']}/000000000012"
+
+        def renumber(document: dict[str, Any]) -> None:
+            document["id"] = key
+            document["release"]["id"] = "000000000012"
+        body = _mutated(report, renumber)
+        headers = _signed(services, clock, key, body)
     elif case == "reused_key":
         assert _post(receiver, body, headers).status_code == 201
         body = _mutated(report, lambda d: d["record"].update(TENDER_CONTENT="改过的内容"))

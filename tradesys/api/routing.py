@@ -26,7 +26,7 @@ from tradesys.api.errors import BadRequest, TooLarge, UnsupportedMediaType
 from tradesys.errors import NotFound
 from tradesys.identity.principal import Principal
 from tradesys.services import Services
-from tradesys.strict import BadJson, integral_numbers, parse_int, parse_json
+from tradesys.strict import BadJson, parse_command, parse_int
 
 MAX_JSON_BYTES = 1024 * 1024
 MAX_INT = 2**31 - 1
@@ -207,24 +207,14 @@ async def parse_body(request: Request, model: type[BodyT]) -> tuple[BodyT, bytes
     # The one strict parser first (depth, finite numbers, UTF-8: tradesys/strict.py), then the
     # model, which parses the same bytes in JSON mode (instants and the like as JSON has them).
     try:
-        value = parse_json(raw)
+        value, converted = parse_command(raw)
     except BadJson as exc:
         raise BadRequest(exc.code, exc.message) from exc
     # 3.0 where an integer is due is the integer 3 (tradesys/strict.py): only then re-encoded.
-    if _has_integral_float(value):
-        whole = json.dumps(integral_numbers(value), ensure_ascii=False, allow_nan=False)
+    if converted:
+        whole = json.dumps(value, ensure_ascii=False, allow_nan=False)
         return model.model_validate_json(whole.encode()), raw
     return model.model_validate_json(raw), raw
-
-
-def _has_integral_float(value: Any) -> bool:
-    if isinstance(value, float):
-        return value.is_integer()
-    if isinstance(value, list):
-        return any(_has_integral_float(item) for item in value)
-    if isinstance(value, dict):
-        return any(_has_integral_float(item) for item in value.values())
-    return False
 
 
 class Router:

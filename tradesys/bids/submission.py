@@ -27,6 +27,7 @@ from tradesys.bids.receipts import RECEIPT_TYPE, receipt_file, sign_receipt
 from tradesys.clock import isoformat_utc
 from tradesys.errors import Conflict, Forbidden, Invalid, NotFound
 from tradesys.events.log import append_event
+from tradesys.events.models import Event
 from tradesys.identity.models import Organisation
 from tradesys.identity.principal import Principal
 from tradesys.identity.roles import Role
@@ -211,6 +212,31 @@ async def withdraw(session: AsyncSession, principal: Principal, section_id: int,
                        payload={"bid_id": bid.id, "section_code": section.code,
                                 "org_id": principal.org_id})
     return bid
+
+
+async def log_positions(session: AsyncSession, section_id: int, bids: list[Bid],
+                        now: datetime) -> dict[int, int]:
+    """The log sequence number of each bid's ``bid.submitted`` entry (the one its receipt
+    names by hash), by bid row id: only once the section's bid deadline has passed, empty
+    before. Before the deadline the number would tell a bidder how much happened on the
+    platform between two of its own submissions; after the opening the list is public anyway
+    and the bidder can place its receipt in the log (``tradesys verify``)."""
+    section = await session.get(Section, section_id)
+    if section is None or section.bid_deadline is None or now < section.bid_deadline:
+        return {}
+    hashes: dict[str, int] = {}
+    positions: dict[int, int] = {}
+    for bid in bids:
+        receipt = json.loads(bid.receipt) if bid.receipt else {}
+        if isinstance(receipt.get("event_hash"), str):
+            hashes[receipt["event_hash"]] = bid.id
+        elif isinstance(receipt.get("event_seq"), int):  # version 1 receipts named the seq
+            positions[bid.id] = receipt["event_seq"]
+    if hashes:
+        rows = await session.execute(select(Event.hash, Event.seq).where(
+            Event.hash.in_(list(hashes))))
+        positions.update({hashes[hash_]: seq for hash_, seq in rows.all()})
+    return positions
 
 
 async def bids_for(session: AsyncSession, principal: Principal, section_id: int,

@@ -23,6 +23,9 @@ from tradesys.events.models import ChainHead, Event, OutboxRow
 
 GENESIS_HASH = "0" * 64
 CHAIN_HEAD_ID = 1
+#: The event that makes a project public (its notice): from then on its reports are in the
+#: public feed, numbered by ``outbox.public_seq``.
+PUBLISHES_PROJECT = "notice.published"
 
 
 @dataclass(frozen=True)
@@ -146,6 +149,8 @@ async def append_event(
     )
     if report_as is not None:
         await queue_report(session, row, report_as, at)
+    elif type == PUBLISHES_PROJECT:
+        await number_public_reports(session, project_id)
     return row
 
 
@@ -167,6 +172,32 @@ async def queue_report(session: AsyncSession, event: Event, topic: str, at: date
             created_at=at,
         )
     )
+    await session.flush()
+    await number_public_reports(session, event.project_id)
+
+
+async def number_public_reports(session: AsyncSession, project_id: int | None) -> None:
+    """Gives the project's reports not yet public their places in the public feed, once the
+    project is public (its notice is in the log): the next numbers after the feed's last, in
+    log order. Called with the chain head locked (every append holds it), so numbers are
+    handed out one transaction at a time, in commit order, with no gaps: the difference
+    between two public releases' numbers counts public releases only, never the bids,
+    sign-ins or other events in between."""
+    if project_id is None:
+        return
+    public = (await session.execute(select(Event.seq).where(
+        Event.project_id == project_id, Event.type == PUBLISHES_PROJECT).limit(1))).first()
+    if public is None:
+        return
+    waiting = (await session.execute(
+        select(OutboxRow).where(OutboxRow.project_id == project_id,
+                                OutboxRow.public_seq.is_(None))
+        .order_by(OutboxRow.event_seq))).scalars().all()
+    if not waiting:
+        return
+    last = (await session.execute(select(func.max(OutboxRow.public_seq)))).scalar_one() or 0
+    for number, row in enumerate(waiting, start=last + 1):
+        row.public_seq = number
     await session.flush()
 
 

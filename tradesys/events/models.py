@@ -21,6 +21,8 @@ class Event(Base):
             "aggregate_type", "aggregate_id", "aggregate_seq", name="uq_events_aggregate_seq"
         ),
         Index("ix_events_project", "project_id", "seq"),
+        #: A user's recent events of a type: the chat limit across processes (0010).
+        Index("ix_events_actor_type_at", "actor_user_id", "type", "occurred_at"),
     )
 
     #: Position in the global chain; assigned under the chain-head lock, so it is commit order.
@@ -69,3 +71,7 @@ class OutboxRow(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     #: A relay that took the row owns it until then; another relay may take it after.
     leased_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: The release's place in the public feed (1, 2, 3, … in publication order, gapless),
+    #: set when it becomes public (its project's first notice; at once after it); null while
+    #: not public. The feed's cursor: unlike ``event_seq`` it counts nothing else.
+    public_seq: Mapped[int | None] = mapped_column(BigId, unique=True)

@@ -31,7 +31,7 @@ from tradesys.events.models import Event
 from tradesys.identity.models import Organisation
 from tradesys.identity.principal import Principal
 from tradesys.identity.roles import Role
-from tradesys.opening import confirmation
+from tradesys.opening import chat_limit, confirmation
 from tradesys.opening.audience import Audience, audience_of
 from tradesys.opening.models import Opening
 from tradesys.opening.state import (
@@ -169,7 +169,7 @@ async def publish_bid_list(session: AsyncSession, section_id: int, now: datetime
         holders = len((await session.execute(select(OpeningKeyShare.id).where(
             OpeningKeyShare.opening_key_id == key.id))).scalars().all())
     min_bids = rules.for_procedure(Procedure(ctx.project.procedure)).min_bids
-    bidders = [{"bid_id": bid.id, "org_id": org.id, "name": org.name,
+    bidders = [{"bid_id": bid.id, "public_id": bid.public_id, "org_id": org.id, "name": org.name,
                 "credit_code": org.credit_code, "envelope_sha256": bid.envelope_sha256,
                 "received_at": isoformat_utc(bid.received_at), "security": security,
                 "signed_in": org.id in signed_in} for bid, org, security in rows]
@@ -437,6 +437,9 @@ async def chat(session: AsyncSession, principal: Principal, section_id: int, tex
         # client (ours or another) is ever handed one to interpret.
         raise Invalid("markup_refused", "消息不能包含 HTML 标记（< 或 >） (no HTML markup in "
                       "chat)")
+    # The limit across processes: the log's count of this user's messages (the process's own
+    # count of attempts was taken at the edge, OpeningCommands.run).
+    await chat_limit.check_logged(session, principal.user_id, now)
     org = await session.get_one(Organisation, principal.org_id)
     return await emit(session, ctx, principal.actor, now, "chat.message",
                       {"from": org.name, "org_id": org.id, "role": audience.kind,

@@ -49,7 +49,7 @@ class OpeningCommands:
         if kind == "release_share":
             bid = await ceremony.release_bidder_share(session, principal, section_id,
                                                       command.share, now, self.bids)
-            return {"bid_id": bid.id}
+            return {"bid_id": bid.public_id}
         if kind == "release_holder_share":
             row = await ceremony.release_holder_share(session, principal, section_id,
                                                       command.share.model_dump(), now)

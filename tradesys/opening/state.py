@@ -21,7 +21,11 @@ PHASES = (WAITING, PUBLISHED, TOO_FEW, FAILED, DECRYPTING, DECRYPTED, CONFIRMING
 
 @dataclass
 class Bidder:
+    #: The internal row id: the commands use it; it never leaves the server (see public_id).
     bid_id: int
+    #: The bid's random public id (migration 0006): the only name any room, view or answer
+    #: gives the bid, so nobody counts bids by their sequential ids.
+    public_id: str
     org_id: int
     name: str
     credit_code: str
@@ -36,7 +40,7 @@ class Bidder:
 
     def public(self) -> dict[str, Any]:
         return {
-            "bid_id": self.bid_id, "org_id": self.org_id, "name": self.name,
+            "bid_id": self.public_id, "org_id": self.org_id, "name": self.name,
             "credit_code": self.credit_code, "envelope_sha256": self.envelope_sha256,
             "received_at": self.received_at, "security": self.security,
             "signed_in": self.signed_in, "share_released": self.share_released,
@@ -100,6 +104,11 @@ class OpeningState:
     def ordered(self) -> list[Bidder]:
         return sorted(self.bidders.values(), key=lambda b: (b.received_at, b.bid_id))
 
+    def public_bid_id(self, bid_id: Any) -> str | None:
+        """The public id of the bid an event names by its internal id (None: not listed)."""
+        bidder = self.bidders.get(bid_id) if isinstance(bid_id, int) else None
+        return bidder.public_id if bidder is not None else None
+
     def undecided(self) -> list[Bidder]:
         return [b for b in self.bidders.values() if b.outcome is None]
 
@@ -113,7 +122,8 @@ class OpeningState:
             "min_bids": self.min_bids, "threshold": self.threshold, "holders": self.holders,
             "holder_shares": len(self.holder_shares), "ceiling_price": self.ceiling_price,
             "bidders": [b.public() for b in self.ordered()],
-            "window_ends_at": _iso(self.window_ends_at), "read": list(self.read),
+            "window_ends_at": _iso(self.window_ends_at),
+            "read": [self.bidders[bid].public_id for bid in self.read if bid in self.bidders],
             "record_sha256": self.record_sha256, "confirm_until": _iso(self.confirm_until),
             "confirmations": sorted(self.confirmations),
             "objections": [o.public() for o in self.objections.values()],
@@ -141,11 +151,19 @@ def _published(state: OpeningState, data: dict[str, Any], _at: datetime) -> None
     state.ceiling_price = data.get("ceiling_price")
     for item in data["bidders"]:
         state.bidders[item["bid_id"]] = Bidder(
-            bid_id=item["bid_id"], org_id=item["org_id"], name=item["name"],
+            bid_id=item["bid_id"], public_id=listed_public_id(item), org_id=item["org_id"],
+            name=item["name"],
             credit_code=item["credit_code"], envelope_sha256=item["envelope_sha256"],
             received_at=item["received_at"], security=item.get("security"),
             signed_in=bool(item.get("signed_in")))
     state.phase = PUBLISHED if data["outcome"] == "proceed" else TOO_FEW
+
+
+def listed_public_id(item: dict[str, Any]) -> str:
+    """Lists published before the public ids were recorded in the event name the bid by its
+    envelope's hash instead: opaque too, and never the sequential row id."""
+    public_id = item.get("public_id")
+    return public_id if isinstance(public_id, str) else f"env-{item['envelope_sha256'][:16]}"
 
 
 def _failed(state: OpeningState, data: dict[str, Any], _at: datetime) -> None:

@@ -13,6 +13,7 @@ import contextlib
 import hashlib
 import hmac
 import json
+import re
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -37,6 +38,10 @@ DATASETS = {"TENDER_PROJECT", "NOTICE", "TENDER_FILE_CLARI_MODI", "TENDER_LIST",
             "BID_OPENING_RECORD", "EVALUATION_REPORT", "TENDER_CANDIDATE", "WIN_RESULT_ANNO",
             "BID_WINNING_NOTICE", "CONTRACT_PERFORMANCE"}
 MAX_BODY = 4 * 1024 * 1024
+
+
+#: A release id: the SHA-256 (hex) of the reported event's log entry.
+RELEASE_ID = re.compile(r"[0-9a-f]{64}")
 
 
 def _error(status: int, code: str, message: str) -> JSONResponse:
@@ -70,6 +75,10 @@ def _payload_problems(document: Any, own_code: str) -> tuple[int, str, str] | No
         return 422, "invalid_release", "OCDS: " + "; ".join(errors[:5])
     if f"{release['ocid']}/{release['id']}" != document["id"]:
         return 422, "invalid_payload", "the report id is not ocid/release id"
+    if not isinstance(release["id"], str) or not RELEASE_ID.fullmatch(release["id"]):
+        # The key names the release by its log entry's hash, never by a sequence number (a
+        # number would count the sender's other events between two reports).
+        return 422, "invalid_payload", "the release id is not a log entry's SHA-256 hash"
     return None
 
 

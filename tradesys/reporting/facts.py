@@ -21,10 +21,12 @@ class EventFacts:
     type: str
     occurred_at: datetime
     payload: dict[str, Any]
+    #: The entry's hash in the log: the release's id (opaque, unlike ``seq``).
+    hash: str
 
     @classmethod
     def of(cls, row: Event) -> EventFacts:
-        return cls(row.seq, row.type, row.occurred_at, json.loads(row.payload))
+        return cls(row.seq, row.type, row.occurred_at, json.loads(row.payload), row.hash)
 
 
 @dataclass(frozen=True)

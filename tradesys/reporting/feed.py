@@ -1,15 +1,19 @@
-"""The pull face: releases in commit order, and records compiled per ``ocid``.
+"""The pull face: releases in publication order, and records compiled per ``ocid``.
 
-The cursor is the event sequence number. Appends to the event log are serialised by the chain
-head lock, so sequence order is commit order: a reader that has seen ``seq = N`` can never
-later find a committed release with a smaller number (the flaw of timestamp cursors).
+The cursor is the release's public sequence number (``outbox.public_seq``): handed out when a
+release becomes public — at once for a project whose notice is out, at the notice for what came
+before it (the planning release) — one transaction at a time under the log's chain-head lock,
+so the order is commit order and a reader that has seen ``N`` never later finds a public
+release with a smaller number. Consecutive public releases differ by exactly 1: unlike the
+event sequence, the gap counts nothing the public may not see (bids before the deadline,
+sign-ins, chat). Nothing of a project is in the feed before its notice is published.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tradesys.events.models import Event, OutboxRow
@@ -18,84 +22,46 @@ from tradesys.reporting.facts import EventFacts, ReportingSettings
 from tradesys.reporting.ocds import build_release
 from tradesys.reporting.report import registration_of
 
-#: The event that makes a project public: before it, nothing of the project is in a feed.
-ANNOUNCED = "notice.published"
-
-
-async def _announced_at(session: AsyncSession, project_ids: set[int]) -> dict[int, int]:
-    """The sequence number of each project's first published notice (absent: unannounced)."""
-    if not project_ids:
-        return {}
-    rows = await session.execute(
-        select(Event.project_id, func.min(Event.seq))
-        .where(Event.project_id.in_(project_ids), Event.type == ANNOUNCED)
-        .group_by(Event.project_id))
-    return {project_id: seq for project_id, seq in rows.all() if project_id is not None}
-
 
 async def releases_after(session: AsyncSession, settings: ReportingSettings, cursor: int,
                          limit: int) -> tuple[list[dict[str, Any]], int | None]:
-    """Up to ``limit`` releases after the cursor, and the last event seq scanned.
-
-    A registered project is not public until its notice is published (the API answers 404
-    for it to anyone but its parties), so its releases from before the notice (the planning
-    release) are served at the notice's place in the feed, just before it: the notice commits
-    after any cursor that passed them, so no reader misses them. A page may therefore hold
-    those few releases beyond ``limit``.
-    """
-    releases: list[dict[str, Any]] = []
+    """Up to ``limit`` public releases after the cursor, and the public sequence number of
+    the last one (None: nothing new)."""
+    rows = (await session.execute(
+        select(OutboxRow.topic, OutboxRow.project_id, OutboxRow.public_seq, Event)
+        .join(Event, Event.seq == OutboxRow.event_seq)
+        .where(OutboxRow.public_seq > cursor)
+        .order_by(OutboxRow.public_seq).limit(limit))).all()
     registrations: dict[int, EventFacts] = {}
+    releases: list[dict[str, Any]] = []
     last: int | None = None
-
-    async def add(topic: str, project_id: int, event: Event) -> None:
+    for topic, project_id, public_seq, event in rows:
         if project_id not in registrations:
             registrations[project_id] = await registration_of(session, project_id)
         releases.append(build_release(topic, EventFacts.of(event), registrations[project_id],
                                       settings))
-
-    while len(releases) < limit:
-        rows = (
-            await session.execute(
-                select(OutboxRow.topic, OutboxRow.project_id, Event)
-                .join(Event, Event.seq == OutboxRow.event_seq)
-                .where(OutboxRow.event_seq > (cursor if last is None else last))
-                .order_by(OutboxRow.event_seq)
-                .limit(limit - len(releases))
-            )
-        ).all()
-        if not rows:
-            break
-        announced = await _announced_at(session, {row[1] for row in rows})
-        for topic, project_id, event in rows:
-            last = event.seq
-            notice = announced.get(project_id)
-            if notice is None or event.seq < notice:
-                continue  # not public yet: served with the notice, when it comes
-            if event.seq == notice:
-                earlier = (await session.execute(
-                    select(OutboxRow.topic, Event).join(Event, Event.seq == OutboxRow.event_seq)
-                    .where(OutboxRow.project_id == project_id, OutboxRow.event_seq < notice)
-                    .order_by(OutboxRow.event_seq))).all()
-                for earlier_topic, earlier_event in earlier:
-                    await add(earlier_topic, project_id, earlier_event)
-            await add(topic, project_id, event)
+        last = public_seq
     return releases, last
 
 
 async def releases_of_project(session: AsyncSession, settings: ReportingSettings,
                               project_code: str) -> list[dict[str, Any]] | None:
-    """The project's releases, or None when there is no such project or it is unannounced."""
+    """The project's public releases, or None when there is no such project or it is not
+    public (nothing of it has been published)."""
     project_id = (
         await session.execute(select(Project.id).where(Project.code == project_code))
     ).scalar_one_or_none()
-    if project_id is None or not await _announced_at(session, {project_id}):
+    if project_id is None:
         return None
     rows = (
         await session.execute(
             select(OutboxRow.topic, Event).join(Event, Event.seq == OutboxRow.event_seq)
-            .where(OutboxRow.project_id == project_id).order_by(OutboxRow.event_seq)
+            .where(OutboxRow.project_id == project_id, OutboxRow.public_seq.is_not(None))
+            .order_by(OutboxRow.public_seq)
         )
     ).all()
+    if not rows:
+        return None
     registration = await registration_of(session, project_id)
     return [build_release(topic, EventFacts.of(event), registration, settings)
             for topic, event in rows]

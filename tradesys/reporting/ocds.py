@@ -1,7 +1,9 @@
 """OCDS 1.1.5 releases for each reported step (one immutable release per change).
 
-``ocid`` = the registered prefix + the tender project code; a release's ``id`` is unique within
-its ``ocid`` (the event's sequence number), and ``ocid/id`` is the report's idempotency key.
+``ocid`` = the registered prefix + the tender project code; a release's ``id`` is the hash of
+its event's log entry (unique, and opaque: the event's sequence number would count every event
+on the platform between two releases, bids before the deadline included), and ``ocid/id`` is
+the report's idempotency key. The pull feed's order is ``outbox.public_seq`` (feed.py).
 Organisations appear in full in ``parties`` with their roles, elsewhere by ``{id, name}``.
 Party ids use the scheme ``CN-USCC`` (统一社会信用代码).
 """
@@ -48,7 +50,7 @@ def ocid(settings: ReportingSettings, project_code: str) -> str:
 
 
 def release_id(event: EventFacts) -> str:
-    return f"{event.seq:012d}"
+    return event.hash
 
 
 def _date(value: datetime | str) -> str:

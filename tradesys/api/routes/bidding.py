@@ -122,6 +122,9 @@ class BidOut(BaseModel):
     size: int
     received_at: datetime
     withdrawn_at: datetime | None
+    #: The log sequence number of the entry the receipt names by ``event_hash``: null until
+    #: the bid deadline has passed (before it, the number would count others' activity).
+    event_seq: int | None = None
 
 
 class BidList(BaseModel):
@@ -335,11 +338,13 @@ def _bid_public_id(call: Call) -> str:
     return call.path_public_id("bid_id", "bid_not_found", "投标文件不存在 (no such bid of yours)")
 
 
-def _bid_out(bid: submission.Bid, org: Organisation) -> BidOut:
+def _bid_out(bid: submission.Bid, org: Organisation,
+             positions: dict[int, int] | None = None) -> BidOut:
     return BidOut(id=bid.public_id, section_id=bid.section_id, org_id=bid.org_id,
                   bidder_name=org.name, status=bid.status,
                   envelope_sha256=bid.envelope_sha256, size=bid.size,
-                  received_at=bid.received_at, withdrawn_at=bid.withdrawn_at)
+                  received_at=bid.received_at, withdrawn_at=bid.withdrawn_at,
+                  event_seq=(positions or {}).get(bid.id))
 
 
 @router.endpoint("GET", "/sections/{section_id:int}/bids",
@@ -351,7 +356,9 @@ async def list_bids(call: Call) -> Result:
     async def work(session: AsyncSession, principal: Principal | None) -> Result:
         assert principal is not None
         rows = await submission.bids_for(session, principal, section_id, call.now)
-        return BidList(items=[_bid_out(bid, org) for bid, org in rows])
+        positions = await submission.log_positions(session, section_id,
+                                                   [bid for bid, _ in rows], call.now)
+        return BidList(items=[_bid_out(bid, org, positions) for bid, org in rows])
 
     return await call.read(work)
 

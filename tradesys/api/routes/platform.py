@@ -21,7 +21,8 @@ from tradesys.signatures import public_pem
 from tradesys.strict import parse_int
 
 router = Router()
-#: Here the cursor is the commit position of the last release seen (a whole number).
+#: Here the cursor is the public sequence number of the last release seen (a whole number:
+#: outbox.public_seq, which counts public releases only).
 RELEASE_CURSOR = Param("cursor", "query", {"type": "integer", "minimum": 0,
                                            "maximum": 2**63 - 1},
                        description="next_cursor of the previous page")

@@ -119,7 +119,7 @@ function myBidder() {
 
 function orderedBidders() {
   return [...state.bidders].sort((a, b) => (a.received_at < b.received_at ? -1
-    : a.received_at > b.received_at ? 1 : a.bid_id - b.bid_id));
+    : a.received_at > b.received_at ? 1 : a.bid_id < b.bid_id ? -1 : a.bid_id > b.bid_id ? 1 : 0));
 }
 
 /** Fold one room event into the state (as tradesys/opening/state.py does). */
@@ -726,7 +726,12 @@ function updateControls() {
     button.textContent = myShareReleased ? '已释放开标密钥份额' : '释放开标密钥份额';
     button.disabled = !live || myShareReleased || !['published', 'decrypting'].includes(phase);
   }
+  // Bidders may not speak before the bid list is out (a message would tell the others that
+  // its sender has bid): no input until then, a line saying why; it appears live at the list.
   const chatForm = $('#chat-form');
+  const chatClosed = audience === 'bidder' && phase === 'waiting';
+  $('#chat-closed').hidden = !chatClosed;
+  chatForm.hidden = !['host', 'bidder', 'procurer'].includes(audience) || chatClosed;
   if (!chatForm.hidden) {
     const muted = audience === 'bidder' && you && state.muted.includes(you.org_id);
     $('#chat-muted').hidden = !muted;
@@ -814,12 +819,8 @@ function bindHost() {
 async function bidderShare() {
   const mine = myBidder();
   if (!mine) throw new Error('本标段没有贵单位的有效投标文件 (you have no bid here)');
-  // The API names bids by their opaque public id (the room's bid_id is internal): take the
-  // caller's own valid bid from its bid list, the one with the envelope the room opens.
-  const own = await get(`/sections/${sectionId}/bids`);
-  const bid = own.items.find((b) => b.envelope_sha256 === mine.envelope_sha256 && b.status === 'valid');
-  if (!bid) throw new Error('本标段没有贵单位的有效投标文件 (you have no bid here)');
-  const answer = await get(`/sections/${sectionId}/bids/${encodeURIComponent(bid.id)}/header`);
+  // The room names bids by their public id, the same id the bids API takes.
+  const answer = await get(`/sections/${sectionId}/bids/${encodeURIComponent(mine.bid_id)}/header`);
   const header = await parseHeader(unb64u(answer.header, 'header'));
   const keyId = await keyIdOf(header.bidder.recipientPub);
   const pair = await loadLocal(keyId);
@@ -1057,7 +1058,6 @@ function onWelcome(message, { reconnected }) {
   $('#bidder-panel').hidden = audience !== 'bidder';
   const chatVisible = ['host', 'bidder', 'procurer', 'supervisor'].includes(audience);
   $('#chat-panel').hidden = !chatVisible;
-  $('#chat-form').hidden = !['host', 'bidder', 'procurer'].includes(audience);
   $('#hall-connecting').hidden = true;
   $('#hall-page').hidden = false;
   if (reconnected) showStatus('已重新连接开标大厅，错过的记录已补齐。');
