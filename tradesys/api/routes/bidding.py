@@ -526,6 +526,9 @@ class DecisionIn(Strict):
 
 class SecurityOut(BaseModel):
     org_id: int
+    #: The declaring bidder, so the host confirming it after the deadline knows whose it is.
+    bidder_name: str
+    credit_code: str
     status: str
     method: str
     amount: str
@@ -534,8 +537,9 @@ class SecurityOut(BaseModel):
     decided_at: datetime | None
 
     @classmethod
-    def of(cls, row: BidSecurity) -> SecurityOut:
-        return cls(org_id=row.org_id, status=row.status, method=row.method, amount=row.amount,
+    def of(cls, row: BidSecurity, org: Organisation) -> SecurityOut:
+        return cls(org_id=row.org_id, bidder_name=org.name, credit_code=org.credit_code,
+                   status=row.status, method=row.method, amount=row.amount,
                    reference=row.reference, declared_at=row.declared_at,
                    decided_at=row.decided_at)
 
@@ -553,9 +557,9 @@ async def declare_security(call: Call) -> Response:
 
     async def work(session: AsyncSession, principal: Principal) -> Result:
         body: SecurityIn = call.body
-        return SecurityOut.of(await security.declare(session, principal, section_id,
-                                                     body.method, body.amount, body.reference,
-                                                     call.now))
+        row = await security.declare(session, principal, section_id, body.method, body.amount,
+                                     body.reference, call.now)
+        return SecurityOut.of(row, await session.get_one(Organisation, row.org_id))
 
     return await call.command(work)
 
@@ -569,8 +573,9 @@ async def decide_security(call: Call) -> Response:
 
     async def work(session: AsyncSession, principal: Principal) -> Result:
         body: DecisionIn = call.body
-        return SecurityOut.of(await security.decide(session, principal, section_id, org_id,
-                                                    body.status, call.now))
+        row = await security.decide(session, principal, section_id, org_id, body.status,
+                                    call.now)
+        return SecurityOut.of(row, await session.get_one(Organisation, row.org_id))
 
     return await call.command(work)
 
@@ -584,7 +589,9 @@ async def list_security(call: Call) -> Result:
     async def work(session: AsyncSession, principal: Principal | None) -> Result:
         assert principal is not None
         rows = await security.securities(session, principal, section_id, call.now)
-        return SecurityList(items=[SecurityOut.of(row) for row in rows])
+        return SecurityList(items=[SecurityOut.of(row, await session.get_one(Organisation,
+                                                                             row.org_id))
+                                   for row in rows])
 
     return await call.read(work)
 
