@@ -29,7 +29,7 @@ from tradesys.bids import opening, security, submission
 from tradesys.bids.encoding import b64u
 from tradesys.bids.envelope import MAX_HEADER_LEN, parse_header
 from tradesys.bids.errors import EnvelopeError
-from tradesys.bids.keyring import KeyPurpose, keys_of, register_key
+from tradesys.bids.keyring import KeyPurpose, keys_of, register_key, revoke_key
 from tradesys.bids.models import Bid, BidSecurity, BidUpload, EncryptionKey
 from tradesys.bids.opening_keys import holder_candidates, opening_key_of
 from tradesys.bids.receipts import receipt_file
@@ -137,6 +137,18 @@ async def add_key(call: Call) -> Response:
                                             call.now))
 
     return await call.command(work, status=201)
+
+
+@router.endpoint("POST", "/keys/{key:int}/revoke", summary="撤销公钥 (revoke a registered key; "
+                 "the login is enough, the private half is not needed)", tag="bidding",
+                 response=KeyOut)
+async def revoke(call: Call) -> Response:
+    key = call.path_int("key")
+
+    async def work(session: AsyncSession, principal: Principal) -> Result:
+        return KeyOut.of(await revoke_key(session, principal, key, call.now))
+
+    return await call.command(work)
 
 
 @router.endpoint("GET", "/keys", summary="本机构的公钥 (the organisation's public keys)",
