@@ -34,6 +34,7 @@ PAGES = {
     "notice.html": None,
     "bid.html": None,
     "hall.html": None,
+    "tender.html": None,
 }
 
 
@@ -112,7 +113,8 @@ def test_every_page_gets_the_one_layout(page: Page, server: InProcessServer, see
         assert page.evaluate("document.body.firstElementChild.matches('a.skip-link')"), name
         quality.check(page, f"{name.removesuffix('.html')}-{'in' if logged else 'out'}")
 
-    for name in ("index.html", "login.html", "notice.html", "bid.html", "hall.html"):
+    for name in ("index.html", "login.html", "notice.html", "bid.html", "hall.html",
+                 "tender.html"):
         check(name, PAGES[name], logged=False)
     logged_in(page, seed.agency)
     expect(page.locator("#whoami")).to_have_text("agency（招标代理机构）")
