@@ -33,6 +33,9 @@ async def test_declare_then_confirm_after_the_deadline(client: httpx.AsyncClient
     listed = (await client.get(url, headers=seed.agency.auth)).json()["items"]
     assert [(row["org_id"], row["status"]) for row in listed] == [
         (seed.bidder1.org_id, "confirmed")]
+    # The host confirming it is told whose security it is.
+    assert (listed[0]["bidder_name"], listed[0]["credit_code"]) == ("bidder1 有限公司",
+                                                                    seed.bidder1.credit_code)
     own = (await client.get(url, headers=seed.bidder2.auth)).json()["items"]
     assert own == []
 

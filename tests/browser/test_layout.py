@@ -15,6 +15,7 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, expect
 
+from tests.browser import quality
 from tests.browser.conftest import BROWSER_TIMEZONE
 from tests.browser.test_bid import announced_project
 from tests.browser.test_ui import log_in, screenshot
@@ -33,6 +34,7 @@ PAGES = {
     "notice.html": None,
     "bid.html": None,
     "hall.html": None,
+    "tender.html": None,
 }
 
 
@@ -109,8 +111,10 @@ def test_every_page_gets_the_one_layout(page: Page, server: InProcessServer, see
         expect(skip).to_be_focused()
         assert skip.get_attribute("href") == "#main"
         assert page.evaluate("document.body.firstElementChild.matches('a.skip-link')"), name
+        quality.check(page, f"{name.removesuffix('.html')}-{'in' if logged else 'out'}")
 
-    for name in ("index.html", "login.html", "notice.html", "bid.html", "hall.html"):
+    for name in ("index.html", "login.html", "notice.html", "bid.html", "hall.html",
+                 "tender.html"):
         check(name, PAGES[name], logged=False)
     logged_in(page, seed.agency)
     expect(page.locator("#whoami")).to_have_text("agency（招标代理机构）")
@@ -343,3 +347,21 @@ def test_forms_speak_the_pages_chinese_in_an_en_us_browser(en_page: Page,
     page.goto(f"/hall.html?section={section_id}")
     expect(page.locator("#hall-page")).to_be_visible()
     every_form_is_novalidate(page)
+
+
+# ---------------------------------------------------------------------------- quality bars
+
+
+def test_the_quality_bars_catch_what_they_look_for(page: Page) -> None:
+    """The harness of tests/browser/quality.py is no empty ritual: on a real page, a button
+    without a name is a critical axe violation and a too-wide block is sideways scrolling."""
+    page.goto("/index.html")
+    expect(page.get_by_role("banner")).to_be_visible()
+    assert quality.axe_violations(page) == []
+    assert quality.overflow(page) == 0
+    page.evaluate("""() => {
+        document.getElementById('main').append(document.createElement('button'));
+    }""")
+    assert [v["id"] for v in quality.axe_violations(page)] == ["button-name"]
+    page.locator("#main").evaluate("(main) => { main.style.minWidth = '3000px'; }")
+    assert quality.overflow(page) > 0

@@ -9,16 +9,15 @@ time in Asia/Shanghai, not the browser's own clock or zone.
 from __future__ import annotations
 
 import hashlib
-import os
 import re
 import sqlite3
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
+from tests.browser import quality
 from tests.support import Seed
 from tradesys.clock import AdjustableClock
 from tradesys.demo.server import InProcessServer
@@ -42,10 +41,9 @@ def instant(value: str) -> datetime:
 
 
 def screenshot(page: Page, name: str) -> None:
-    """Only when asked (TRADESYS_SCREENSHOT_DIR), to look at the pages by eye."""
-    folder = os.environ.get("TRADESYS_SCREENSHOT_DIR")
-    if folder:
-        page.screenshot(path=str(Path(folder) / name), full_page=True)
+    """A page state worth keeping: the quality bars (tests/browser/quality.py: axe, no sideways
+    scrolling at 1366 and 390 px) are checked on it and its screenshots written."""
+    quality.check(page, name)
 
 
 def db_path(db_url: str) -> str:

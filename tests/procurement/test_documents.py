@@ -9,7 +9,8 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from tests.support import Flow, Seed, assert_error, table_counts
+from tests.bids.test_submission import seal_bid, sealing, submit
+from tests.support import Flow, Party, Seed, assert_error, table_counts
 from tradesys.clock import AdjustableClock
 from tradesys.events.models import Event
 from tradesys.procurement.models import DocumentObtain
@@ -140,3 +141,68 @@ async def test_no_upload_after_the_deadline(client: httpx.AsyncClient, flow: Flo
                                  content=b"late")
     assert_error(response, 409, "deadline_passed")
     assert await table_counts(services) == before
+
+
+async def test_the_download_log_shows_a_bidder_only_its_own_and_the_parties_all(
+        client: httpx.AsyncClient, flow: Flow, seed: Seed, services: Services,
+        clock: AdjustableClock) -> None:
+    """获取招标文件记录: who obtained the documents is not told to the other bidders (法 Art. 22),
+    so a bidder reads its own downloads and the host, the procurer and supervisors all."""
+    project = await flow.announced()
+    log_url = f"/api/v1/projects/{project['id']}/downloads"
+    documents = (await client.get(f"/api/v1/projects/{project['id']}/documents",
+                                  headers=seed.bidder1.auth)).json()["items"]
+    assert (await client.get(log_url, headers=seed.bidder1.auth)).json() == {"items": []}
+    clock.advance(timedelta(hours=1))
+    first = clock.now()
+    assert (await client.get(_content_url(project, documents[0]["id"]),
+                             headers=seed.bidder1.auth)).status_code == 200
+    clock.advance(timedelta(hours=2))
+    assert (await client.get(_content_url(project, documents[0]["id"]),
+                             headers=seed.bidder2.auth)).status_code == 200
+    own = (await client.get(log_url, headers=seed.bidder1.auth)).json()["items"]
+    assert own == [{"document_id": documents[0]["id"], "filename": documents[0]["filename"],
+                    "org_name": "bidder1 有限公司", "credit_code": seed.bidder1.credit_code,
+                    "obtained_at": first.isoformat().replace("+00:00", "Z")}]
+    for viewer in (seed.agency, seed.procurer, seed.supervisor):
+        everyone = (await client.get(log_url, headers=viewer.auth)).json()["items"]
+        assert [item["credit_code"] for item in everyone] == [seed.bidder1.credit_code,
+                                                              seed.bidder2.credit_code]
+    # A project's log is no one else's business: another agency does not see the project.
+    before = await table_counts(services)
+    assert_error(await client.get(log_url, headers=seed.agency2.auth), 404, "project_not_found")
+    assert_error(await client.get("/api/v1/projects/999999/downloads",
+                                  headers=seed.bidder1.auth), 404, "project_not_found")
+    assert_error(await client.get(log_url), 401, "login_required")
+    assert await table_counts(services) == before
+
+
+async def test_a_bidders_projects_are_the_public_ones_marked_by_its_own_involvement(
+        client: httpx.AsyncClient, flow: Flow, seed: Seed, clock: AdjustableClock) -> None:
+    """我的项目 for a bidder: every project with a public notice (never a registered one), each
+    marked ``obtained`` / ``bid`` by the caller's own involvement only."""
+    hidden = await flow.register()
+    project = await flow.announced()
+    section = project["sections"][0]
+    documents = (await client.get(f"/api/v1/projects/{project['id']}/documents",
+                                  headers=seed.bidder1.auth)).json()["items"]
+    clock.advance(timedelta(hours=1))
+    assert (await client.get(_content_url(project, documents[0]["id"]),
+                             headers=seed.bidder1.auth)).status_code == 200
+    info = await sealing(client, section["id"], seed.bidder3)
+    sealed = seal_bid(section, seed.bidder3, info["opening_public_key"])
+    assert (await submit(client, section["id"], seed.bidder3, sealed)).status_code == 201
+
+    async def marks(party: Party) -> dict[int, list[str]]:
+        response = await client.get("/api/v1/projects", headers=party.auth)
+        assert response.status_code == 200, response.text
+        return {item["id"]: item["marks"] for item in response.json()["items"]}
+
+    obtained, bid, neither = (await marks(seed.bidder1), await marks(seed.bidder3),
+                              await marks(seed.bidder2))
+    assert hidden["id"] not in obtained | bid | neither
+    assert obtained[project["id"]] == ["obtained"]
+    assert bid[project["id"]] == ["bid"]
+    assert neither[project["id"]] == []
+    hosts = await marks(seed.agency)
+    assert hosts[project["id"]] == [] and hidden["id"] in hosts

@@ -158,6 +158,9 @@ class ProjectSummary(BaseModel):
     procedure: str
     state: str
     created_at: datetime
+    #: A bidder's own involvement: ``obtained`` (it obtained the documents), ``bid`` (it holds a
+    #: current sealed bid in a section). Empty for every other role.
+    marks: list[Literal["obtained", "bid"]] = []
 
 
 class ProjectPage(BaseModel):
@@ -241,6 +244,20 @@ class DocumentOut(BaseModel):
 
 class DocumentList(BaseModel):
     items: list[DocumentOut]
+
+
+class DownloadOut(BaseModel):
+    """One line of the document-download log (获取招标文件记录)."""
+
+    document_id: int
+    filename: str
+    org_name: str
+    credit_code: str
+    obtained_at: datetime
+
+
+class DownloadList(BaseModel):
+    items: list[DownloadOut]
 
 
 class QuestionOut(BaseModel):

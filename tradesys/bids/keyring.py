@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from tradesys.bids.errors import EnvelopeError
 from tradesys.bids.keys import key_id, load_public_key, public_key_bytes, public_key_text
 from tradesys.bids.models import EncryptionKey
-from tradesys.errors import Conflict, Invalid
+from tradesys.errors import Conflict, Forbidden, Invalid, NotFound
 from tradesys.events.log import append_event
 from tradesys.identity.principal import Principal
 from tradesys.identity.roles import Role
@@ -60,6 +60,39 @@ async def register_key(session: AsyncSession, principal: Principal, purpose: Key
                        payload={"key_id": identifier, "purpose": purpose.value,
                                 "user_id": principal.user_id, "public_key": key.public_key})
     return key
+
+
+async def revoke_key(session: AsyncSession, principal: Principal, key: int,
+                     now: datetime) -> EncryptionKey:
+    """Revoke a registered key (撤销): from now on it seals no bid, receives no opening-key share
+    and verifies no new confirmation. Needs only the login, never the private half: a key
+    whose private half is lost, or kept in another browser, must still be revocable.
+
+    What the key already did stays as it was (bids sealed with it, shares already wrapped to
+    it, confirmations it signed). An organisation's bidder and signing keys may be revoked by
+    any of its users of a role that registers them; a holder key only by its own user, the
+    person the shares are wrapped to."""
+    row = (await session.execute(
+        select(EncryptionKey).where(EncryptionKey.id == key).with_for_update())
+    ).scalar_one_or_none()
+    if row is None or row.org_id != principal.org_id:
+        raise NotFound("key_not_found", "公钥不存在 (no such key of your organisation)")
+    if row.purpose == KeyPurpose.BIDDER.value:
+        principal.require_role(Role.BIDDER)
+    elif row.purpose == KeyPurpose.SIGNING.value:
+        principal.require_role(Role.BIDDER, *HOLDER_ROLES)
+    elif row.user_id != principal.user_id:
+        raise Forbidden("not_key_owner", "持钥人公钥只能由其本人撤销 (only its own user revokes a "
+                        "key holder's key)")
+    if row.revoked_at is not None:
+        raise Conflict("key_revoked", "该公钥已撤销 (the key is already revoked)")
+    row.revoked_at = now
+    await session.flush()
+    await append_event(session, actor=principal.actor, at=now, aggregate_type="organisation",
+                       aggregate_id=principal.org_id, type="key.revoked",
+                       payload={"key_id": row.key_id, "purpose": row.purpose,
+                                "user_id": row.user_id})
+    return row
 
 
 async def active_holder_key(session: AsyncSession, user_id: int) -> EncryptionKey | None:

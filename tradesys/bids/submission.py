@@ -254,3 +254,13 @@ async def bids_for(session: AsyncSession, principal: Principal, section_id: int,
                             "shown before the deadline)")
         query = query.where(Bid.status == VALID)
     return [(bid, org) for bid, org in (await session.execute(query)).all()]
+
+
+async def bid_projects(session: AsyncSession, org_id: int, project_ids: list[int]) -> set[int]:
+    """Which of these projects the organisation holds a current sealed bid in (我的项目 marks)."""
+    if not project_ids:
+        return set()
+    rows = await session.execute(
+        select(Section.project_id).distinct().join(Bid, Bid.section_id == Section.id).where(
+            Bid.org_id == org_id, Bid.status == VALID, Section.project_id.in_(project_ids)))
+    return set(rows.scalars())

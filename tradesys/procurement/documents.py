@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from tradesys.errors import Conflict, Forbidden, Invalid, NotFound
 from tradesys.events.log import append_event
+from tradesys.identity.models import Organisation
 from tradesys.identity.principal import Principal
 from tradesys.identity.roles import Role
 from tradesys.procurement.access import Action, authorize_project
@@ -177,3 +178,34 @@ async def has_obtained(session: AsyncSession, project_id: int, org_id: int) -> b
         )
     ).scalar_one_or_none()
     return found is not None
+
+
+async def obtained_projects(session: AsyncSession, org_id: int, project_ids: list[int]) -> set[int]:
+    """Which of these projects the organisation has obtained documents for."""
+    if not project_ids:
+        return set()
+    rows = await session.execute(
+        select(DocumentObtain.project_id).distinct().where(
+            DocumentObtain.org_id == org_id, DocumentObtain.project_id.in_(project_ids)))
+    return set(rows.scalars())
+
+
+async def download_log(
+    session: AsyncSession, principal: Principal, project_id: int
+) -> list[tuple[DocumentObtain, TenderDocument, Organisation]]:
+    """The document-download log (获取招标文件记录), oldest first.
+
+    Who obtained the documents must not be disclosed to the other bidders (招标投标法 Art. 22):
+    a bidder sees only its own downloads; the project's parties and supervisors see them all."""
+    project = await authorize_project(session, principal, project_id, Action.VIEW)
+    query = (
+        select(DocumentObtain, TenderDocument, Organisation)
+        .join(TenderDocument, TenderDocument.id == DocumentObtain.document_id)
+        .join(Organisation, Organisation.id == DocumentObtain.org_id)
+        .where(DocumentObtain.project_id == project.id)
+        .order_by(DocumentObtain.id)
+    )
+    if principal.role is Role.BIDDER:
+        query = query.where(DocumentObtain.org_id == principal.org_id)
+    return [(obtain, document, org) for obtain, document, org in
+            (await session.execute(query)).all()]

@@ -272,11 +272,17 @@ async def get_project(
 async def list_projects(
     session: AsyncSession, principal: Principal, *, after_id: int | None, limit: int
 ) -> list[Project]:
-    """The projects the caller works on (by grant), newest first; all for admin/supervisor."""
+    """The projects the caller works on (by grant), newest first; all for admin/supervisor.
+
+    A bidder works on every project with a public notice (announced, or terminated after it):
+    the ones it obtained documents for or bid on are among them, marked by the caller
+    (``documents.obtained_projects``, ``bids.submission.bid_projects``)."""
     query = select(Project).order_by(Project.id.desc()).limit(limit)
     if after_id is not None:
         query = query.where(Project.id < after_id)
-    if principal.role not in (Role.ADMIN, Role.SUPERVISOR):
+    if principal.role is Role.BIDDER:
+        query = query.where(Project.state != ProjectState.REGISTERED.value)
+    elif principal.role not in (Role.ADMIN, Role.SUPERVISOR):
         grants = [grant.value for grant in ROLE_GRANTS[principal.role]]
         if not grants:
             return []

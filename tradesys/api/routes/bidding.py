@@ -29,7 +29,7 @@ from tradesys.bids import opening, security, submission
 from tradesys.bids.encoding import b64u
 from tradesys.bids.envelope import MAX_HEADER_LEN, parse_header
 from tradesys.bids.errors import EnvelopeError
-from tradesys.bids.keyring import KeyPurpose, keys_of, register_key
+from tradesys.bids.keyring import KeyPurpose, keys_of, register_key, revoke_key
 from tradesys.bids.models import Bid, BidSecurity, BidUpload, EncryptionKey
 from tradesys.bids.opening_keys import holder_candidates, opening_key_of
 from tradesys.bids.receipts import receipt_file
@@ -140,6 +140,18 @@ async def add_key(call: Call) -> Response:
                                             call.now))
 
     return await call.command(work, status=201)
+
+
+@router.endpoint("POST", "/keys/{key:int}/revoke", summary="撤销公钥 (revoke a registered key; "
+                 "the login is enough, the private half is not needed)", tag="bidding",
+                 response=KeyOut)
+async def revoke(call: Call) -> Response:
+    key = call.path_int("key")
+
+    async def work(session: AsyncSession, principal: Principal) -> Result:
+        return KeyOut.of(await revoke_key(session, principal, key, call.now))
+
+    return await call.command(work)
 
 
 @router.endpoint("GET", "/keys", summary="本机构的公钥 (the organisation's public keys)",
@@ -533,6 +545,9 @@ class DecisionIn(Strict):
 
 class SecurityOut(BaseModel):
     org_id: int
+    #: The declaring bidder, so the host confirming it after the deadline knows whose it is.
+    bidder_name: str
+    credit_code: str
     status: str
     method: str
     amount: str
@@ -541,8 +556,9 @@ class SecurityOut(BaseModel):
     decided_at: datetime | None
 
     @classmethod
-    def of(cls, row: BidSecurity) -> SecurityOut:
-        return cls(org_id=row.org_id, status=row.status, method=row.method, amount=row.amount,
+    def of(cls, row: BidSecurity, org: Organisation) -> SecurityOut:
+        return cls(org_id=row.org_id, bidder_name=org.name, credit_code=org.credit_code,
+                   status=row.status, method=row.method, amount=row.amount,
                    reference=row.reference, declared_at=row.declared_at,
                    decided_at=row.decided_at)
 
@@ -560,9 +576,9 @@ async def declare_security(call: Call) -> Response:
 
     async def work(session: AsyncSession, principal: Principal) -> Result:
         body: SecurityIn = call.body
-        return SecurityOut.of(await security.declare(session, principal, section_id,
-                                                     body.method, body.amount, body.reference,
-                                                     call.now))
+        row = await security.declare(session, principal, section_id, body.method, body.amount,
+                                     body.reference, call.now)
+        return SecurityOut.of(row, await session.get_one(Organisation, row.org_id))
 
     return await call.command(work)
 
@@ -576,8 +592,9 @@ async def decide_security(call: Call) -> Response:
 
     async def work(session: AsyncSession, principal: Principal) -> Result:
         body: DecisionIn = call.body
-        return SecurityOut.of(await security.decide(session, principal, section_id, org_id,
-                                                    body.status, call.now))
+        row = await security.decide(session, principal, section_id, org_id, body.status,
+                                    call.now)
+        return SecurityOut.of(row, await session.get_one(Organisation, row.org_id))
 
     return await call.command(work)
 
@@ -591,7 +608,9 @@ async def list_security(call: Call) -> Result:
     async def work(session: AsyncSession, principal: Principal | None) -> Result:
         assert principal is not None
         rows = await security.securities(session, principal, section_id, call.now)
-        return SecurityList(items=[SecurityOut.of(row) for row in rows])
+        return SecurityList(items=[SecurityOut.of(row, await session.get_one(Organisation,
+                                                                             row.org_id))
+                                   for row in rows])
 
     return await call.read(work)
 

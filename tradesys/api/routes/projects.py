@@ -8,8 +8,10 @@ from starlette.responses import Response
 from tradesys.api.pagination import PAGE, cursor_id, decode_cursor, encode_cursor, parse_limit
 from tradesys.api.routing import Call, Result, Router
 from tradesys.api.schemas import NoticeDetail, ProjectOut, ProjectPage, ProjectSummary
+from tradesys.bids import submission
 from tradesys.identity.principal import Principal
-from tradesys.procurement import entrustment, notices, projects
+from tradesys.identity.roles import Role
+from tradesys.procurement import documents, entrustment, notices, projects
 from tradesys.procurement.commands import Announce, Cancel, RegisterProject
 
 router = Router()
@@ -49,6 +51,12 @@ async def list_projects(call: Call) -> Result:
     async def work(session: AsyncSession, principal: Principal | None) -> Result:
         assert principal is not None
         rows = await projects.list_projects(session, principal, after_id=after_id, limit=limit + 1)
+        shown = [p.id for p in rows[:limit]]
+        obtained: set[int] = set()
+        bid: set[int] = set()
+        if principal.role is Role.BIDDER:
+            obtained = await documents.obtained_projects(session, principal.org_id, shown)
+            bid = await submission.bid_projects(session, principal.org_id, shown)
         items = [
             ProjectSummary(
                 id=p.id,
@@ -57,6 +65,8 @@ async def list_projects(call: Call) -> Result:
                 procedure=p.procedure,
                 state=p.state,
                 created_at=p.created_at,
+                marks=[mark for mark, on in (("obtained", p.id in obtained), ("bid", p.id in bid))
+                       if on],
             )
             for p in rows[:limit]
         ]

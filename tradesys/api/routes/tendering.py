@@ -15,6 +15,8 @@ from tradesys.api.schemas import (
     ClarificationOut,
     DocumentList,
     DocumentOut,
+    DownloadList,
+    DownloadOut,
     QuestionList,
     QuestionOut,
 )
@@ -125,6 +127,28 @@ async def obtain_document(call: Call) -> Response:
             "Cache-Control": "no-store",
         },
     )
+
+
+@router.endpoint(
+    "GET",
+    "/projects/{project_id:int}/downloads",
+    summary="获取招标文件记录 (the document-download log: a bidder its own, the parties all)",
+    tag="tendering",
+    response=DownloadList,
+    confidential=True,
+)
+async def list_downloads(call: Call) -> Result:
+    project_id = call.path_int("project_id")
+
+    async def work(session: AsyncSession, principal: Principal | None) -> Result:
+        assert principal is not None
+        rows = await documents.download_log(session, principal, project_id)
+        return DownloadList(items=[
+            DownloadOut(document_id=document.id, filename=document.filename, org_name=org.name,
+                        credit_code=org.credit_code, obtained_at=obtain.obtained_at)
+            for obtain, document, org in rows])
+
+    return await call.read(work)
 
 
 @router.endpoint(

@@ -1011,11 +1011,12 @@ async function findHolderShare() {
 // ---------------------------------------------------------------------------- chat and log
 
 function logLine(list, at, ...content) {
-  const stick = list.scrollTop + list.clientHeight >= list.scrollHeight - 8;
+  const region = list.parentElement; // the role="log" region that scrolls
+  const stick = region.scrollTop + region.clientHeight >= region.scrollHeight - 8;
   list.append(el('li', {}, timeEl(at, { seconds: true }), ' ', ...content));
   const empty = document.getElementById(`${list.id}-empty`); // the placeholder until the first line
   if (empty) empty.hidden = true;
-  if (stick) list.scrollTop = list.scrollHeight;
+  if (stick) region.scrollTop = region.scrollHeight;
 }
 
 function chatLine(event) {

@@ -60,7 +60,8 @@ async function load() {
     el('td', {}, key.user_id === user.id ? '本人' : `同机构用户（编号 ${key.user_id}）`),
     el('td', {}, timeEl(key.created_at)),
     el('td', {}, key.revoked_at ? append(el('span', {}, '已撤销 '), timeEl(key.revoked_at)) : '有效'),
-    el('td', {}, local[kindOf(key.purpose)].has(key.key_id) ? '已保存在本浏览器' : '本浏览器中没有'))));
+    el('td', {}, local[kindOf(key.purpose)].has(key.key_id) ? '已保存在本浏览器' : '本浏览器中没有'),
+    el('td', {}, revokeCell(key)))));
   $('#keys-table').hidden = list.items.length === 0;
   $('#keys-empty').hidden = list.items.length > 0;
 
@@ -78,6 +79,47 @@ async function load() {
   }
   clear($('#local-keys')).append(...items);
   $('#local-section').hidden = items.length === 0;
+}
+
+/**
+ * 撤销: needs only the login, never the private half — a key whose private half is lost or
+ * kept in another browser must still be revocable. A holder key only by its own user. Revoking
+ * is final: it asks once more in the row itself (no browser dialog).
+ */
+function revokeCell(key) {
+  if (key.revoked_at || (key.purpose === 'holder' && key.user_id !== user.id)) return '—';
+  const name = `${label(PURPOSES, key.purpose)} ${key.key_id.slice(0, 16)}`;
+  const start = el('button', { type: 'button', 'aria-label': `撤销${name}` }, '撤销');
+  const confirm = el('button', { type: 'button', class: 'danger',
+    'aria-label': `确认撤销${name}` }, '确认撤销（不可恢复）');
+  const cancel = el('button', { type: 'button' }, '取消');
+  const confirming = el('span', { hidden: '' }, confirm, ' ', cancel);
+  start.addEventListener('click', () => {
+    start.hidden = true;
+    confirming.hidden = false;
+    confirm.focus();
+  });
+  cancel.addEventListener('click', () => {
+    confirming.hidden = true;
+    start.hidden = false;
+    start.focus();
+  });
+  confirm.addEventListener('click', async () => {
+    clearMessages();
+    confirm.disabled = true;
+    cancel.disabled = true;
+    try {
+      await post(`/keys/${key.id}/revoke`);
+      showStatus(`已撤销${name}…，此后不能再用它${key.purpose === 'bidder' ? '加密投标文件'
+        : key.purpose === 'holder' ? '接收开标密钥份额' : '签名确认'}。`);
+      await load();
+    } catch (error) {
+      confirm.disabled = false;
+      cancel.disabled = false;
+      showError(error);
+    }
+  });
+  return el('span', {}, start, confirming);
 }
 
 async function register(kind, publicKey) {

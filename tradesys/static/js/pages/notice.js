@@ -48,6 +48,11 @@ function render(notice, user) {
     content.append(el('p', {}, paragraph));
   }
   const bidder = Boolean(user) && user.role === 'bidder';
+  if (user && notice.kind === 'tender') {
+    $('#notice-tender-link').href = `tender.html?project=${notice.project_id}`;
+    if (!bidder) $('#notice-tender-link').textContent = '招标文件、答疑、澄清与保证金';
+    $('#notice-tender').hidden = false;
+  }
   if (bidder) $('#sections-head').append(el('th', { scope: 'col' }, '投标'));
   $('#notice-sections').append(...notice.sections.map((section) => el('tr', {},
     el('td', {}, section.code),

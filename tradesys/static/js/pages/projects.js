@@ -10,17 +10,33 @@ const GRANTS = { owner: '招标人', host: '招标代理机构' };
 
 let cursor = null;
 
+const MARKS = { obtained: '已获取招标文件', bid: '已递交投标文件' };
+
+let bidderView = false;
+
 function row(project) {
-  const action = project.state === 'registered'
-    ? el('a', { href: `agency.html?project=${project.id}` }, '上传文件并发布公告')
-    : el('a', { href: `agency.html?project=${project.id}` }, '查看');
+  const actions = el('td', {});
+  if (project.state === 'registered') {
+    actions.append(el('a', { href: `agency.html?project=${project.id}` }, '上传文件并发布公告'));
+  } else {
+    // The tendering period's business: documents, questions, clarifications, securities.
+    actions.append(el('a', { href: `tender.html?project=${project.id}`,
+      'aria-label': `办理：${project.name}` }, '办理'));
+    if (!bidderView) {
+      actions.append(' · ', el('a', { href: `agency.html?project=${project.id}`,
+        'aria-label': `查看登记信息：${project.name}` }, '登记信息'));
+    }
+  }
   return el('tr', {},
     el('td', {}, project.code),
     el('td', {}, project.name),
     el('td', {}, label(PROCEDURES, project.procedure)),
     el('td', {}, label(PROJECT_STATES, project.state)),
     el('td', {}, timeEl(project.created_at)),
-    el('td', {}, action));
+    bidderView ? el('td', { class: 'marks' },
+      project.marks.length ? project.marks.map((mark) => label(MARKS, mark)).join('、') : '—')
+      : null,
+    actions);
 }
 
 // 委托 is mutual: a project that names our organisation waits here for our answer.
@@ -105,6 +121,11 @@ async function main() {
   if (!user) {
     $('#projects-login').hidden = false;
     return;
+  }
+  bidderView = user.role === 'bidder';
+  if (bidderView) {
+    $('#projects-hint').hidden = false;
+    $('#marks-head').hidden = false;
   }
   $('#more').addEventListener('click', load);
   if (canManageProjects(user)) loadRequests();
