@@ -29,7 +29,7 @@ __all__ = ["FIELDS", "SIGNATURE_BOXES", "contract_html", "contract_pdf", "sha256
 
 #: Field names: 甲方 (purchaser) signs first and certifies, then 乙方 (supplier).
 FIELDS = ("purchaser", "supplier")
-SIGNATURE_BOXES = {"purchaser": (50, 420, 270, 620), "supplier": (320, 420, 540, 620)}
+SIGNATURE_BOXES = {"purchaser": (50, 490, 270, 690), "supplier": (320, 490, 540, 690)}
 TEMPLATES = {TradeType.WORKS: "contract_works.html", TradeType.GOODS: "contract_goods.html"}
 
 

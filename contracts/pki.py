@@ -142,6 +142,7 @@ class CertificateAuthority:
             .not_valid_after(now + timedelta(days=365 * ISSUING_YEARS))
             .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
             .add_extension(_ca_usage(), critical=True)
+            .add_extension(_distribution(f"{base_url.rstrip('/')}/root.crl"), critical=False)
             .sign(root_key, hashes.SHA256())
         )
         # RSA for the TSA: pyHanko's in-process RFC 3161 responder signs with RSA only.
@@ -202,9 +203,7 @@ class CertificateAuthority:
             .serial_number(x509.random_serial_number())
             .not_valid_before(now - timedelta(minutes=5)).not_valid_after(now + life)
             .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-            .add_extension(x509.CRLDistributionPoints([x509.DistributionPoint(
-                [x509.UniformResourceIdentifier(f"{self.base_url}/crl")], None, None, None)]),
-                critical=False)
+            .add_extension(_distribution(f"{self.base_url}/crl"), critical=False)
             .add_extension(x509.AuthorityInformationAccess([x509.AccessDescription(
                 x509.AuthorityInformationAccessOID.OCSP,
                 x509.UniformResourceIdentifier(f"{self.base_url}/ocsp"))]), critical=False)
@@ -227,20 +226,13 @@ class CertificateAuthority:
 
     def crl(self, revoked: list[Revoked], now: datetime, *,
             number: int) -> x509.CertificateRevocationList:
-        builder = (
-            x509.CertificateRevocationListBuilder()
-            .issuer_name(self.issuing.subject).last_update(now)
-            .next_update(now + timedelta(hours=CRL_HOURS))
-            .add_extension(x509.CRLNumber(number), critical=False)
-            .add_extension(x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(
-                self.issuing.extensions.get_extension_for_class(
-                    x509.SubjectKeyIdentifier).value), critical=False)
-        )
-        for entry in revoked:
-            builder = builder.add_revoked_certificate(
-                x509.RevokedCertificateBuilder().serial_number(entry.serial)
-                .revocation_date(entry.at).build())
-        return builder.sign(self.issuing_key, hashes.SHA256())
+        """The issuing CA's CRL (signers' and the TSA's certificates)."""
+        return _crl(self.issuing, self.issuing_key, revoked, now, number)
+
+    def root_crl(self, now: datetime) -> x509.CertificateRevocationList:
+        """The root's CRL (it covers the issuing CA, which is never revoked while the
+        installation runs: a compromised issuing CA means a new installation)."""
+        return _crl(self.root, self.root_key, [], now, 1)
 
     def ocsp_response(self, cert: x509.Certificate, revoked_at: datetime | None,
                       now: datetime) -> ocsp.OCSPResponse:
@@ -259,6 +251,29 @@ class CertificateAuthority:
         except (ValueError, TypeError, InvalidSignature):
             return False
         return True
+
+
+def _distribution(url: str) -> x509.CRLDistributionPoints:
+    return x509.CRLDistributionPoints([x509.DistributionPoint(
+        [x509.UniformResourceIdentifier(url)], None, None, None)])
+
+
+def _crl(issuer: x509.Certificate, key: ec.EllipticCurvePrivateKey, revoked: list[Revoked],
+         now: datetime, number: int) -> x509.CertificateRevocationList:
+    builder = (
+        x509.CertificateRevocationListBuilder()
+        .issuer_name(issuer.subject).last_update(now)
+        .next_update(now + timedelta(hours=CRL_HOURS))
+        .add_extension(x509.CRLNumber(number), critical=False)
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(
+            issuer.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value),
+            critical=False)
+    )
+    for entry in revoked:
+        builder = builder.add_revoked_certificate(
+            x509.RevokedCertificateBuilder().serial_number(entry.serial)
+            .revocation_date(entry.at).build())
+    return builder.sign(key, hashes.SHA256())
 
 
 def _ca_usage() -> x509.KeyUsage:

@@ -140,6 +140,20 @@ class _PdfBytesPage(PdfContent):
         return name.encode("ascii") + b" Do"
 
 
+class _ClockedSigner(signers.PdfSigner):
+    """A ``PdfSigner`` whose signature dictionary's /M is the platform clock's time (pyHanko
+    reads the system clock otherwise; the server's time is the only time)."""
+
+    def __init__(self, *args: object, at: datetime, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self._at = at
+
+    def init_signing_session(self, pdf_out, existing_fields_only=False):  # type: ignore[no-untyped-def]
+        session = super().init_signing_session(pdf_out, existing_fields_only)
+        session.system_time = self._at
+        return session
+
+
 def _signer(cert: x509.Certificate, chain: list[x509.Certificate],
             signature: bytes | None = None) -> signers.ExternalSigner:
     return signers.ExternalSigner(
@@ -168,7 +182,7 @@ async def prepare_async(pdf: bytes, *, field: str, cert: x509.Certificate,
         name=signer_name, location="tradesys",
     )
     external = _signer(cert, chain)
-    pdf_signer = signers.PdfSigner(meta, signer=external, stamp_style=style)
+    pdf_signer = _ClockedSigner(meta, signer=external, stamp_style=style, at=at)
     writer = IncrementalPdfFileWriter(BytesIO(pdf))
     prep, _tbs, output = await pdf_signer.async_digest_doc_for_signing(
         writer, existing_fields_only=True, bytes_reserved=BYTES_RESERVED)
@@ -234,7 +248,7 @@ async def complete_async(prepared: Prepared, signature: bytes, *, cert: x509.Cer
     signed = output.getvalue()
     signed = _add_dss(signed, validation)
     if last:
-        signed = await _document_timestamp(signed, timestamper, validation, trust_roots, at)
+        signed = await _document_timestamp(signed, timestamper)
     return signed
 
 
@@ -273,12 +287,12 @@ def validation_context(trust_roots: list[x509.Certificate], validation: Validati
     )
 
 
-async def _document_timestamp(pdf: bytes, timestamper: object, validation: ValidationData,
-                              trust_roots: list[x509.Certificate], at: datetime) -> bytes:
-    """The document timestamp after the last signature (PAdES B-LTA)."""
+async def _document_timestamp(pdf: bytes, timestamper: object) -> bytes:
+    """The document timestamp after the last signature (PAdES B-LTA). The TSA's certificate
+    and its CRL are already in the DSS (:func:`_add_dss`), so no revision follows the
+    timestamp and it covers the file to its last byte."""
     writer = IncrementalPdfFileWriter(BytesIO(pdf))
     out = BytesIO()
     await PdfTimeStamper(timestamper).async_timestamp_pdf(  # type: ignore[arg-type]
-        writer, DIGEST, validation_context=validation_context(trust_roots, validation, at),
-        output=out)
+        writer, DIGEST, output=out)
     return out.getvalue()
