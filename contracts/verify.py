@@ -111,6 +111,12 @@ async def verify_contract_async(pdf: bytes, trust_roots: list[x509.Certificate],
         report.reasons.append(f"不是可读的 PDF (not a readable PDF): {error}")
         return report
     spec = _spec(trust_roots)
+    archived = _timestamp_time(timestamps[-1]) if timestamps else None
+    if at is None and archived is not None:
+        # Offline, long after signing, the CRLs in the file are no longer fresh: validate as of
+        # the last document timestamp, which proves the file and its validation data existed
+        # then (what B-LTA is for).
+        at = archived
     timing = ValidationTimingInfo.now() if at is None else ValidationTimingInfo(
         at, at, point_in_time_validation=False)
     names = [sig.field_name for sig in signatures]
