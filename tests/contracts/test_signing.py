@@ -287,7 +287,7 @@ async def test_revocation_between_the_two_signatures_is_honoured_at_once(
     assert not report.ok and any("supplier" in r for r in report.reasons)
     half = tmp_path / "half.pdf"
     half.write_bytes(first)
-    assert await _verify_cli(half, root_pem).returncode == 1
+    assert (await _verify_cli(half, root_pem)).returncode == 1
 
 
 async def test_a_change_forbidden_by_the_certification_is_detected(
