@@ -129,3 +129,27 @@ def test_the_seal_escapes_the_organisation_name() -> None:
     html = seal_html("<img src=x>有限公司", "张三", NOW)
     assert "<img" not in html and "&lt;" in html
     assert "张三" in html and "2026-03-02 09:00:00" in html
+
+
+def test_verify_contract_checks_nothing_without_a_trust_root(tmp_path: Path) -> None:
+    """No --trust and no built-in CA: exit 2, and no CA is created by verifying."""
+    import os
+    import subprocess
+    import sys
+
+    pdf = tmp_path / "x.pdf"
+    pdf.write_bytes(b"%PDF-1.7\n")
+    env = {**os.environ, "TRADESYS_DATA_DIR": str(tmp_path / "var")}
+    repo = Path(__file__).resolve().parents[2]
+    done = subprocess.run([sys.executable, "-m", "tradesys.cli", "verify", "contract", str(pdf)],
+                          capture_output=True, text=True, env=env, cwd=repo, timeout=60)
+    assert done.returncode == 2 and "no trust root" in done.stderr
+    assert not (tmp_path / "var").exists()
+    root = tmp_path / "root.pem"
+    from contracts.pki import certificate_pem
+    root.write_text(certificate_pem(CertificateAuthority.create(
+        NOW, base_url="https://ts.example").root), encoding="ascii")
+    done = subprocess.run([sys.executable, "-m", "tradesys.cli", "verify", "contract", str(pdf),
+                           "--trust", str(root)], capture_output=True, text=True, env=env,
+                          cwd=repo, timeout=60)
+    assert done.returncode == 1 and "NOT VALID" in done.stderr
