@@ -274,9 +274,9 @@ async def complete_async(prepared: Prepared, signature: bytes, *, cert: x509.Cer
     except SigningError as error:
         raise SigningRefused("signature_too_large", str(error)) from error
     signed = output.getvalue()
-    signed = _add_dss(signed, validation)
+    signed = add_dss(signed, validation)
     if last:
-        signed = await _document_timestamp(signed, timestamper)
+        signed = await document_timestamp(signed, timestamper)
     return signed
 
 
@@ -284,7 +284,7 @@ def complete(prepared: Prepared, signature: bytes, **kwargs: object) -> bytes:
     return asyncio.run(complete_async(prepared, signature, **kwargs))  # type: ignore[arg-type]
 
 
-def _add_dss(pdf: bytes, validation: ValidationData) -> bytes:
+def add_dss(pdf: bytes, validation: ValidationData) -> bytes:
     """Certificates, CRLs and OCSP responses into the DSS, one incremental update (B-LT)."""
     from asn1crypto import crl as asn1_crl
     from asn1crypto import ocsp as asn1_ocsp
@@ -315,9 +315,9 @@ def validation_context(trust_roots: list[x509.Certificate], validation: Validati
     )
 
 
-async def _document_timestamp(pdf: bytes, timestamper: object) -> bytes:
+async def document_timestamp(pdf: bytes, timestamper: object) -> bytes:
     """The document timestamp after the last signature (PAdES B-LTA). The TSA's certificate
-    and its CRL are already in the DSS (:func:`_add_dss`), so no revision follows the
+    and its CRL are already in the DSS (:func:`add_dss`), so no revision follows the
     timestamp and it covers the file to its last byte."""
     writer = IncrementalPdfFileWriter(BytesIO(pdf))
     out = BytesIO()

@@ -17,9 +17,11 @@ import asyncio
 import hashlib
 from dataclasses import dataclass
 from datetime import datetime
+from io import BytesIO
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
+from pyhanko.pdf_utils.reader import PdfFileReader
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -38,6 +40,7 @@ from tradesys.identity.models import Organisation, User
 
 __all__ = [
     "Authority",
+    "accept_signed_file",
     "complete_signature",
     "create_contract",
     "issue_certificate",
@@ -345,4 +348,77 @@ async def complete_signature(session: AsyncSession, authority: Authority, contra
                                 "sha256": digest, "complete": last,
                                 "timestamp": mine.timestamp.isoformat() if mine.timestamp
                                 else None})
+    return contract
+
+
+async def accept_signed_file(session: AsyncSession, authority: Authority, contract_id: int,
+                             pdf: bytes, *, user_id: int, org_id: int, actor: Actor,
+                             at: datetime) -> Contract:
+    """The party's signature made by other software, uploaded as the whole signed file.
+
+    It must be the stored contract with revisions appended (never a changed earlier byte),
+    carry the party's signature in its field by the user's certificate, and every change after
+    the earlier signatures must be one the certification allows. After the last signature the
+    platform adds the validation data and the document timestamp, as in
+    :func:`complete_signature`."""
+    contract = await _contract(session, contract_id)
+    field = _field_of(contract, org_id)
+    if contract.state == "signed" or any(
+            s.field == field and s.state == "signed" for s in (await session.execute(
+                select(ContractSignature).where(ContractSignature.contract_id == contract.id)
+            )).scalars().all()):
+        raise Conflict("already_signed", "本方已签署，不能重复签署 (this party has already signed)")
+    if not pdf.startswith(contract.pdf) or len(pdf) == len(contract.pdf):
+        raise Invalid("altered_document", "上传的文件不是在当前合同之后追加签名的文件：之前的内容"
+                      "被改动 (the upload is not the stored contract with a signature appended: "
+                      "earlier bytes were changed)")
+    cert_row = await _usable_certificate(session, user_id, org_id, at)
+    report = await verify_contract_async(pdf, authority.trust_roots, at)
+    mine = next((s for s in report.signers if s.field == field), None)
+    if mine is None:
+        raise Invalid("no_signature", f"上传的文件中没有本方签名域 {field} 的签名 (no signature "
+                      f"in the field {field})")
+    embedded = {s.field: s for s in report.signers}
+    problems = [s.field for s in embedded.values() if not (s.bottom_line and s.docmdp_ok)]
+    org = await session.get(Organisation, org_id)
+    assert org is not None
+    if problems or mine.credit_code != org.credit_code:
+        reasons = "; ".join(report.reasons) or "签名者不是本方"
+        raise Invalid("signature_invalid", f"上传的签名文件未通过验证 (the signed file does not "
+                      f"validate): {reasons}")
+    signer_cert = next(s.signer_cert for s in
+                       PdfFileReader(BytesIO(pdf)).embedded_regular_signatures
+                       if s.field_name == field)
+    if signer_cert.dump() != load_certificate(cert_row.pem).public_bytes(
+            serialization.Encoding.DER):
+        raise Invalid("wrong_certificate", "签名所用证书不是该用户的有效证书 (the signature is not "
+                      "made with this user's valid certificate)")
+    return await _store_upload(session, authority, contract, field, cert_row, pdf, actor, at)
+
+
+async def _store_upload(session: AsyncSession, authority: Authority, contract: Contract,
+                        field: str, cert_row: SignerCertificate, pdf: bytes, actor: Actor,
+                        at: datetime) -> Contract:
+    others = (await session.execute(select(ContractSignature).where(
+        ContractSignature.contract_id == contract.id, ContractSignature.state == "signed")
+    )).scalars().all()
+    last = len(others) == len(FIELDS) - 1
+    if last:
+        cert = load_certificate(cert_row.pem)
+        validation = await revocation_data(session, authority, at, [cert])
+        pdf = signing.add_dss(pdf, validation)
+        pdf = await signing.document_timestamp(pdf, authority.timestamper(at))
+    digest = sha256_hex(pdf)
+    session.add(ContractSignature(
+        contract_id=contract.id, field=field, state="signed", org_id=cert_row.org_id,
+        user_id=cert_row.user_id, certificate_id=cert_row.id, certify=not others,
+        prepared_pdf=b"", document_digest=b"", reserved_start=0, reserved_end=0,
+        signed_attributes=b"", prepared_at=at, signed_sha256=digest, signed_at=at))
+    contract.pdf, contract.sha256 = pdf, digest
+    contract.state = "signed" if last else "signing"
+    await append_event(session, actor=actor, at=at, aggregate_type="contract",
+                       aggregate_id=contract.id, project_id=contract.project_id,
+                       type="contract.signed",
+                       payload={"field": field, "certificate": cert_row.serial,
+                                "sha256": digest, "complete": last, "uploaded": True})
     return contract

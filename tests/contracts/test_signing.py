@@ -348,3 +348,63 @@ async def test_contract_sign_cli_signs_the_prepared_attributes_offline(
                        str(key_file), str(request_file), "-o", str(tmp_path / "x.json"),
                        env={**os.environ, "TRADESYS_KEY_PASSWORD": "wrong"})
     assert wrong.returncode == 2 and not (tmp_path / "x.json").exists()
+
+
+async def test_a_signed_file_from_other_software_is_accepted_unless_altered(
+        services: Services, authority: Authority, signers: dict[str, Signer],
+        clock: AdjustableClock, tmp_path: Path, root_pem: Path) -> None:
+    """The supplier signs the stored file with its own software (here: the same library,
+    outside the platform) and uploads the whole file; a file whose earlier bytes were changed
+    after the first signature, or with a forbidden change and no signature, is refused."""
+    from contracts import signing
+    from contracts.models import SignerCertificate
+    from contracts.pki import load_certificate
+    from contracts.store import accept_signed_file, revocation_data
+
+    contract_id = await _contract(services, signers, clock)
+    first = await _sign(services, authority, contract_id, signers["procurer"], clock)
+    supplier = signers["bidder1"]
+    async with services.db.reading() as session:
+        cert = load_certificate((await session.get(SignerCertificate,
+                                                   supplier.certificate_id)).pem)  # type: ignore[union-attr]
+    prepared = await asyncio.to_thread(
+        signing.prepare, first, field="supplier", cert=cert, chain=authority.chain,
+        certify=False, signer_name="bidder1", organization="bidder1 有限公司", at=clock.now())
+    async with services.db.reading() as session:
+        validation = await revocation_data(session, authority, clock.now(), [cert])
+    own = await signing.complete_async(
+        prepared, supplier.sign(prepared.signed_attributes), cert=cert, chain=authority.chain,
+        timestamper=authority.timestamper(clock.now()), validation=validation,
+        trust_roots=authority.trust_roots, last=False, at=clock.now())
+
+    def upload(data: bytes):  # type: ignore[no-untyped-def]
+        return lambda session: accept_signed_file(
+            session, authority, contract_id, data, user_id=supplier.party.user_id,
+            org_id=supplier.party.org_id, actor=supplier.actor(), at=clock.now())
+
+    altered = bytearray(own)
+    altered[first.index(b"stream", 2000) + 40] ^= 0x01
+    await _refused(services, contract_id, "altered_document", upload(bytes(altered)))
+    writer = IncrementalPdfFileWriter(BytesIO(first))
+    page = writer.root["/Pages"]["/Kids"][0].get_object()
+    from pyhanko.pdf_utils import generic
+    page["/Contents"] = writer.add_object(generic.StreamObject(stream_data=b"BT ET"))
+    writer.update_container(page)
+    changed = BytesIO()
+    writer.write(changed)
+    await _refused(services, contract_id, "no_signature", upload(changed.getvalue()))
+    await _refused(services, contract_id, "not_a_party", lambda session: accept_signed_file(
+        session, authority, contract_id, own, user_id=signers["bidder2"].party.user_id,
+        org_id=signers["bidder2"].party.org_id, actor=signers["bidder2"].actor(),
+        at=clock.now()))
+
+    async with services.db.transaction() as session:
+        contract = await accept_signed_file(session, authority, contract_id, own,
+                                            user_id=supplier.party.user_id,
+                                            org_id=supplier.party.org_id,
+                                            actor=supplier.actor(), at=clock.now())
+        assert contract.state == "signed" and contract.pdf.startswith(own)
+        final = contract.pdf
+    path = tmp_path / "uploaded.pdf"
+    path.write_bytes(final)
+    assert (await _verify_cli(path, root_pem)).returncode == 0
