@@ -335,6 +335,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo.set_defaults(func=cmd_demo)
     add_bidder_parser(sub)
     add_platform_parsers(sub)
+    from contracts.cli import add_parsers as add_contract_parsers
+
+    add_contract_parsers(sub, verify)
     return parser
 
 

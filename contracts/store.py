@@ -1,0 +1,424 @@
+"""Contract commands: certificates, contracts and drafts, prepare and complete signing.
+
+Each command is one transaction that changes rows and appends its one event
+(``tradesys.events.log.append_event``) naming the SHA-256 of every file it stores. A refused
+command raises a :class:`~tradesys.errors.DomainError` before anything is written, so the
+stored contract is unchanged (the caller's transaction rolls back).
+
+Who may do what is decided here from plain ids (the route layer authenticates): only a
+party's users sign its field, each field once; a certificate is used only while unrevoked and
+unexpired, checked again when the signature is completed, so a revocation between prepare and
+complete (or between the two parties' signatures) is honoured at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime
+from io import BytesIO
+
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from pyhanko.pdf_utils.reader import PdfFileReader
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from contracts import signing
+from contracts.facts import Clause, ContractFacts, with_clauses
+from contracts.generation import FIELDS, contract_pdf, sha256_hex
+from contracts.models import Contract, ContractDraft, ContractSignature, SignerCertificate
+from contracts.pki import CertificateAuthority, Revoked, SignerName, load_certificate
+from contracts.verify import verify_contract_async
+from tradesys.bids.keyring import signing_key
+from tradesys.bids.keys import load_public_key
+from tradesys.errors import Conflict, Forbidden, Invalid, NotFound
+from tradesys.events.canonical import canonical_json
+from tradesys.events.log import Actor, append_event
+from tradesys.identity.models import Organisation, User
+
+__all__ = [
+    "Authority",
+    "accept_signed_file",
+    "complete_signature",
+    "create_contract",
+    "issue_certificate",
+    "new_draft",
+    "prepare_signature",
+    "revocation_data",
+    "revoke_certificate",
+]
+
+
+@dataclass
+class Authority:
+    """The CA and TSA this installation signs with, and the roots its checks trust."""
+
+    ca: CertificateAuthority
+    extra_trust_roots: tuple[x509.Certificate, ...] = ()
+
+    @property
+    def trust_roots(self) -> list[x509.Certificate]:
+        return [self.ca.root, *self.extra_trust_roots]
+
+    @property
+    def chain(self) -> list[x509.Certificate]:
+        return [self.ca.issuing, self.ca.root]
+
+    def timestamper(self, at: datetime) -> object:
+        return signing.builtin_timestamper(self.ca.tsa_key, self.ca.tsa, self.chain, at)
+
+
+def _der(value: x509.Certificate | x509.CertificateRevocationList) -> bytes:
+    return value.public_bytes(serialization.Encoding.DER)
+
+
+# --- certificates ------------------------------------------------------------------------
+
+
+async def issue_certificate(session: AsyncSession, authority: Authority, *, user_id: int,
+                            key_id: str, actor: Actor, at: datetime) -> SignerCertificate:
+    """After the platform's identity check: a certificate for the user's registered signing
+    key, naming the user and the organisation's credit code."""
+    user = await session.get(User, user_id)
+    if user is None or not user.active:
+        raise NotFound("user_not_found", "用户不存在 (no such user)")
+    org = await session.get(Organisation, user.org_id)
+    assert org is not None
+    key = await signing_key(session, user.org_id, key_id)
+    if key is None or key.user_id != user.id:
+        raise Invalid("no_signing_key", "该用户没有登记此签名公钥 (this user has no such "
+                      "registered signing key)")
+    cert = authority.ca.issue(load_public_key(key.public_key),
+                              SignerName(user.display_name, org.name, org.credit_code), at)
+    row = SignerCertificate(org_id=org.id, user_id=user.id, key_id=key_id,
+                            serial=format(cert.serial_number, "x"),
+                            pem=cert.public_bytes(serialization.Encoding.PEM).decode("ascii"),
+                            not_after=cert.not_valid_after_utc, issued_at=at)
+    session.add(row)
+    await session.flush()
+    await append_event(session, actor=actor, at=at, aggregate_type="certificate",
+                       aggregate_id=row.serial, type="contract.certificate_issued",
+                       payload={"serial": row.serial, "user_id": user.id, "org_id": org.id,
+                                "credit_code": org.credit_code, "key_id": key_id,
+                                "not_after": cert.not_valid_after_utc.isoformat(),
+                                "sha256": hashlib.sha256(_der(cert)).hexdigest()})
+    return row
+
+
+async def revoke_certificate(session: AsyncSession, *, certificate_id: int, reason: str,
+                             actor: Actor, at: datetime) -> SignerCertificate:
+    row = await session.get(SignerCertificate, certificate_id)
+    if row is None:
+        raise NotFound("certificate_not_found", "证书不存在 (no such certificate)")
+    if row.revoked_at is not None:
+        raise Conflict("certificate_revoked", "证书已吊销 (the certificate is already revoked)")
+    row.revoked_at = at
+    row.revocation_reason = reason[:200]
+    await append_event(session, actor=actor, at=at, aggregate_type="certificate",
+                       aggregate_id=row.serial, type="contract.certificate_revoked",
+                       payload={"serial": row.serial, "reason": row.revocation_reason})
+    return row
+
+
+async def revocation_data(session: AsyncSession, authority: Authority, at: datetime,
+                          certs: list[x509.Certificate]) -> signing.ValidationData:
+    """The current CRLs (issuing CA, root) and OCSP answers for ``certs``, as of ``at``."""
+    revoked = (await session.execute(select(SignerCertificate).where(
+        SignerCertificate.revoked_at.is_not(None)))).scalars().all()
+    entries = [Revoked(int(r.serial, 16), r.revoked_at) for r in revoked if r.revoked_at]
+    by_serial = {int(r.serial, 16): r.revoked_at for r in revoked}
+    ca = authority.ca
+    crl = ca.crl(entries, at, number=int(at.timestamp() * 1000))
+    ocsps = [ca.ocsp_response(c, by_serial.get(c.serial_number), at)
+             .public_bytes(serialization.Encoding.DER) for c in certs]
+    return signing.ValidationData(
+        certificates=[ca.issuing, ca.root, ca.tsa],
+        crls=[_der(crl), _der(ca.root_crl(at))], ocsps=ocsps)
+
+
+# --- contracts and drafts ----------------------------------------------------------------
+
+
+async def _org_by_code(session: AsyncSession, credit_code: str) -> Organisation:
+    org = (await session.execute(select(Organisation).where(
+        Organisation.credit_code == credit_code))).scalar_one_or_none()
+    if org is None:
+        raise NotFound("party_not_registered", f"合同当事人未在平台登记 (party not registered): "
+                       f"{credit_code}")
+    return org
+
+
+def _facts_json(facts: ContractFacts) -> str:
+    return canonical_json(facts.model_dump(mode="json")).decode("utf-8")
+
+
+async def create_contract(session: AsyncSession, facts: ContractFacts, *,
+                          project_id: int | None, actor: Actor, at: datetime) -> Contract:
+    """Draft 1 from the award's facts."""
+    existing = (await session.execute(select(Contract).where(
+        Contract.award_id == facts.award_id))).scalar_one_or_none()
+    if existing is not None:
+        raise Conflict("contract_exists", "该中标结果已生成合同 (a contract exists for this award)")
+    purchaser = await _org_by_code(session, facts.purchaser.credit_code)
+    supplier = await _org_by_code(session, facts.supplier.credit_code)
+    pdf = await asyncio.to_thread(contract_pdf, facts, 1)
+    digest = sha256_hex(pdf)
+    contract = Contract(award_id=facts.award_id, project_id=project_id,
+                        purchaser_org_id=purchaser.id, supplier_org_id=supplier.id,
+                        state="drafting", draft=1, pdf=pdf, sha256=digest, created_at=at)
+    session.add(contract)
+    await session.flush()
+    session.add(ContractDraft(contract_id=contract.id, number=1, facts=_facts_json(facts),
+                              pdf=pdf, sha256=digest, created_by=actor.user_id, created_at=at))
+    await append_event(session, actor=actor, at=at, aggregate_type="contract",
+                       aggregate_id=contract.id, project_id=project_id, type="contract.created",
+                       payload={"award_id": facts.award_id, "draft": 1, "sha256": digest,
+                                "facts_sha256": hashlib.sha256(
+                                    _facts_json(facts).encode()).hexdigest()})
+    return contract
+
+
+async def _contract(session: AsyncSession, contract_id: int) -> Contract:
+    contract = await session.get(Contract, contract_id, with_for_update=True)
+    if contract is None:
+        raise NotFound("contract_not_found", "合同不存在 (no such contract)")
+    return contract
+
+
+def _field_of(contract: Contract, org_id: int) -> str:
+    if org_id == contract.purchaser_org_id:
+        return FIELDS[0]
+    if org_id == contract.supplier_org_id:
+        return FIELDS[1]
+    raise Forbidden("not_a_party", "只有合同当事人可以签署或协商合同 (only a party to the contract "
+                    "may sign or negotiate it)")
+
+
+async def current_facts(session: AsyncSession, contract: Contract) -> ContractFacts:
+    draft = (await session.execute(select(ContractDraft).where(
+        ContractDraft.contract_id == contract.id, ContractDraft.number == contract.draft)
+    )).scalar_one()
+    return ContractFacts.model_validate_json(draft.facts)
+
+
+async def new_draft(session: AsyncSession, contract_id: int, clauses: list[Clause], *,
+                    org_id: int, actor: Actor, at: datetime) -> ContractDraft:
+    """A negotiated draft: only the other clauses change (条例 Art. 57 keeps price, subject,
+    quality and duration as awarded), and only before the first signature."""
+    contract = await _contract(session, contract_id)
+    _field_of(contract, org_id)
+    if contract.state != "drafting":
+        raise Conflict("contract_signing", "合同已开始签署，不能再修改 (signing has begun: no new "
+                       "drafts)")
+    facts = with_clauses(await current_facts(session, contract), clauses)
+    number = contract.draft + 1
+    pdf = await asyncio.to_thread(contract_pdf, facts, number)
+    digest = sha256_hex(pdf)
+    draft = ContractDraft(contract_id=contract.id, number=number, facts=_facts_json(facts),
+                          pdf=pdf, sha256=digest, created_by=actor.user_id, created_at=at)
+    session.add(draft)
+    contract.draft, contract.pdf, contract.sha256 = number, pdf, digest
+    await append_event(session, actor=actor, at=at, aggregate_type="contract",
+                       aggregate_id=contract.id, project_id=contract.project_id,
+                       type="contract.drafted", payload={"draft": number, "sha256": digest})
+    return draft
+
+
+# --- signing -----------------------------------------------------------------------------
+
+
+async def _usable_certificate(session: AsyncSession, user_id: int, org_id: int,
+                              at: datetime) -> SignerCertificate:
+    rows = (await session.execute(select(SignerCertificate).where(
+        SignerCertificate.user_id == user_id, SignerCertificate.org_id == org_id,
+        SignerCertificate.revoked_at.is_(None)).order_by(SignerCertificate.id.desc())
+    )).scalars().all()
+    for row in rows:
+        if row.not_after > at:
+            return row
+    raise Invalid("no_certificate", "没有有效的签名证书（未签发、已吊销或已过期）(no valid signing "
+                  "certificate: none issued, or revoked, or expired)")
+
+
+def _check_certificate(row: SignerCertificate, at: datetime) -> None:
+    if row.revoked_at is not None:
+        raise Invalid("certificate_revoked", "签名证书已吊销 (the signing certificate is revoked)")
+    if row.not_after <= at:
+        raise Invalid("certificate_expired", "签名证书已过期 (the signing certificate expired)")
+
+
+async def prepare_signature(session: AsyncSession, authority: Authority, contract_id: int, *,
+                            user_id: int, org_id: int, actor: Actor,
+                            at: datetime) -> ContractSignature:
+    """Prepare the party's signature; the row's ``signed_attributes`` are what the signer
+    signs. Preparing again replaces an unfinished preparation."""
+    contract = await _contract(session, contract_id)
+    field = _field_of(contract, org_id)
+    rows = {s.field: s for s in (await session.execute(select(ContractSignature).where(
+        ContractSignature.contract_id == contract.id))).scalars().all()}
+    mine = rows.get(field)
+    if mine is not None and mine.state == "signed":
+        raise Conflict("already_signed", "本方已签署，不能重复签署 (this party has already signed)")
+    cert_row = await _usable_certificate(session, user_id, org_id, at)
+    user = await session.get(User, user_id)
+    org = await session.get(Organisation, org_id)
+    assert user is not None and org is not None
+    certify = not any(s.state == "signed" for s in rows.values())
+    prepared = await asyncio.to_thread(
+        signing.prepare, contract.pdf, field=field, cert=load_certificate(cert_row.pem),
+        chain=authority.chain, certify=certify, signer_name=user.display_name,
+        organization=org.name, at=at)
+    values = {"state": "prepared", "org_id": org_id, "user_id": user_id,
+              "certificate_id": cert_row.id, "certify": certify, "prepared_pdf": prepared.pdf,
+              "document_digest": prepared.document_digest,
+              "reserved_start": prepared.reserved_start, "reserved_end": prepared.reserved_end,
+              "signed_attributes": prepared.signed_attributes, "prepared_at": at}
+    if mine is None:
+        mine = ContractSignature(contract_id=contract.id, field=field, **values)
+        session.add(mine)
+    else:
+        for name, value in values.items():
+            setattr(mine, name, value)
+    if contract.state == "drafting":
+        contract.state = "signing"
+    await session.flush()
+    await append_event(session, actor=actor, at=at, aggregate_type="contract",
+                       aggregate_id=contract.id, project_id=contract.project_id,
+                       type="contract.signature_prepared",
+                       payload={"field": field, "certificate": cert_row.serial,
+                                "certify": certify, "base_sha256": contract.sha256,
+                                "signed_attributes_sha256": hashlib.sha256(
+                                    prepared.signed_attributes).hexdigest()})
+    return mine
+
+
+async def complete_signature(session: AsyncSession, authority: Authority, contract_id: int,
+                             signature: bytes, *, user_id: int, org_id: int, actor: Actor,
+                             at: datetime) -> Contract:
+    """Check the signer's signature over the prepared attributes, embed it with its
+    timestamp and validation data, check the result, store it."""
+    contract = await _contract(session, contract_id)
+    field = _field_of(contract, org_id)
+    row = (await session.execute(select(ContractSignature).where(
+        ContractSignature.contract_id == contract.id, ContractSignature.field == field)
+    )).scalar_one_or_none()
+    if row is None or row.user_id != user_id:
+        raise Conflict("not_prepared", "请先准备签名 (prepare the signature first)")
+    if row.state == "signed":
+        raise Conflict("already_signed", "本方已签署，不能重复签署 (this party has already signed)")
+    if not row.prepared_pdf.startswith(contract.pdf):
+        raise Conflict("stale_preparation", "合同在准备签名后已变化，请重新准备 (the contract "
+                       "changed since the signature was prepared: prepare again)")
+    cert_row = await session.get(SignerCertificate, row.certificate_id)
+    assert cert_row is not None
+    _check_certificate(cert_row, at)
+    cert = load_certificate(cert_row.pem)
+    prepared = signing.Prepared(pdf=row.prepared_pdf, field=field,
+                                document_digest=row.document_digest,
+                                reserved_start=row.reserved_start, reserved_end=row.reserved_end,
+                                signed_attributes=row.signed_attributes)
+    others = (await session.execute(select(ContractSignature).where(
+        ContractSignature.contract_id == contract.id, ContractSignature.field != field,
+        ContractSignature.state == "signed"))).scalars().all()
+    last = len(others) == len(FIELDS) - 1
+    validation = await revocation_data(session, authority, at, [cert])
+    try:
+        signed = await signing.complete_async(
+            prepared, signature, cert=cert, chain=authority.chain,
+            timestamper=authority.timestamper(at), validation=validation,
+            trust_roots=authority.trust_roots, last=last, at=at)
+    except signing.SigningRefused as error:
+        raise Invalid(error.code, error.message) from error
+    report = await verify_contract_async(signed, authority.trust_roots, at)
+    mine = next((s for s in report.signers if s.field == field), None)
+    if mine is None or not mine.bottom_line or (last and not report.ok):
+        reasons = "; ".join(report.reasons) or "签名未通过验证"
+        raise Invalid("signature_invalid", f"签名嵌入后验证失败 (the embedded signature does not "
+                      f"validate): {reasons}")
+    digest = sha256_hex(signed)
+    row.state, row.signed_sha256, row.signed_at = "signed", digest, at
+    contract.pdf, contract.sha256 = signed, digest
+    contract.state = "signed" if last else "signing"
+    await append_event(session, actor=actor, at=at, aggregate_type="contract",
+                       aggregate_id=contract.id, project_id=contract.project_id,
+                       type="contract.signed",
+                       payload={"field": field, "certificate": cert_row.serial,
+                                "sha256": digest, "complete": last,
+                                "timestamp": mine.timestamp.isoformat() if mine.timestamp
+                                else None})
+    return contract
+
+
+async def accept_signed_file(session: AsyncSession, authority: Authority, contract_id: int,
+                             pdf: bytes, *, user_id: int, org_id: int, actor: Actor,
+                             at: datetime) -> Contract:
+    """The party's signature made by other software, uploaded as the whole signed file.
+
+    It must be the stored contract with revisions appended (never a changed earlier byte),
+    carry the party's signature in its field by the user's certificate, and every change after
+    the earlier signatures must be one the certification allows. After the last signature the
+    platform adds the validation data and the document timestamp, as in
+    :func:`complete_signature`."""
+    contract = await _contract(session, contract_id)
+    field = _field_of(contract, org_id)
+    if contract.state == "signed" or any(
+            s.field == field and s.state == "signed" for s in (await session.execute(
+                select(ContractSignature).where(ContractSignature.contract_id == contract.id)
+            )).scalars().all()):
+        raise Conflict("already_signed", "本方已签署，不能重复签署 (this party has already signed)")
+    if not pdf.startswith(contract.pdf) or len(pdf) == len(contract.pdf):
+        raise Invalid("altered_document", "上传的文件不是在当前合同之后追加签名的文件：之前的内容"
+                      "被改动 (the upload is not the stored contract with a signature appended: "
+                      "earlier bytes were changed)")
+    cert_row = await _usable_certificate(session, user_id, org_id, at)
+    report = await verify_contract_async(pdf, authority.trust_roots, at)
+    mine = next((s for s in report.signers if s.field == field), None)
+    if mine is None:
+        raise Invalid("no_signature", f"上传的文件中没有本方签名域 {field} 的签名 (no signature "
+                      f"in the field {field})")
+    embedded = {s.field: s for s in report.signers}
+    problems = [s.field for s in embedded.values() if not (s.bottom_line and s.docmdp_ok)]
+    org = await session.get(Organisation, org_id)
+    assert org is not None
+    if problems or mine.credit_code != org.credit_code:
+        reasons = "; ".join(report.reasons) or "签名者不是本方"
+        raise Invalid("signature_invalid", f"上传的签名文件未通过验证 (the signed file does not "
+                      f"validate): {reasons}")
+    signer_cert = next(s.signer_cert for s in
+                       PdfFileReader(BytesIO(pdf)).embedded_regular_signatures
+                       if s.field_name == field)
+    if signer_cert.dump() != load_certificate(cert_row.pem).public_bytes(
+            serialization.Encoding.DER):
+        raise Invalid("wrong_certificate", "签名所用证书不是该用户的有效证书 (the signature is not "
+                      "made with this user's valid certificate)")
+    return await _store_upload(session, authority, contract, field, cert_row, pdf, actor, at)
+
+
+async def _store_upload(session: AsyncSession, authority: Authority, contract: Contract,
+                        field: str, cert_row: SignerCertificate, pdf: bytes, actor: Actor,
+                        at: datetime) -> Contract:
+    others = (await session.execute(select(ContractSignature).where(
+        ContractSignature.contract_id == contract.id, ContractSignature.state == "signed")
+    )).scalars().all()
+    last = len(others) == len(FIELDS) - 1
+    if last:
+        cert = load_certificate(cert_row.pem)
+        validation = await revocation_data(session, authority, at, [cert])
+        pdf = signing.add_dss(pdf, validation)
+        pdf = await signing.document_timestamp(pdf, authority.timestamper(at))
+    digest = sha256_hex(pdf)
+    session.add(ContractSignature(
+        contract_id=contract.id, field=field, state="signed", org_id=cert_row.org_id,
+        user_id=cert_row.user_id, certificate_id=cert_row.id, certify=not others,
+        prepared_pdf=b"", document_digest=b"", reserved_start=0, reserved_end=0,
+        signed_attributes=b"", prepared_at=at, signed_sha256=digest, signed_at=at))
+    contract.pdf, contract.sha256 = pdf, digest
+    contract.state = "signed" if last else "signing"
+    await append_event(session, actor=actor, at=at, aggregate_type="contract",
+                       aggregate_id=contract.id, project_id=contract.project_id,
+                       type="contract.signed",
+                       payload={"field": field, "certificate": cert_row.serial,
+                                "sha256": digest, "complete": last, "uploaded": True})
+    return contract
