@@ -1,7 +1,7 @@
 """contracts: signers' certificates, contracts, drafts and signatures (合同网签)
 
 Revision ID: 0012
-Revises: 0009
+Revises: 0011
 Create Date: 2026-12-02
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0012"
-down_revision: str | None = "0009"
+down_revision: str | None = "0011"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
