@@ -1,0 +1,144 @@
+"""The expert workbench (evaluate.html) in chromium: a drawn expert makes a signing key on
+keys.html in the page, finds the section among their panels, sees the opened bids with their
+flags, records review verdicts, is stopped in Chinese by a score out of range with nothing
+sent, then signs and submits the sheet; the SHA-256 shown is the server's, and it is the hash
+of exactly the document the expert signed (re-built here in Python).
+
+The state before the committee (a section opened in the hall, its committee drawn) is made
+through the API by the scoring tests' helpers, in a thread of its own (Playwright's sync API
+holds the main thread's event loop), before the server the browser talks to starts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import re
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+import httpx
+import pytest
+from asgi_lifespan import LifespanManager
+from playwright.sync_api import Browser, Request, expect
+
+from tests.browser.conftest import BROWSER_TIMEZONE
+from tests.browser.test_hall import make_signing_key
+from tests.browser.test_ui import log_in
+from tests.evaluation.conftest import Pool, new_user, save_profile
+from tests.evaluation.scoring import COMPREHENSIVE, Opened, draw_committee, opened_section
+from tests.evaluation.test_scoring_api import PRICES
+from tests.support import Flow, Party, Seed
+from tradesys.app import create_app
+from tradesys.clock import AdjustableClock
+from tradesys.demo.server import InProcessServer
+from tradesys.evaluation import sheets
+from tradesys.settings import Settings
+
+pytestmark = pytest.mark.browser
+
+
+@dataclass
+class Evaluating:
+    opened: Opened
+    members: list[Party]
+    scheme_sha256: str
+
+
+async def _evaluating(settings: Settings, clock: AdjustableClock, seed: Seed) -> Evaluating:
+    app = create_app(settings, clock=clock, run_scheduler=False)
+    async with LifespanManager(app):
+        transport = httpx.ASGITransport(app=app, client=("203.0.113.7", 50000))
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            flow = Flow(client, seed, clock.now())
+            experts = [seed.expert] + [await new_user(client, seed.admin, f"expert_w{n}",
+                                                      "expert") for n in range(5)]
+            for expert in experts:
+                await save_profile(client, seed.admin, expert)
+            opened = await opened_section(client, flow, seed, clock, app, PRICES, COMPREHENSIVE)
+            members = await draw_committee(client, seed, Pool(experts, {}, experts[0]),
+                                           opened.section_id)
+            scheme = (await client.get(f"/api/v1/sections/{opened.section_id}/evaluation/scheme",
+                                       headers=seed.agency.auth)).json()
+    return Evaluating(opened, members, scheme["sha256"])
+
+
+def evaluating(settings: Settings, clock: AdjustableClock, seed: Seed) -> Evaluating:
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, _evaluating(settings, clock, seed)).result()
+
+
+SCORES = {"bidder1": ("30", "15", "8"), "bidder2": ("28.5", "14", "7"),
+          "bidder3": ("35", "18", "9"), "bidder4": ("20", "10", "5")}
+
+
+def test_an_expert_reviews_and_signs_a_score_sheet(
+        browser: Browser, settings: Settings, clock: AdjustableClock, seed: Seed) -> None:
+    state = evaluating(settings, clock, seed)
+    expert = next(m for m in state.members if m.role == "expert")
+    bids = state.opened.bids
+    with InProcessServer(create_app(settings, clock=clock, run_scheduler=False)) as server:
+        context = browser.new_context(base_url=server.url, locale="zh-CN",
+                                      timezone_id=BROWSER_TIMEZONE,
+                                      viewport={"width": 390, "height": 844})  # a phone
+        context.set_default_timeout(15_000)
+        page = context.new_page()
+        problems: list[str] = []
+        page.on("pageerror", lambda error: problems.append(str(error)))
+        sent: list[Request] = []
+        page.on("request", lambda r: sent.append(r) if "score-sheets" in r.url else None)
+
+        log_in(page, expert.username, expert.password)
+        expect(page.locator("#whoami")).to_contain_text("专家")
+        nav = page.get_by_role("navigation", name="主导航")
+        nav.get_by_role("link", name="加密密钥与签名密钥").click()
+        expect(page.get_by_role("heading", name="生成签名密钥")).to_be_visible()
+        make_signing_key(page)
+
+        nav.get_by_role("link", name="评标工作台").click()
+        page.get_by_role("link", name=re.compile(state.opened.section_code)).click()
+        expect(page).to_have_url(re.compile(rf"evaluate\.html\?section={state.opened.section_id}$"))
+        table = page.locator("#bid-rows")
+        expect(table.locator("tr")).to_have_count(4)
+        low = table.locator("tr", has_text="5,000,000.00 元")
+        expect(low).to_contain_text("异常低价")
+        expect(table.locator("tr", has_text="9,050,000.00 元")).not_to_contain_text("异常低价")
+
+        # Review: a verdict without a reason is stopped in the page; then one bid, all items.
+        group = page.locator(f'#review-items fieldset[data-bid="{bids["bidder1"]}"]')
+        group.locator('fieldset[data-item="qualified"]').get_by_label("通过", exact=True).check()
+        page.get_by_role("button", name="提交审查结论").click()
+        expect(group.locator('fieldset[data-item="qualified"] .field-error')).to_have_text(
+            "请写明该项结论的理由")
+        for item in ("signed_sealed", "qualified", "single_offer", "responsive"):
+            box = group.locator(f'fieldset[data-item="{item}"]')
+            box.get_by_label("通过", exact=True).check()
+            box.locator("textarea").fill("符合招标文件要求")
+        page.get_by_role("button", name="提交审查结论").click()
+        expect(page.locator("#status")).to_contain_text("已提交 4 项审查结论")
+
+        # Scores: one out of its range is refused in Chinese, nothing signed, nothing sent.
+        for key, values in SCORES.items():
+            for criterion, value in zip(("T1", "T2", "B1"), values, strict=True):
+                page.locator(f'#s-{bids[key]}-{criterion}').fill(value)
+        expect(page.locator(f'#t-{bids["bidder2"]}')).to_have_text("合计：49.50 分（不含价格分）")
+        page.locator(f'#s-{bids["bidder1"]}-B1').fill("1.5")
+        page.get_by_role("button", name="签名并提交评分表").click()
+        expect(page.locator(f'#s-{bids["bidder1"]}-B1-error')).to_have_text(
+            "类似业绩的分值须在 2 至 10 分之间")
+        expect(page.locator("#alert")).to_contain_text("评分表未签名，也未提交")
+        assert sent == []
+
+        page.locator(f'#s-{bids["bidder1"]}-B1').fill("8")
+        page.get_by_role("button", name="签名并提交评分表").click()
+        expect(page.get_by_role("heading", name="评分表已提交")).to_be_focused()
+        shown = page.locator("#sheet-sha").text_content()
+        expect(page.locator("#status")).to_contain_text("摘要与本机签名的内容一致")
+        assert len(sent) == 1
+        context.close()
+
+    scores = {bids[k]: dict(zip(("T1", "T2", "B1"), v, strict=True)) for k, v in SCORES.items()}
+    document = sheets.message(state.opened.section_code, state.scheme_sha256, expert.user_id,
+                              scores)
+    assert shown == hashlib.sha256(document).hexdigest()
+    assert problems == []
