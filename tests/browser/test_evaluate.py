@@ -28,7 +28,7 @@ from tests.browser.test_ui import log_in
 from tests.evaluation.conftest import Pool, new_user, save_profile
 from tests.evaluation.scoring import COMPREHENSIVE, Opened, draw_committee, opened_section
 from tests.evaluation.test_scoring_api import PRICES
-from tests.support import Flow, Party, Seed
+from tests.support import Flow, Party, Seed, project_body
 from tradesys.app import create_app
 from tradesys.clock import AdjustableClock
 from tradesys.demo.server import InProcessServer
@@ -45,7 +45,8 @@ class Evaluating:
     scheme_sha256: str
 
 
-async def _evaluating(settings: Settings, clock: AdjustableClock, seed: Seed) -> Evaluating:
+async def _evaluating(settings: Settings, clock: AdjustableClock, seed: Seed,
+                      draw: bool) -> Evaluating:
     app = create_app(settings, clock=clock, run_scheduler=False)
     async with LifespanManager(app):
         transport = httpx.ASGITransport(app=app, client=("203.0.113.7", 50000))
@@ -57,15 +58,16 @@ async def _evaluating(settings: Settings, clock: AdjustableClock, seed: Seed) ->
                 await save_profile(client, seed.admin, expert)
             opened = await opened_section(client, flow, seed, clock, app, PRICES, COMPREHENSIVE)
             members = await draw_committee(client, seed, Pool(experts, {}, experts[0]),
-                                           opened.section_id)
+                                           opened.section_id) if draw else []
             scheme = (await client.get(f"/api/v1/sections/{opened.section_id}/evaluation/scheme",
                                        headers=seed.agency.auth)).json()
     return Evaluating(opened, members, scheme["sha256"])
 
 
-def evaluating(settings: Settings, clock: AdjustableClock, seed: Seed) -> Evaluating:
+def evaluating(settings: Settings, clock: AdjustableClock, seed: Seed, *, draw: bool = True
+               ) -> Evaluating:
     with ThreadPoolExecutor(1) as pool:
-        return pool.submit(asyncio.run, _evaluating(settings, clock, seed)).result()
+        return pool.submit(asyncio.run, _evaluating(settings, clock, seed, draw)).result()
 
 
 SCORES = {"bidder1": ("30", "15", "8"), "bidder2": ("28.5", "14", "7"),
@@ -141,4 +143,81 @@ def test_an_expert_reviews_and_signs_a_score_sheet(
     document = sheets.message(state.opened.section_code, state.scheme_sha256, expert.user_id,
                               scores)
     assert shown == hashlib.sha256(document).hexdigest()
+    assert problems == []
+
+
+def test_the_host_sets_the_scheme_and_draws_the_committee(
+        browser: Browser, settings: Settings, clock: AdjustableClock, seed: Seed) -> None:
+    state = evaluating(settings, clock, seed, draw=False)
+    with InProcessServer(create_app(settings, clock=clock, run_scheduler=False)) as server:
+        api = httpx.Client(base_url=f"{server.url}/api/v1", headers=seed.agency.auth, timeout=10)
+        registered = api.post("/projects", json=project_body(seed.procurer))
+        assert registered.status_code == 201, registered.text
+        fresh = registered.json()["sections"][0]["id"]
+        context = browser.new_context(base_url=server.url, locale="zh-CN",
+                                      timezone_id=BROWSER_TIMEZONE,
+                                      viewport={"width": 390, "height": 844})
+        context.set_default_timeout(15_000)
+        page = context.new_page()
+        problems: list[str] = []
+        page.on("pageerror", lambda error: problems.append(str(error)))
+        puts: list[Request] = []
+        page.on("request", lambda r: puts.append(r) if r.method == "PUT" else None)
+        log_in(page, seed.agency.username, seed.agency.password)
+        expect(page.locator("#whoami")).to_be_visible()
+
+        # The scheme of a registered section: 30 + 40 + 29 is not 100, refused in the page.
+        page.goto(f"/evaluation.html?section={fresh}")
+        expect(page.locator("#scheme-current")).to_contain_text("尚未设置评标办法")
+        page.get_by_label("价格分（分）").fill("30")
+        first = page.locator("#criteria fieldset").nth(0)
+        first.get_by_label("编号").fill("T1")
+        first.get_by_label("名称").fill("技术方案")
+        first.get_by_label("满分").fill("40")
+        page.get_by_role("button", name="添加评分项").click()
+        second = page.locator("#criteria fieldset").nth(1)
+        second.get_by_label("编号").fill("B1")
+        second.get_by_label("名称").fill("类似业绩")
+        second.get_by_label("类别").select_option(label="商务")
+        second.get_by_label("最低分").fill("2")
+        second.get_by_label("满分").fill("29")
+        expect(page.locator("#sum-line")).to_contain_text("合计：99.00 分")
+        page.get_by_role("button", name="保存评标办法").click()
+        expect(page.locator("#sc-weight-error")).to_have_text(
+            "价格分与各评分项满分合计须为 100 分（现为 99.00 分）")
+        assert puts == []
+        second.get_by_label("满分").fill("30")
+        page.get_by_role("button", name="保存评标办法").click()
+        expect(page.locator("#status")).to_contain_text("评标办法已保存")
+        expect(page.locator("#scheme-current")).to_contain_text(
+            "综合评估法，价格分 30 分，评分项 2 项")
+        scheme = api.get(f"/sections/{fresh}/evaluation/scheme").json()
+        assert (scheme["method"], scheme["price_weight"]) == ("comprehensive", "30")
+        assert [(c["id"], c["category"], c["min_score"], c["max_score"])
+                for c in scheme["criteria"]] == [("T1", "technical", "0", "40"),
+                                                 ("B1", "business", "2", "30")]
+
+        # The committee of the opened section: a broken composition, then the draw.
+        page.goto(f"/evaluation.html?section={state.opened.section_id}")
+        expect(page.locator("#members-empty")).to_have_text("尚未抽取评标委员会。")
+        page.get_by_label("委员会人数").fill("4")
+        page.get_by_label("专业代码").fill("A01")
+        page.get_by_label("招标人代表（用户编号，选填）").fill(str(seed.procurer.user_id))
+        page.get_by_role("button", name="抽取评标委员会").click()
+        expect(page.locator("#alert")).not_to_be_empty()
+        assert api.get(f"/sections/{state.opened.section_id}/panel").json()["members"] == []
+        page.get_by_label("委员会人数").fill("5")
+        page.get_by_role("button", name="抽取评标委员会").click()
+        expect(page.locator("#status")).to_contain_text("已抽取评标委员会（5 人）")
+        rows = page.locator("#member-rows tr")
+        expect(rows).to_have_count(5)
+        expect(rows.filter(has_text="招标人代表")).to_have_count(1)
+        members = api.get(f"/sections/{state.opened.section_id}/panel").json()["members"]
+        names = page.locator("#member-rows td:nth-child(2)").all_text_contents()
+        assert sorted(names) == sorted(m["name"] for m in members)
+        # Progress: outstanding work, nobody's scores.
+        expect(page.locator("#progress")).to_contain_text("尚缺审查结论")
+        expect(page.locator("#progress")).to_contain_text("第 1、2、3、4、5 席")
+        context.close()
+        api.close()
     assert problems == []
