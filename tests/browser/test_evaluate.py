@@ -46,7 +46,7 @@ class Evaluating:
 
 
 async def _evaluating(settings: Settings, clock: AdjustableClock, seed: Seed,
-                      draw: bool) -> Evaluating:
+                      draw: bool, ask: bool = False) -> Evaluating:
     app = create_app(settings, clock=clock, run_scheduler=False)
     async with LifespanManager(app):
         transport = httpx.ASGITransport(app=app, client=("203.0.113.7", 50000))
@@ -59,15 +59,23 @@ async def _evaluating(settings: Settings, clock: AdjustableClock, seed: Seed,
             opened = await opened_section(client, flow, seed, clock, app, PRICES, COMPREHENSIVE)
             members = await draw_committee(client, seed, Pool(experts, {}, experts[0]),
                                            opened.section_id) if draw else []
+            if ask:  # an explanation of bidder4's low price, a clarification of its bid
+                url = (f"/api/v1/sections/{opened.section_id}/evaluation/bids/"
+                       f"{opened.bids['bidder4']}")
+                for path, who, question in [("explanation", members[0], "请说明报价明显偏低的原因"),
+                                            ("clarifications", seed.agency, "请澄清工期")]:
+                    asked = await client.post(f"{url}/{path}", headers=who.auth,
+                                              json={"question": question})
+                    assert asked.status_code == 201, asked.text
             scheme = (await client.get(f"/api/v1/sections/{opened.section_id}/evaluation/scheme",
                                        headers=seed.agency.auth)).json()
     return Evaluating(opened, members, scheme["sha256"])
 
 
-def evaluating(settings: Settings, clock: AdjustableClock, seed: Seed, *, draw: bool = True
-               ) -> Evaluating:
+def evaluating(settings: Settings, clock: AdjustableClock, seed: Seed, *, draw: bool = True,
+               ask: bool = False) -> Evaluating:
     with ThreadPoolExecutor(1) as pool:
-        return pool.submit(asyncio.run, _evaluating(settings, clock, seed, draw)).result()
+        return pool.submit(asyncio.run, _evaluating(settings, clock, seed, draw, ask)).result()
 
 
 SCORES = {"bidder1": ("30", "15", "8"), "bidder2": ("28.5", "14", "7"),
@@ -220,4 +228,48 @@ def test_the_host_sets_the_scheme_and_draws_the_committee(
         expect(page.locator("#progress")).to_contain_text("第 1、2、3、4、5 席")
         context.close()
         api.close()
+    assert problems == []
+
+
+def test_the_bidder_answers_the_explanation_and_the_clarification(
+        browser: Browser, settings: Settings, clock: AdjustableClock, seed: Seed) -> None:
+    state = evaluating(settings, clock, seed, ask=True)
+    bidder = seed.bidder4
+    base = f"/sections/{state.opened.section_id}/evaluation/bids/{state.opened.bids['bidder4']}"
+    with InProcessServer(create_app(settings, clock=clock, run_scheduler=False)) as server:
+        context = browser.new_context(base_url=server.url, locale="zh-CN",
+                                      timezone_id=BROWSER_TIMEZONE,
+                                      viewport={"width": 390, "height": 844})
+        context.set_default_timeout(15_000)
+        page = context.new_page()
+        problems: list[str] = []
+        page.on("pageerror", lambda error: problems.append(str(error)))
+        # Another bidder's page shows nothing of it.
+        log_in(page, seed.bidder1.username, seed.bidder1.password)
+        expect(page.locator("#whoami")).to_be_visible()
+        page.goto(f"/bid.html?section={state.opened.section_id}")
+        expect(page.locator("#replies-step")).to_be_hidden()
+        page.get_by_role("button", name="退出").click()
+        expect(page).to_have_url(re.compile(r"index\.html$"))
+
+        log_in(page, bidder.username, bidder.password)
+        expect(page.locator("#whoami")).to_be_visible()
+        page.goto(f"/bid.html?section={state.opened.section_id}")
+        replies = page.locator("#replies")
+        expect(replies).to_contain_text("请说明报价明显偏低的原因")
+        expect(replies).to_contain_text("请澄清工期")
+        page.get_by_role("button", name="提交答复").first.click()
+        expect(page.get_by_label("书面说明")).to_have_attribute("aria-invalid", "true")
+        page.get_by_label("书面说明").fill("自有工厂，材料成本低")
+        page.get_by_role("button", name="提交答复").first.click()
+        expect(page.locator("#status")).to_contain_text("书面说明已提交")
+        page.get_by_label("澄清答复").fill("工期 300 日历天")
+        page.get_by_role("button", name="提交答复").click()
+        expect(page.locator("#status")).to_contain_text("澄清要求 1 的答复已提交")
+        expect(page.get_by_role("button", name="提交答复")).to_have_count(0)
+        context.close()
+        with httpx.Client(base_url=f"{server.url}/api/v1", headers=bidder.auth) as api:
+            assert api.get(f"{base}/explanation").json()["answer"] == "自有工厂，材料成本低"
+            assert [c["answer"] for c in api.get(f"{base}/clarifications").json()["items"]] == [
+                "工期 300 日历天"]
     assert problems == []

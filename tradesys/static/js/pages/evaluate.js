@@ -201,8 +201,8 @@ function explanationCard(bid) {
       const done = busy(form);
       try {
         await post(base, { question: form.querySelector('textarea').value.trim() });
-        showStatus('已要求投标人作出书面说明。');
         await loadSection();
+        showStatus('已要求投标人作出书面说明。');
       } catch (error) {
         showError(error);
       } finally {
@@ -240,9 +240,9 @@ function explanationCard(bid) {
       const answer = await post(`${base}/votes`, {
         accept: form.querySelector('input:checked').value === 'yes',
         reason: form.querySelector('textarea').value.trim() });
+      await loadSection();
       showStatus(answer.decision ? `表决已记录；结论：${label(DECISIONS, answer.decision)}。`
         : '表决已记录。');
-      await loadSection();
     } catch (error) {
       showError(error);
     } finally {
