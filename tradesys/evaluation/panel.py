@@ -26,6 +26,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tradesys.bids.models import Bid
+from tradesys.clock import isoformat_utc
 from tradesys.db.database import Database
 from tradesys.errors import Conflict, Forbidden, Invalid, NotFound
 from tradesys.evaluation import avoidance, draw, experts
@@ -370,3 +371,22 @@ async def view_panel(session: AsyncSession, principal: Principal, section_id: in
         "draws": [{"number": d.number, "kind": d.kind, "state": d.state, "seats": d.seats,
                    "commitment": d.commitment, "reason": d.reason} for d in draws],
     }
+
+
+# -- where a user sits ---------------------------------------------------------------------
+
+async def my_seats(session: AsyncSession, principal: Principal) -> dict[str, Any]:
+    """The sections whose committee the caller sits on now (seat ``active``), for the expert
+    workbench. It tells the caller only about their own seats: nothing about other members,
+    and nothing about a seat they left (their conclusions there are void, §15)."""
+    rows = (await session.execute(
+        select(PanelMember, Section, Project)
+        .join(Section, Section.id == PanelMember.section_id)
+        .join(Project, Project.id == Section.project_id)
+        .where(PanelMember.user_id == principal.user_id, PanelMember.status == ACTIVE)
+        .order_by(PanelMember.joined_at.desc(), PanelMember.id.desc()))).all()
+    return {"items": [
+        {"section_id": section.id, "section_code": section.code, "section_name": section.name,
+         "project_id": project.id, "project_name": project.name, "seat": member.seat,
+         "kind": member.kind, "joined_at": isoformat_utc(member.joined_at)}
+        for member, section, project in rows]}

@@ -153,6 +153,17 @@ async def view_panel(call: Call) -> Result:
     return await call.read(work)
 
 
+@router.endpoint("GET", "/experts/me/panels",
+                 summary="我参加的评标委员会 (the sections whose committee the caller sits on)",
+                 tag="evaluation")
+async def my_panels(call: Call) -> Result:
+    async def work(session: AsyncSession, principal: Principal | None) -> Result:
+        assert principal is not None
+        return await panel.my_seats(session, principal)
+
+    return await call.read(work)
+
+
 @router.endpoint("POST", "/sections/{section_id:int}/panel/conflict",
                  summary="专家申请回避 (a member declares a conflict; a new draw fills the seat)",
                  tag="evaluation", body=ConflictIn)

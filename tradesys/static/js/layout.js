@@ -11,6 +11,7 @@ const NAV = [
   ['index.html', '招标公告', undefined],
   ['projects.html', '我的项目', 'in'],
   ['agency.html', '项目登记', 'manager'],
+  ['evaluate.html', '评标工作台', 'member'],
   ['keys.html', '加密密钥与签名密钥', 'keys'],
   ['login.html', '登录', 'out'],
 ];
@@ -86,12 +87,18 @@ export function canHoldKeys(user) {
     && ['bidder', 'agency', 'procurer', 'supervisor'].includes(user.role);
 }
 
+/** Experts register a signing key only (they sign score sheets, docs/evaluation.md §14). */
+export function canSign(user) {
+  return canHoldKeys(user) || (Boolean(user) && user.role === 'expert');
+}
+
 function showNav(user) {
   for (const item of document.querySelectorAll('[data-auth]')) {
     const want = item.dataset.auth;
     const visible = (want === 'in' && user) || (want === 'out' && !user)
       || (want === 'manager' && canManageProjects(user))
-      || (want === 'keys' && canHoldKeys(user));
+      || (want === 'keys' && canSign(user))
+      || (want === 'member' && Boolean(user) && ['expert', 'procurer'].includes(user.role));
     item.hidden = !visible;
   }
   const who = $('#whoami');

@@ -201,7 +201,8 @@ function showProject(value) {
     summary.append(el('dt', {}, term), append(el('dd', {}), detail));
   }
   clear($('#project-sections')).append(...project.sections.map((section) => el('tr', {},
-    el('td', {}, section.code),
+    el('td', {}, el('a', { href: `evaluation.html?section=${section.id}`,
+      title: '评标办法、评标委员会与评标进度' }, section.code)),
     el('td', {}, section.name),
     el('td', { class: 'num' }, formatMoney(section.budget)),
     el('td', { class: 'num' }, formatMoney(section.ceiling_price)),

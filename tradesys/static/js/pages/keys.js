@@ -9,7 +9,7 @@ import { generateBidderKey, importBackup } from '../envelope.js';
 import {
   keyIdOf, kindOf, localKeyIds, loadLocal, publicKeyText, purposeFor, PURPOSES, storeLocal,
 } from '../keyring.js';
-import { canHoldKeys, initLayout } from '../layout.js';
+import { canHoldKeys, canSign, initLayout } from '../layout.js';
 import {
   generateSigningKey, importSigningBackup, isSigningBackup, SIGNING_PURPOSE,
 } from '../signing.js';
@@ -284,10 +284,13 @@ async function main() {
     return;
   }
   purpose = purposeFor(user.role);
-  if (!canHoldKeys(user) || !purpose) {
+  // An expert signs score sheets and holds no encryption key: only the signing key parts.
+  const signingOnly = canSign(user) && !canHoldKeys(user);
+  if (!canSign(user) || (!purpose && !signingOnly)) {
     $('#keys-denied').hidden = false;
     return;
   }
+  if (signingOnly) $('#generate-form').closest('section').hidden = true;
   $('#purpose-text').textContent = purpose === 'bidder'
     ? '投标人的加密密钥：递交投标文件时，文件在本机用它和开标公钥加密；开标时须用本机私钥解开投标人份额。'
     : '开标密钥持有人的密钥：发布公告时，各标段开标私钥的一份份额用它加密后交给您；开标时须用本机私钥提交份额。';
