@@ -67,6 +67,22 @@ def overflow(page: Page) -> int:
     return max(0, wider)
 
 
+def too_wide(page: Page) -> list[str]:
+    """The outermost elements that reach past the window's right edge (to say what to fix)."""
+    found: list[str] = page.evaluate("""() => {
+        const width = document.documentElement.clientWidth;
+        const past = (e) => e.getBoundingClientRect().right > width + 0.5;
+        const out = [];
+        for (const e of document.body.querySelectorAll('*')) {
+            if (!past(e) || (e.parentElement !== document.body && past(e.parentElement))) continue;
+            out.push(e.tagName.toLowerCase() + (e.id ? '#' + e.id : '')
+                + (typeof e.className === 'string' && e.className ? '.' + e.className : ''));
+        }
+        return out.slice(0, 8);
+    }""")
+    return found
+
+
 def check(page: Page, state: str) -> None:
     """Asserts the quality bars for ``state`` (a short name: ``agency-announced``) once per run,
     and writes its screenshots ``<state>-1366.png`` and ``<state>-390.png``."""
@@ -80,12 +96,16 @@ def check(page: Page, state: str) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     before = page.viewport_size
     wide: dict[str, int] = {}
+    culprits: dict[str, list[str]] = {}
     try:
         for label, size in SIZES.items():
             page.set_viewport_size(size)
             wide[label] = overflow(page)
+            if wide[label]:
+                culprits[label] = too_wide(page)
             page.screenshot(path=str(folder / f"{state}-{label}.png"), full_page=True)
     finally:
         if before is not None:
             page.set_viewport_size(before)
-    assert wide == {"1366": 0, "390": 0}, f"{state} scrolls sideways (px too wide): {wide}"
+    assert wide == {"1366": 0, "390": 0}, (
+        f"{state} scrolls sideways (px too wide): {wide}; reaching past the edge: {culprits}")

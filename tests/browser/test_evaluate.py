@@ -22,6 +22,7 @@ import pytest
 from asgi_lifespan import LifespanManager
 from playwright.sync_api import Browser, Request, expect
 
+from tests.browser import quality
 from tests.browser.conftest import BROWSER_TIMEZONE
 from tests.browser.test_hall import make_signing_key
 from tests.browser.test_ui import log_in
@@ -145,6 +146,7 @@ def test_an_expert_reviews_and_signs_a_score_sheet(
         shown = page.locator("#sheet-sha").text_content()
         expect(page.locator("#status")).to_contain_text("摘要与本机签名的内容一致")
         assert len(sent) == 1
+        quality.check(page, "evaluate-sheet-signed")
         context.close()
 
     scores = {bids[k]: dict(zip(("T1", "T2", "B1"), v, strict=True)) for k, v in SCORES.items()}
@@ -226,6 +228,7 @@ def test_the_host_sets_the_scheme_and_draws_the_committee(
         # Progress: outstanding work, nobody's scores.
         expect(page.locator("#progress")).to_contain_text("尚缺审查结论")
         expect(page.locator("#progress")).to_contain_text("第 1、2、3、4、5 席")
+        quality.check(page, "evaluation-host-committee")
         context.close()
         api.close()
     assert problems == []
@@ -258,6 +261,7 @@ def test_the_bidder_answers_the_explanation_and_the_clarification(
         replies = page.locator("#replies")
         expect(replies).to_contain_text("请说明报价明显偏低的原因")
         expect(replies).to_contain_text("请澄清工期")
+        quality.check(page, "bid-replies")
         page.get_by_role("button", name="提交答复").first.click()
         expect(page.get_by_label("书面说明")).to_have_attribute("aria-invalid", "true")
         page.get_by_label("书面说明").fill("自有工厂，材料成本低")
