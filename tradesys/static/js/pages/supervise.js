@@ -28,6 +28,12 @@ function renderProject(project) {
     ['登记时间', timeEl(project.created_at)],
     ['项目概况', project.content],
   ]);
+  // The tendering period's records (download log, answers, clarifications, securities) stay on
+  // tender.html, which shows a supervisor only lists; a registered project has none yet.
+  if (project.state !== 'registered') {
+    $('#tender-link-a').href = `tender.html?project=${project.id}`;
+    $('#tender-link').hidden = false;
+  }
   $('#section-rows').replaceChildren(...project.sections.map((section) => el('tr', {},
     el('td', {}, section.code),
     el('td', {}, section.name),
