@@ -168,6 +168,20 @@ class ProjectPage(BaseModel):
     next_cursor: str | None
 
 
+class MilestoneOut(BaseModel):
+    """One milestone of a project's timeline: a fixed label and a time, never a payload."""
+
+    seq: int
+    type: str
+    label: str
+    occurred_at: datetime
+
+
+class TimelineOut(BaseModel):
+    project_id: int
+    items: list[MilestoneOut]
+
+
 class NoticeOut(BaseModel):
     id: int
     project_id: int

@@ -7,11 +7,18 @@ from starlette.responses import Response
 
 from tradesys.api.pagination import PAGE, cursor_id, decode_cursor, encode_cursor, parse_limit
 from tradesys.api.routing import Call, Result, Router
-from tradesys.api.schemas import NoticeDetail, ProjectOut, ProjectPage, ProjectSummary
+from tradesys.api.schemas import (
+    MilestoneOut,
+    NoticeDetail,
+    ProjectOut,
+    ProjectPage,
+    ProjectSummary,
+    TimelineOut,
+)
 from tradesys.bids import submission
 from tradesys.identity.principal import Principal
 from tradesys.identity.roles import Role
-from tradesys.procurement import documents, entrustment, notices, projects
+from tradesys.procurement import documents, entrustment, notices, projects, timeline
 from tradesys.procurement.commands import Announce, Cancel, RegisterProject
 
 router = Router()
@@ -91,6 +98,26 @@ async def get_project(call: Call) -> Result:
         project, sections = await projects.get_project(session, principal, project_id)
         return ProjectOut.of(project, sections,
                              await entrustment.entrustment_state(session, project))
+
+    return await call.read(work)
+
+
+@router.endpoint(
+    "GET",
+    "/projects/{project_id:int}/timeline",
+    summary="项目时间线 (the project's milestones; its parties and supervisors)",
+    tag="projects",
+    response=TimelineOut,
+)
+async def get_timeline(call: Call) -> Result:
+    project_id = call.path_int("project_id")
+
+    async def work(session: AsyncSession, principal: Principal | None) -> Result:
+        assert principal is not None
+        items = await timeline.project_timeline(session, principal, project_id)
+        return TimelineOut(project_id=project_id, items=[
+            MilestoneOut(seq=m.seq, type=m.type, label=m.label, occurred_at=m.occurred_at)
+            for m in items])
 
     return await call.read(work)
 

@@ -13,10 +13,16 @@ let cursor = null;
 const MARKS = { obtained: '已获取招标文件', bid: '已递交投标文件' };
 
 let bidderView = false;
+// A supervisor (行政监督部门) reads and never runs a project: its one action is the read-only
+// view (supervise.html), not the agency's or the tender pages' edit controls.
+let supervisorView = false;
 
 function row(project) {
   const actions = el('td', {});
-  if (project.state === 'registered') {
+  if (supervisorView) {
+    actions.append(el('a', { href: `supervise.html?project=${project.id}`,
+      'aria-label': `查看：${project.name}` }, '查看'));
+  } else if (project.state === 'registered') {
     actions.append(el('a', { href: `agency.html?project=${project.id}` }, '上传文件并发布公告'));
   } else {
     // The tendering period's business: documents, questions, clarifications, securities.
@@ -123,6 +129,7 @@ async function main() {
     return;
   }
   bidderView = user.role === 'bidder';
+  supervisorView = user.role === 'supervisor';
   if (bidderView) {
     $('#projects-hint').hidden = false;
     $('#marks-head').hidden = false;
