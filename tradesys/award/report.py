@@ -46,6 +46,8 @@ from tradesys.procurement.access import grants_of
 from tradesys.procurement.rules import RuleBook
 
 SIGNED, REFUSED = "signed", "refused"
+#: The scheme's category names as the report schema spells them.
+CATEGORIES = {"business": "commercial"}
 REJECTION_BASIS = "评标办法及 条例 Art. 51 (the section's scheme and 条例 Art. 51)"
 
 
@@ -77,7 +79,7 @@ async def _build(session: AsyncSession, ctx: review.Context, outcome: dict[str, 
     compliant = [x for x in lines if not x["rejected"]]
     comprehensive = ctx.scheme.method == schemes.COMPREHENSIVE
     if comprehensive:
-        criteria = [{"id": c.id, "name": c.name, "category": c.category,
+        criteria = [{"id": c.id, "name": c.name, "category": CATEGORIES.get(c.category, c.category),
                      "max_score": f"{c.max_score:f}"} for c in ctx.scheme.criteria]
     else:  # pass/fail only: the review items, each scored 0 (the schema's convention)
         criteria = [{"id": r.id, "name": r.name, "category": "commercial", "max_score": "0"}
