@@ -180,3 +180,31 @@ async def test_report_drafted_dissented_signed_refused_final(
     assert kinds == ["evaluation.report_drafted", "evaluation.report_dissent",
                      *["evaluation.report_signed"] * 3, "evaluation.report_refused",
                      "evaluation.report_signed", "evaluation.report_final"]
+
+
+async def test_a_failed_tender_is_reported_with_no_candidates(
+        client: httpx.AsyncClient, flow: Flow, seed: Seed, services: Services, pool: Pool,
+        clock: AdjustableClock, app: Starlette) -> None:
+    """Lowest evaluated price (the default scheme); three of five members fail bidder3, so too
+    few compliant bids remain: the report records the failure, with no candidates."""
+    opened = await opened_section(client, flow, seed, clock, app, PRICES, None)
+    url = f"/api/v1/sections/{opened.section_id}/evaluation"
+    members = await draw_committee(client, seed, pool, opened.section_id)
+    for n, member in enumerate(members):
+        verdicts = [{"bid_id": bid, "item": item,
+                     "passed": not (n < 3 and key == "bidder3" and item == "qualified"),
+                     "reason": "审查"}
+                    for key, bid in opened.bids.items()
+                    for item in ("signed_sealed", "qualified", "single_offer", "responsive")]
+        sent = await client.post(f"{url}/verdicts", headers=member.auth,
+                                 json={"verdicts": verdicts})
+        assert sent.status_code == 200, sent.text
+    drafted = await client.post(f"{url}/report", headers=seed.agency.auth)
+    assert drafted.status_code == 201, drafted.text
+    report = drafted.json()["report"]
+    assert documents.check_report(report) == []
+    assert report["candidates"] == [] and report["method"] == "lowest_evaluated_price"
+    assert sorted(b["compliant"] for b in report["bidders"]) == [False, True, True]
+    events = await evaluation_events(services, opened.section_id)
+    assert [p["failed"] for t, p in events if t == "evaluation.report_drafted"] == [
+        "too_few_compliant"]

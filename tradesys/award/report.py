@@ -48,6 +48,7 @@ from tradesys.procurement.rules import RuleBook
 SIGNED, REFUSED = "signed", "refused"
 #: The scheme's category names as the report schema spells them.
 CATEGORIES = {"business": "commercial"}
+METHODS = {"lowest_price": "lowest_evaluated_price"}
 REJECTION_BASIS = "评标办法及 条例 Art. 51 (the section's scheme and 条例 Art. 51)"
 
 
@@ -99,9 +100,10 @@ async def _build(session: AsyncSession, ctx: review.Context, outcome: dict[str, 
             else:
                 scores.append({"member_id": member_ref(m), "credit_code": x["credit_code"],
                                "by_criterion": {c["id"]: "0" for c in criteria}, "total": "0"})
-    ranked = sorted(compliant, key=lambda x: x["rank"])
+    # A failed result ranks nobody: its compliant bids are listed in the result's order.
+    ranked = sorted(compliant, key=lambda x: (x["rank"] is None, x["rank"] or 0))
     aggregate = [{"rank": n, "credit_code": x["credit_code"],
-                  "score": x["total"] if comprehensive else "0",
+                  "score": (x["total"] or "0") if comprehensive else "0",
                   "evaluated_price": None if comprehensive else
                   {"amount": x["price"], "currency": "CNY"}}
                  for n, x in enumerate(ranked, 1)]
@@ -112,7 +114,7 @@ async def _build(session: AsyncSession, ctx: review.Context, outcome: dict[str, 
         "section": {"code": ctx.section.code, "name": ctx.section.name},
         "procurer": await _party(session, ctx.project.procurer_org_id),
         "agency": await _party(session, ctx.project.agency_org_id),
-        "method": ctx.scheme.method,
+        "method": METHODS.get(ctx.scheme.method, ctx.scheme.method),
         "aggregation": "mean",
         "started_at": isoformat_utc(min(m.joined_at for m in members)),
         "completed_at": isoformat_utc(now),
