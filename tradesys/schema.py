@@ -6,6 +6,7 @@ every layer, and the core must not import the layers above it. Alembic and the t
 
 from contracts import models as _contracts  # noqa: F401
 from tradesys.api import idempotency as _idempotency  # noqa: F401
+from tradesys.award import models as _award  # noqa: F401
 from tradesys.bids import models as _bids  # noqa: F401
 from tradesys.db.base import Base
 from tradesys.evaluation import models as _evaluation  # noqa: F401

@@ -57,6 +57,9 @@ class PeriodRules:
     #: Fewer compliant bids than this after the review and the evaluation fails (87号令
     #: Art. 43; no compliant bid at all always fails, 法 Art. 42).
     min_compliant_bids: int = 3
+    #: Hours after the report is drafted before the host may record a member who has neither
+    #: signed nor dissented as refusing without reasons (taken to agree, 条例 Art. 53).
+    report_sign_hours: int = 24
 
 
 DEFAULT_RULES: dict[Procedure, PeriodRules] = {

@@ -7,6 +7,7 @@ reason (``redraw_reason_required``), which is the safe answer.
 
 from __future__ import annotations
 
+import asyncio
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
@@ -14,7 +15,9 @@ from pydantic import Field
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import Response
 
-from tradesys.api.routing import Call, Result, Router, json_response, to_json
+from tradesys.api.routing import Call, Content, Result, Router, json_response, to_json
+from tradesys.award import report
+from tradesys.documents.evaluation_report import render_report_pdf
 from tradesys.evaluation import experts, panel, result, review, section_scheme, sheets
 from tradesys.evaluation import scheme as schemes
 from tradesys.identity.models import User
@@ -453,3 +456,117 @@ async def evaluation_result(call: Call) -> Result:
                                            call.services.rules)
 
     return await call.read(work)
+
+
+# -- the evaluation report (评标报告; docs/award.md) -------------------------------------------
+
+#: The report schema's text (at most 4000 characters).
+ReportText = Annotated[str, Field(min_length=1, max_length=4000), LINES]
+
+
+class DissentIn(Strict):
+    """A member's written dissent (条例 Art. 53), before anyone signs."""
+
+    opinion: ReportText
+    reasons: ReportText
+
+
+class ReportSignatureIn(Strict):
+    """The member's signature over :func:`tradesys.documents.evaluation_report.signing_message`
+    of the current report body, with their own registered signing key."""
+
+    key_id: KeyId
+    signature: SignatureText
+
+
+class RefusalIn(Strict):
+    seat: Annotated[int, Field(ge=1, le=25)]
+
+
+REPORT = SECTION + "/report"
+
+
+@router.endpoint("POST", REPORT,
+                 summary="起草评标报告 (the host drafts the report from the complete result)",
+                 tag="evaluation", status=201)
+async def draft_report(call: Call) -> Response:
+    section_id = call.path_int("section_id")
+
+    async def work(session: AsyncSession, principal: Principal) -> Result:
+        return await report.draft_report(session, principal, section_id, call.services.rules,
+                                         call.now)
+
+    return await call.command(work, status=201)
+
+
+@router.endpoint("GET", REPORT,
+                 summary="评标报告 (the report with its signatures: host, procurer, sitting "
+                         "members, supervisors)", tag="evaluation")
+async def read_report(call: Call) -> Result:
+    section_id = call.path_int("section_id")
+
+    async def work(session: AsyncSession, principal: Principal | None) -> Result:
+        assert principal is not None
+        return await report.read_report(session, principal, section_id, call.services.rules)
+
+    return await call.read(work)
+
+
+@router.endpoint("GET", REPORT + ".pdf",
+                 summary="评标报告 PDF (the same readers)", tag="evaluation",
+                 produces=Content(("application/pdf",)))
+async def report_pdf(call: Call) -> Response:
+    section_id = call.path_int("section_id")
+
+    async def work(session: AsyncSession, principal: Principal | None) -> Result:
+        assert principal is not None
+        return await report.report_pdf(session, principal, section_id, call.services.rules)
+
+    body = await call.read(work)
+    pdf = await asyncio.to_thread(render_report_pdf, body)
+    return Response(pdf, media_type="application/pdf", headers={
+        "Content-Disposition": f"inline; filename=evaluation-report-{section_id}.pdf",
+        "Cache-Control": "no-store"})
+
+
+@router.endpoint("POST", REPORT + "/dissent",
+                 summary="不同意见 (a member's written dissent; before anyone signs)",
+                 tag="evaluation", body=DissentIn)
+async def report_dissent(call: Call) -> Response:
+    section_id = call.path_int("section_id")
+    body: DissentIn = call.body
+
+    async def work(session: AsyncSession, principal: Principal) -> Result:
+        return await report.dissent(session, principal, section_id, body.opinion, body.reasons,
+                                    call.services.rules, call.now)
+
+    return await call.command(work)
+
+
+@router.endpoint("POST", REPORT + "/signatures",
+                 summary="签署评标报告 (a member signs the report with their own key)",
+                 tag="evaluation", body=ReportSignatureIn)
+async def sign_report(call: Call) -> Response:
+    section_id = call.path_int("section_id")
+    body: ReportSignatureIn = call.body
+
+    async def work(session: AsyncSession, principal: Principal) -> Result:
+        return await report.sign_report(session, principal, section_id, body.key_id,
+                                        body.signature, call.services.rules, call.now)
+
+    return await call.command(work)
+
+
+@router.endpoint("POST", REPORT + "/refusals",
+                 summary="记录拒签 (the host records a member who neither signed nor dissented "
+                         "by the deadline: taken to agree, 条例 Art. 53)",
+                 tag="evaluation", body=RefusalIn)
+async def record_refusal(call: Call) -> Response:
+    section_id = call.path_int("section_id")
+    seat = call.body.seat
+
+    async def work(session: AsyncSession, principal: Principal) -> Result:
+        return await report.record_refusal(session, principal, section_id, seat,
+                                           call.services.rules, call.now)
+
+    return await call.command(work)
