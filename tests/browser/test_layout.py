@@ -35,8 +35,6 @@ PAGES = {
     "bid.html": None,
     "hall.html": None,
     "tender.html": None,
-    "evaluate.html": None,
-    "evaluation.html": None,
 }
 
 
@@ -116,7 +114,7 @@ def test_every_page_gets_the_one_layout(page: Page, server: InProcessServer, see
         quality.check(page, f"{name.removesuffix('.html')}-{'in' if logged else 'out'}")
 
     for name in ("index.html", "login.html", "notice.html", "bid.html", "hall.html",
-                 "tender.html", "evaluate.html", "evaluation.html"):
+                 "tender.html"):
         check(name, PAGES[name], logged=False)
     logged_in(page, seed.agency)
     expect(page.locator("#whoami")).to_have_text("agency（招标代理机构）")
