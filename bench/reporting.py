@@ -51,7 +51,8 @@ from tradesys.procurement.commands import RegisterProject  # noqa: E402
 from tradesys.procurement.projects import register_project  # noqa: E402
 from tradesys.reporting.facts import ReportingSettings  # noqa: E402
 from tradesys.reporting.relay import Relay  # noqa: E402
-from tradesys.reporting.signing import load_or_create_key, public_pem, sign_headers  # noqa: E402
+from tradesys.reporting.signing import sign_headers  # noqa: E402
+from tradesys.signatures import load_or_create_key, public_pem  # noqa: E402
 
 SETTINGS = ReportingSettings(platform_code="TS0000000001", pub_service_plat_code="PSP0000000001",
                              ocid_prefix="ocds-tsys01", public_base_url="http://127.0.0.1:8000",

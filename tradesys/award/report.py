@@ -36,7 +36,7 @@ from tradesys.evaluation import result as results
 from tradesys.evaluation import review
 from tradesys.evaluation import scheme as schemes
 from tradesys.evaluation.models import PanelMember, ScoreSheet
-from tradesys.evaluation.sheets import _member_key
+from tradesys.evaluation.sheets import member_signing_key
 from tradesys.events.canonical import canonical_json
 from tradesys.identity.models import Organisation, User
 from tradesys.identity.principal import Principal
@@ -158,11 +158,6 @@ async def _require_host(session: AsyncSession, principal: Principal,
                         "(only the host may do this)")
 
 
-async def _event(session: AsyncSession, principal: Principal, ctx: review.Context,
-                 now: datetime, kind: str, payload: dict[str, Any]) -> None:
-    await review._event(session, principal, ctx, now, kind, payload)
-
-
 def _store(report: EvaluationReport, body: dict[str, Any]) -> None:
     report.body = canonical_json(body).decode()
     report.sha256 = documents.body_sha256(body)
@@ -183,9 +178,9 @@ async def draft_report(session: AsyncSession, principal: Principal, section_id: 
     _store(report, body)
     session.add(report)
     await session.flush()
-    await _event(session, principal, ctx, now, "report_drafted",
-                 {"sha256": report.sha256, "report_id": body["report_id"],
-                  "candidates": body["candidates"], "failed": outcome["failed"]})
+    await review.record_event(session, principal, ctx, now, "report_drafted",
+                              {"sha256": report.sha256, "report_id": body["report_id"],
+                               "candidates": body["candidates"], "failed": outcome["failed"]})
     return await _view(session, ctx, report)
 
 
@@ -203,9 +198,9 @@ async def dissent(session: AsyncSession, principal: Principal, section_id: int, 
     body["dissent"].append({"member_id": member_ref(member), "opinion": opinion,
                             "reasons": reasons})
     _store(report, body)
-    await _event(session, principal, ctx, now, "report_dissent",
-                 {"seat": member.seat, "opinion": opinion, "reasons": reasons,
-                  "sha256": report.sha256})
+    await review.record_event(session, principal, ctx, now, "report_dissent",
+                              {"seat": member.seat, "opinion": opinion, "reasons": reasons,
+                               "sha256": report.sha256})
     return await _view(session, ctx, report)
 
 
@@ -214,7 +209,8 @@ async def _maybe_final(session: AsyncSession, principal: Principal, ctx: review.
     answered = {a.member_id for a in await _answers(session, ctx.section.id)}
     if all(m.id in answered for m in ctx.members):
         report.final_at = now
-        await _event(session, principal, ctx, now, "report_final", {"sha256": report.sha256})
+        await review.record_event(session, principal, ctx, now, "report_final",
+                                  {"sha256": report.sha256})
 
 
 async def sign_report(session: AsyncSession, principal: Principal, section_id: int,
@@ -225,7 +221,7 @@ async def sign_report(session: AsyncSession, principal: Principal, section_id: i
     report = await _report(session, section_id, lock=True)
     if any(a.member_id == member.id for a in await _answers(session, section_id)):
         raise Conflict("report_answered", "您已签署评标报告 (you have already signed)")
-    key = await _member_key(session, principal, key_id)
+    key = await member_signing_key(session, principal, key_id)
     if key is None:
         raise Invalid("no_signing_key", "您没有登记该签名密钥 (you have no registered signing "
                       "key with this id)")
@@ -238,10 +234,10 @@ async def sign_report(session: AsyncSession, principal: Principal, section_id: i
                                 key_id=key.key_id, signature=signature, sha256=report.sha256,
                                 at=now))
     await session.flush()
-    await _event(session, principal, ctx, now, "report_signed",
-                 {"seat": member.seat, "sha256": report.sha256, "key_id": key.key_id,
-                  "public_key": key.public_key, "signature": signature,
-                  "message": message.decode()})
+    await review.record_event(session, principal, ctx, now, "report_signed",
+                              {"seat": member.seat, "sha256": report.sha256, "key_id": key.key_id,
+                               "public_key": key.public_key, "signature": signature,
+                               "message": message.decode()})
     await _maybe_final(session, principal, ctx, report, now)
     return await _view(session, ctx, report)
 
@@ -265,9 +261,10 @@ async def record_refusal(session: AsyncSession, principal: Principal, section_id
     session.add(ReportSignature(section_id=section_id, member_id=member.id, status=REFUSED,
                                 key_id=None, signature=None, sha256=report.sha256, at=now))
     await session.flush()
-    await _event(session, principal, ctx, now, "report_refused",
-                 {"seat": member.seat, "sha256": report.sha256,
-                  "meaning": "拒绝签字且不陈述理由，视为同意 (taken to agree, 条例 Art. 53)"})
+    await review.record_event(session, principal, ctx, now, "report_refused",
+                              {"seat": member.seat, "sha256": report.sha256,
+                               "meaning": "拒绝签字且不陈述理由，视为同意 "
+                                          "(taken to agree, 条例 Art. 53)"})
     await _maybe_final(session, principal, ctx, report, now)
     return await _view(session, ctx, report)
 

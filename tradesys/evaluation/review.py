@@ -155,8 +155,10 @@ def _bid_in_path(ctx: Context, public_id: str) -> Bid:
     return bid
 
 
-async def _event(session: AsyncSession, principal: Principal, ctx: Context, now: datetime,
-                 kind: str, payload: dict[str, Any]) -> None:
+async def record_event(session: AsyncSession, principal: Principal, ctx: Context,
+                       now: datetime, kind: str, payload: dict[str, Any]) -> None:
+    """Append ``evaluation.<kind>`` on the section's aggregate: the one way every step of the
+    evaluation (review here, the report in tradesys.award.report) enters the log."""
     await append_event(session, actor=principal.actor, at=now, aggregate_type=AGGREGATE,
                        aggregate_id=ctx.section.id, project_id=ctx.project.id,
                        type=f"evaluation.{kind}", payload=payload)
@@ -233,7 +235,7 @@ async def record_verdicts(session: AsyncSession, principal: Principal, section_i
             session.add(row)
         row.passed, row.reason, row.recorded_at = verdict.passed, verdict.reason, now
     await session.flush()
-    await _event(session, principal, ctx, now, "verdicts_recorded", {
+    await record_event(session, principal, ctx, now, "verdicts_recorded", {
         "member": principal.user_id, "seat": member.seat,
         "verdicts": [{"bid_id": v.bid_id, "item": v.item, "passed": v.passed,
                       "reason": v.reason} for v in verdicts]})
@@ -321,7 +323,7 @@ async def request_explanation(session: AsyncSession, principal: Principal, secti
                            requested_by=principal.user_id, requested_at=now, deadline=deadline)
     session.add(row)
     await session.flush()
-    await _event(session, principal, ctx, now, "explanation_requested", {
+    await record_event(session, principal, ctx, now, "explanation_requested", {
         "bid_id": public_id, "org_id": bid.org_id, "question": question,
         "deadline": isoformat_utc(deadline)})
     return {"section_id": section_id, "bid_id": public_id,
@@ -369,8 +371,8 @@ async def answer_explanation(session: AsyncSession, principal: Principal, sectio
                        "explanation has passed)")
     row.answer, row.answered_by, row.answered_at = answer, principal.user_id, now
     await session.flush()
-    await _event(session, principal, ctx, now, "explanation_answered",
-                 {"bid_id": public_id, "answer": answer})
+    await record_event(session, principal, ctx, now, "explanation_answered",
+                       {"bid_id": public_id, "answer": answer})
     return {"section_id": section_id, "bid_id": public_id,
             **await _explanation_view(session, ctx, row, with_votes=False)}
 
@@ -398,7 +400,7 @@ async def vote_explanation(session: AsyncSession, principal: Principal, section_
                                 reason=reason, voted_at=now))
     await session.flush()
     view = await _explanation_view(session, ctx, row)
-    await _event(session, principal, ctx, now, "explanation_voted", {
+    await record_event(session, principal, ctx, now, "explanation_voted", {
         "bid_id": public_id, "member": principal.user_id, "accept": accept, "reason": reason,
         "decision": view["decision"]})
     return {"section_id": section_id, "bid_id": public_id, **view}
@@ -436,9 +438,9 @@ async def ask_clarification(session: AsyncSession, principal: Principal, section
                            question=question, asked_by=principal.user_id, asked_at=now)
     session.add(row)
     await session.flush()
-    await _event(session, principal, ctx, now, "clarification_requested",
-                 {"bid_id": public_id, "org_id": bid.org_id, "number": number,
-                  "question": question})
+    await record_event(session, principal, ctx, now, "clarification_requested",
+                       {"bid_id": public_id, "org_id": bid.org_id, "number": number,
+                        "question": question})
     return {"section_id": section_id, "bid_id": public_id, **_clarification_view(row)}
 
 
@@ -482,6 +484,6 @@ async def answer_clarification(session: AsyncSession, principal: Principal, sect
         raise Conflict("clarification_answered", "已答复 (already answered)")
     row.answer, row.answered_by, row.answered_at = answer, principal.user_id, now
     await session.flush()
-    await _event(session, principal, ctx, now, "clarification_answered",
-                 {"bid_id": public_id, "number": number, "answer": answer})
+    await record_event(session, principal, ctx, now, "clarification_answered",
+                       {"bid_id": public_id, "number": number, "answer": answer})
     return {"section_id": section_id, "bid_id": public_id, **_clarification_view(row)}

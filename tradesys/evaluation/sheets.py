@@ -83,8 +83,10 @@ def check_scores(scheme: schemes.Scheme, bid_ids: list[str], scores: Scores) -> 
                           f"criteria: {', '.join(absent)})", details={"criteria": absent})
 
 
-async def _member_key(session: AsyncSession, principal: Principal, key_id: str
-                      ) -> EncryptionKey | None:
+async def member_signing_key(session: AsyncSession, principal: Principal, key_id: str
+                             ) -> EncryptionKey | None:
+    """The caller's own live P-256 signing key ``key_id``: members sign sheets and the report
+    with it."""
     return (await session.execute(select(EncryptionKey).where(
         EncryptionKey.key_id == key_id, EncryptionKey.user_id == principal.user_id,
         EncryptionKey.purpose == KeyPurpose.SIGNING.value,
@@ -103,7 +105,7 @@ async def submit_sheet(session: AsyncSession, principal: Principal, section_id: 
         raise Conflict("no_scored_criteria", "本标段采用经评审的最低投标价法，无评分项 (this "
                        "section is evaluated by the lowest evaluated price: nothing is scored)")
     check_scores(ctx.scheme, [b.public_id for b in ctx.within_ceiling()], scores)
-    key = await _member_key(session, principal, key_id)
+    key = await member_signing_key(session, principal, key_id)
     if key is None:
         raise Invalid("no_signing_key", "您没有登记该签名密钥 (you have no registered signing "
                       "key with this id)")

@@ -27,7 +27,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
 
 def cmd_key(_args: argparse.Namespace) -> int:
-    from tradesys.reporting.signing import load_or_create_key, public_pem
+    from tradesys.signatures import load_or_create_key, public_pem
 
     print(public_pem(load_or_create_key(Settings().report_key_file)), end="")
     return 0
@@ -37,7 +37,7 @@ def cmd_receiver(args: argparse.Namespace) -> int:
     import uvicorn
 
     from tradesys.receiver.app import create_receiver_app
-    from tradesys.reporting.signing import load_public_pem
+    from tradesys.signatures import load_public_pem
 
     trusted = {}
     for item in args.trust:

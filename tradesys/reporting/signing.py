@@ -13,13 +13,9 @@ from datetime import datetime
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-# The key handling moved down to tradesys.signatures (bids needs it too); re-exported so that
-# imports written before the move keep working. New code imports tradesys.signatures.
-from tradesys.signatures import load_or_create_key, load_public_pem, public_pem
 from tradesys.strict import parse_int
 
-__all__ = ["SCHEME", "load_or_create_key", "load_public_pem", "public_pem", "sign_headers",
-           "signed_content", "verify_headers"]
+__all__ = ["SCHEME", "sign_headers", "signed_content", "verify_headers"]
 
 SCHEME = "v1a"
 
