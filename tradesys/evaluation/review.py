@@ -157,8 +157,8 @@ def _bid_in_path(ctx: Context, public_id: str) -> Bid:
 
 async def record_event(session: AsyncSession, principal: Principal, ctx: Context,
                        now: datetime, kind: str, payload: dict[str, Any]) -> None:
-    """Append ``evaluation.<kind>`` on the section's aggregate: the one way every step of the
-    evaluation (review here, the report in tradesys.award.report) enters the log."""
+    """Append ``evaluation.<kind>`` on the section's aggregate, for the steps taken on a loaded
+    review context: the review here and the report in tradesys.award.report."""
     await append_event(session, actor=principal.actor, at=now, aggregate_type=AGGREGATE,
                        aggregate_id=ctx.section.id, project_id=ctx.project.id,
                        type=f"evaluation.{kind}", payload=payload)
