@@ -11,12 +11,14 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import select
 
 from tests.reporting.conftest import Receiver, make_relay
 from tests.support import Flow, Seed
 from tradesys.clock import AdjustableClock
 from tradesys.events.models import OutboxRow
+from tradesys.receiver.app import create_receiver_app
 from tradesys.reporting.relay import Relay, replay
 from tradesys.reporting.report import Report
 from tradesys.services import Services
@@ -269,3 +271,47 @@ async def test_timeouts_and_dropped_connections_are_retried_in_order(
     assert {row.status for row in rows} == {"delivered"}
     # The timed-out attempts may have been stored by the receiver anyway: still once each.
     _assert_in_order_once(receiver.reports(), rows)
+
+
+async def test_a_receiver_whose_clock_disagrees_is_retried_signed_afresh(
+        client: httpx.AsyncClient, flow: Flow, clock: AdjustableClock, services: Services,
+        tmp_path: Path) -> None:
+    """401 ``stale_signature`` (the two clocks disagree) is retried, signed afresh. Found when
+    the demo moved its clock while a report was in flight and the report was dead-lettered."""
+    await flow.announced()
+    receiver_clock = AdjustableClock(clock.now() + timedelta(hours=1), frozen=True)
+    skewed = Receiver(services, receiver_clock, tmp_path)
+    skewed.start()
+    relay = make_relay(services, skewed.url)
+    try:
+        assert await relay.run_once() == 0
+        head = (await _outbox(services))[0]
+        assert head.status == "pending" and head.attempts == 1
+        assert "stale_signature" in (head.last_error or "")
+        clock.advance(timedelta(hours=1))  # the clocks agree again, after the backoff
+        await relay.run_once()
+    finally:
+        await relay.stop()
+        skewed.stop()
+    assert {row.status for row in await _outbox(services)} == {"delivered"}
+
+
+async def test_a_bad_signature_is_dead_at_once(flow: Flow, clock: AdjustableClock,
+                                               services: Services, tmp_path: Path) -> None:
+    await flow.announced()
+    stranger = Receiver(services, clock, tmp_path)
+    stranger.switch.app = create_receiver_app(
+        f"sqlite+aiosqlite:///{tmp_path / 'other.db'}",
+        platform_code=services.reporting.pub_service_plat_code,
+        trusted={services.reporting.platform_code: Ed25519PrivateKey.generate().public_key()},
+        clock=clock)
+    stranger.start()
+    relay = make_relay(services, stranger.url)
+    try:
+        await relay.run_once()
+    finally:
+        await relay.stop()
+        stranger.stop()
+    rows = await _outbox(services)
+    assert rows[0].status == "dead" and rows[0].attempts == 1
+    assert "bad_signature" in (rows[0].last_error or "")

@@ -73,7 +73,7 @@ def _other_platform(document: dict[str, Any]) -> None:
 
 @pytest.mark.parametrize("case, status, code", [
     ("bad_signature", 401, "bad_signature"),
-    ("stale_signature", 401, "bad_signature"),
+    ("stale_signature", 401, "stale_signature"),
     ("no_signature", 401, "bad_signature"),
     ("superscript_timestamp", 401, "bad_signature"),
     ("unknown_platform", 403, "unknown_platform"),

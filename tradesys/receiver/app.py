@@ -28,7 +28,7 @@ from starlette.routing import Route
 from tradesys.clock import Clock, SystemClock, isoformat_utc
 from tradesys.db.database import Database
 from tradesys.receiver.store import ReceivedReport, ReceiverBase
-from tradesys.reporting.signing import verify_headers
+from tradesys.reporting.signing import STALE, verify_headers
 from tradesys.reporting.validation import release_errors
 from tradesys.strict import BadJson, parse_int, parse_json
 
@@ -114,7 +114,8 @@ def create_receiver_app(database_url: str, *, platform_code: str,
             return _error(403, "unknown_platform", "unknown trading system platform code")
         problem = verify_headers(public, headers, body, clock.now(), tolerance_seconds)
         if problem is not None:
-            return _error(401, "bad_signature", problem)
+            return _error(401, "stale_signature" if problem == STALE else "bad_signature",
+                          problem)
         key = headers.get("idempotency-key", "")
         if not hmac.compare_digest(key.encode(), headers["webhook-id"].encode()):
             return _error(422, "bad_idempotency_key", "Idempotency-Key must equal webhook-id")

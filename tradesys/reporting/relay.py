@@ -39,6 +39,18 @@ RETRYABLE_4XX = {408, 425, 429}
 _jitter = secrets.SystemRandom()
 
 
+def _stale(response: httpx.Response) -> bool:
+    """The receiver refused only our signature's timestamp (docs/platform-interface.md)."""
+    if response.status_code != 401:
+        return False
+    try:
+        document = response.json()
+    except ValueError:
+        return False
+    error = document.get("error") if isinstance(document, dict) else None
+    return isinstance(error, dict) and error.get("code") == "stale_signature"
+
+
 @dataclass
 class RelayStats:
     delivered: int = 0
@@ -187,7 +199,7 @@ class Relay(Background):
         if 200 <= response.status_code < 300:
             return True, False, ""
         permanent = 400 <= response.status_code < 500 and (
-            response.status_code not in RETRYABLE_4XX
+            response.status_code not in RETRYABLE_4XX and not _stale(response)
         )
         return False, permanent, f"HTTP {response.status_code}: {response.text[:400]}"
 

@@ -35,6 +35,12 @@ def sign_headers(key: Ed25519PrivateKey, msg_id: str, at: datetime,
     }
 
 
+#: :func:`verify_headers`'s reason for a genuine-looking message signed too far from the
+#: receiver's time: the receiver answers it with its own code (``stale_signature``) because a
+#: retry is signed afresh and may go through (clock skew), unlike a bad signature.
+STALE = "signature timestamp outside the tolerance"
+
+
 def verify_headers(public: Ed25519PublicKey, headers: dict[str, str], body: bytes,
                    now: datetime, tolerance_seconds: int = 300) -> str | None:
     """None if the signature is genuine and fresh, else the reason it is not."""
@@ -45,7 +51,7 @@ def verify_headers(public: Ed25519PublicKey, headers: dict[str, str], body: byte
     if not msg_id or timestamp is None or not signatures:
         return "missing signature headers"
     if abs(now.timestamp() - timestamp) > tolerance_seconds:
-        return "signature timestamp outside the tolerance"
+        return STALE
     content = signed_content(msg_id, timestamp, body)
     for item in signatures.split():
         scheme, _, value = item.partition(",")
