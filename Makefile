@@ -21,8 +21,12 @@ serve: install
 	bash scripts/pdf-deps || echo "opening-record PDFs will lack Chinese fonts until these are installed" >&2
 	$(BIN)/tradesys serve --demo --host 127.0.0.1 --port $(PORT) --receiver-port $(RECEIVER_PORT)
 
-# Run the whole test suite on SQLite and PostgreSQL (and the browser tests in chromium).
+# Run the whole test suite on SQLite and PostgreSQL (and the browser tests in chromium), one
+# pytest-xdist worker per core (make test TEST_WORKERS=1 for one process). A test file stays on
+# one worker, so a module's browser or server is started once; each worker has its own template
+# databases and temporary folders (tests/conftest.py).
+TEST_WORKERS ?= auto
 test: install
 	bash scripts/test-deps
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile
