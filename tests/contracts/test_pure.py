@@ -153,3 +153,27 @@ def test_verify_contract_checks_nothing_without_a_trust_root(tmp_path: Path) -> 
                            "--trust", str(root)], capture_output=True, text=True, env=env,
                           cwd=repo, timeout=60)
     assert done.returncode == 1 and "NOT VALID" in done.stderr
+
+
+def test_configured_trust_roots_are_trusted_besides_the_built_in_root(tmp_path: Path) -> None:
+    """TRADESYS_CONTRACT_TRUST_ROOTS: every PEM certificate of the file is a further root; a
+    file without one is an operator's mistake, refused with its name."""
+    from contracts.pki import certificate_pem
+    from contracts.services import load_authority
+    from tradesys.settings import Settings
+
+    external = [CertificateAuthority.create(NOW, base_url="http://ca.example/x").root
+                for _ in range(2)]
+    roots = tmp_path / "roots.pem"
+    roots.write_text("external CA roots\n" + "".join(certificate_pem(c) for c in external),
+                     encoding="ascii")
+    settings = Settings(data_dir=tmp_path / "data", contract_trust_roots=str(roots),
+                        public_url="https://ts.example/")
+    authority = load_authority(settings, NOW)
+    assert authority.trust_roots == [authority.ca.root, *external]
+    assert authority.ca.base_url == "https://ts.example/api/v1/contracts/ca"
+    assert load_authority(Settings(data_dir=tmp_path / "data"), NOW).trust_roots == [
+        authority.ca.root]  # the same CA, loaded again; no extra roots by default
+    roots.write_text("nothing here\n", encoding="ascii")
+    with pytest.raises(ValueError, match="holds no PEM certificate"):
+        load_authority(settings, NOW)
