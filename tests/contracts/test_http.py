@@ -311,6 +311,7 @@ async def test_crl_ocsp_and_tsa_answer_for_good_and_revoked_certificates(
         x509.CRLDistributionPoints).value[0].full_name[0].value
     assert _path(crl_url, settings) == f"{CA}/crl"
     assert _path(ocsp_url, settings) == f"{CA}/ocsp"
+    assert _path(root_crl_url, settings) == f"{CA}/root.crl"
 
     revoked = await client.post(f"/api/v1/contracts/certificates/{bad.certificate_id}/revocation",
                                 headers=seed.bidder1.auth, json={"reason": "私钥泄露"})
