@@ -108,6 +108,33 @@ def test_the_ca_is_kept_in_private_files_and_loads_back(tmp_path: Path) -> None:
         assert stat.S_IMODE((folder / name).stat().st_mode) == 0o600
 
 
+def test_processes_creating_the_ca_at_once_all_get_the_same_one(tmp_path: Path) -> None:
+    """Several server processes' first contract requests at the same moment: each finds no CA
+    and makes one (the threads pass the existence check together, then spend the key
+    generation's time apart); the rename decides, and every caller ends up with one CA."""
+    import threading
+
+    folder = tmp_path / "keys" / "contract-ca"
+    start = threading.Barrier(3)
+    made: list[CertificateAuthority] = []
+
+    def first_request() -> None:
+        start.wait()
+        made.append(CertificateAuthority.load_or_create(folder, NOW, base_url="https://t.example"))
+
+    threads = [threading.Thread(target=first_request) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert len(made) == 3
+    assert len({ca.root.serial_number for ca in made}) == 1
+    assert len({ca.tsa.serial_number for ca in made}) == 1
+    stored = CertificateAuthority.load(folder, base_url="https://t.example")
+    assert stored.root == made[0].root
+    assert sorted(p.name for p in folder.parent.iterdir()) == ["contract-ca"]  # no staging left
+
+
 def test_webcrypto_raw_signatures_become_der_and_junk_is_refused() -> None:
     key = ec.generate_private_key(ec.SECP256R1())
     der = key.sign(b"attributes", ec.ECDSA(hashes.SHA256()))
