@@ -1,4 +1,2 @@
-"""Contracts: templates, PDF rendering and PAdES signing.
-
-Not built yet: this package is reserved by the layout in DESIGN.md §3.
-"""
+"""Contracts (合同网签): generation from the award's facts, drafts, the built-in CA, PAdES
+signing with the key on the signer's side, verification (docs/contracts.md)."""

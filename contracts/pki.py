@@ -19,6 +19,8 @@ files in a 0700 folder, like the platform's Ed25519 keys).
 from __future__ import annotations
 
 import os
+import shutil
+import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -161,11 +163,22 @@ class CertificateAuthority:
 
     @classmethod
     def load_or_create(cls, folder: Path, now: datetime, *, base_url: str) -> CertificateAuthority:
-        """The installation's CA, created on first use (keys 0600 in a 0700 folder)."""
+        """The installation's CA, created on first use (keys 0600 in a 0700 folder).
+
+        Several server processes may make their first contract request at once: each writes
+        its CA into a folder of its own and renames it into place, which is atomic; the one
+        that finds the place taken loads the winner's, so every process signs with one CA."""
         if all((folder / f"{part}.pem").exists() for part in _FILES):
             return cls.load(folder, base_url=base_url)
         ca = cls.create(now, base_url=base_url)
-        ca.save(folder)
+        private_dir(folder.parent)
+        staging = folder.with_name(f".{folder.name}-{uuid.uuid4().hex}")
+        ca.save(staging)
+        try:
+            os.rename(staging, folder)  # replaces only a missing or empty folder
+        except OSError:
+            shutil.rmtree(staging)
+            return cls.load(folder, base_url=base_url)
         return ca
 
     @classmethod

@@ -296,9 +296,13 @@ async def prepare_signature(session: AsyncSession, authority: Authority, contrac
 
 async def complete_signature(session: AsyncSession, authority: Authority, contract_id: int,
                              signature: bytes, *, user_id: int, org_id: int, actor: Actor,
-                             at: datetime) -> Contract:
+                             at: datetime, prepare_id: str | None = None) -> Contract:
     """Check the signer's signature over the prepared attributes, embed it with its
-    timestamp and validation data, check the result, store it."""
+    timestamp and validation data, check the result, store it.
+
+    ``prepare_id`` (the HTTP API passes it: the SHA-256 of the signed attributes it handed
+    out) must name the current preparation: a signature made for an earlier one is refused
+    as ``stale_preparation`` rather than checked against other bytes."""
     contract = await _contract(session, contract_id)
     field = _field_of(contract, org_id)
     row = (await session.execute(select(ContractSignature).where(
@@ -308,6 +312,10 @@ async def complete_signature(session: AsyncSession, authority: Authority, contra
         raise Conflict("not_prepared", "请先准备签名 (prepare the signature first)")
     if row.state == "signed":
         raise Conflict("already_signed", "本方已签署，不能重复签署 (this party has already signed)")
+    if prepare_id is not None and prepare_id != hashlib.sha256(
+            row.signed_attributes).hexdigest():
+        raise Conflict("stale_preparation", "签名已重新准备，请使用最新的准备结果 (the signature "
+                       "was prepared again: sign the latest preparation)")
     if not row.prepared_pdf.startswith(contract.pdf):
         raise Conflict("stale_preparation", "合同在准备签名后已变化，请重新准备 (the contract "
                        "changed since the signature was prepared: prepare again)")

@@ -85,6 +85,9 @@ class Settings:
     hall_max_connections_per_address: int = field(
         default_factory=lambda: int(_env("HALL_MAX_CONNECTIONS_PER_ADDRESS", "20"))
     )
+    #: A PEM file of further trust roots for contract signatures (an external CA's), trusted
+    #: besides the built-in CA's root; empty: the built-in root only.
+    contract_trust_roots: str = field(default_factory=lambda: _env("CONTRACT_TRUST_ROOTS", ""))
 
     def __post_init__(self) -> None:
         for proxy in self.trusted_proxies:

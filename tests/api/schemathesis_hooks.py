@@ -59,3 +59,11 @@ def before_call(context: Any, case: Any, kwargs: dict[str, Any]) -> None:
         if name.lower() == "idempotency-key" and isinstance(headers[name], str) \
                 and _KEY.fullmatch(headers[name]):
             headers[name] = f"st-{next(_issued)}"
+
+
+# The contract CA's protocol bodies (RFC 6960, RFC 3161) and a signed contract upload are raw
+# bytes like application/octet-stream: sent as generated, so the server's refusal of bytes
+# that are not the protocol's DER (400) is exercised too.
+schemathesis.serializer.alias(
+    ["application/ocsp-request", "application/timestamp-query", "application/pdf"],
+    "application/octet-stream")

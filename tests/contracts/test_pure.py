@@ -108,6 +108,33 @@ def test_the_ca_is_kept_in_private_files_and_loads_back(tmp_path: Path) -> None:
         assert stat.S_IMODE((folder / name).stat().st_mode) == 0o600
 
 
+def test_processes_creating_the_ca_at_once_all_get_the_same_one(tmp_path: Path) -> None:
+    """Several server processes' first contract requests at the same moment: each finds no CA
+    and makes one (the threads pass the existence check together, then spend the key
+    generation's time apart); the rename decides, and every caller ends up with one CA."""
+    import threading
+
+    folder = tmp_path / "keys" / "contract-ca"
+    start = threading.Barrier(3)
+    made: list[CertificateAuthority] = []
+
+    def first_request() -> None:
+        start.wait()
+        made.append(CertificateAuthority.load_or_create(folder, NOW, base_url="https://t.example"))
+
+    threads = [threading.Thread(target=first_request) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert len(made) == 3
+    assert len({ca.root.serial_number for ca in made}) == 1
+    assert len({ca.tsa.serial_number for ca in made}) == 1
+    stored = CertificateAuthority.load(folder, base_url="https://t.example")
+    assert stored.root == made[0].root
+    assert sorted(p.name for p in folder.parent.iterdir()) == ["contract-ca"]  # no staging left
+
+
 def test_webcrypto_raw_signatures_become_der_and_junk_is_refused() -> None:
     key = ec.generate_private_key(ec.SECP256R1())
     der = key.sign(b"attributes", ec.ECDSA(hashes.SHA256()))
@@ -153,3 +180,27 @@ def test_verify_contract_checks_nothing_without_a_trust_root(tmp_path: Path) -> 
                            "--trust", str(root)], capture_output=True, text=True, env=env,
                           cwd=repo, timeout=60)
     assert done.returncode == 1 and "NOT VALID" in done.stderr
+
+
+def test_configured_trust_roots_are_trusted_besides_the_built_in_root(tmp_path: Path) -> None:
+    """TRADESYS_CONTRACT_TRUST_ROOTS: every PEM certificate of the file is a further root; a
+    file without one is an operator's mistake, refused with its name."""
+    from contracts.pki import certificate_pem
+    from contracts.services import load_authority
+    from tradesys.settings import Settings
+
+    external = [CertificateAuthority.create(NOW, base_url="http://ca.example/x").root
+                for _ in range(2)]
+    roots = tmp_path / "roots.pem"
+    roots.write_text("external CA roots\n" + "".join(certificate_pem(c) for c in external),
+                     encoding="ascii")
+    settings = Settings(data_dir=tmp_path / "data", contract_trust_roots=str(roots),
+                        public_url="https://ts.example/")
+    authority = load_authority(settings, NOW)
+    assert authority.trust_roots == [authority.ca.root, *external]
+    assert authority.ca.base_url == "https://ts.example/api/v1/contracts/ca"
+    assert load_authority(Settings(data_dir=tmp_path / "data"), NOW).trust_roots == [
+        authority.ca.root]  # the same CA, loaded again; no extra roots by default
+    roots.write_text("nothing here\n", encoding="ascii")
+    with pytest.raises(ValueError, match="holds no PEM certificate"):
+        load_authority(settings, NOW)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from tradesys.api.routes import (
     bidding,
+    contracts,
     entrustments,
     evaluation,
     identity,
@@ -19,6 +20,6 @@ from tradesys.api.routing import Router
 def api_router() -> Router:
     router = Router()
     for module in (public, identity, projects, entrustments, tendering, bidding, opening, platform,
-                   evaluation):
+                   evaluation, contracts):
         router.endpoints.extend(module.router.endpoints)
     return router
