@@ -47,6 +47,9 @@ class SectionState(StrEnum):
 class NoticeKind(StrEnum):
     TENDER = "tender"  # 招标公告
     TERMINATION = "termination"  # 终止公告
+    CANDIDATES = "candidates"  # 中标候选人公示
+    RESULT = "result"  # 中标结果公告
+    FAILED = "failed"  # 招标失败公告
 
 
 class ReportSet(StrEnum):
