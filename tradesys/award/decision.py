@@ -120,6 +120,10 @@ async def award(session: AsyncSession, principal: Principal, section_id: int,
     if chosen["credit_code"] == remaining[0]["credit_code"]:
         reason = None
     round_ = len(awards) + 1
+    procurer = await _party(session, stage.project.procurer_org_id)
+    assert procurer is not None
+    notice_bodies = build(stage, chosen, round_, procurer,
+                          await _party(session, stage.project.agency_org_id), now)
     orgs = await stages.orgs_by_code(session, [b["credit_code"] for b in stage.bidders])
     notice = await stages.publish_notice(
         session, principal, stage, NoticeKind.RESULT, f"{stages.heading(stage)} 中标结果公告",
@@ -130,20 +134,9 @@ async def award(session: AsyncSession, principal: Principal, section_id: int,
                 notice_id=notice.id)
     session.add(row)
     await session.flush()
-    procurer = await _party(session, stage.project.procurer_org_id)
-    assert procurer is not None
-    facts = documents.AwardFacts(
-        award_id=f"{stage.section.code}-{round_}",
-        project=documents.Coded(code=stage.project.code, name=stage.project.name),
-        section=documents.Coded(code=stage.section.code, name=stage.section.name),
-        procurer=procurer, agency=await _party(session, stage.project.agency_org_id),
-        winner=documents.Party(name=chosen["name"], credit_code=chosen["credit_code"]),
-        others=[documents.Party(name=b["name"], credit_code=b["credit_code"])
-                for b in stage.bidders if b["credit_code"] != chosen["credit_code"]],
-        price=chosen["price"], issued_at=now, contract_days=stage.rules.contract_days)
     key_id = key_fingerprint(key.public_key())
     issued = []
-    for notice_body in documents.build_notices(facts):
+    for notice_body in notice_bodies:
         signature = documents.sign_notice(key, notice_body)
         pdf = await asyncio.to_thread(documents.render_notice_pdf, notice_body, signature,
                                       key_id)
@@ -164,6 +157,29 @@ async def award(session: AsyncSession, principal: Principal, section_id: int,
         "notices": [{"kind": n.kind, "document_id": n.document_id, "sha256": n.sha256}
                     for n in issued]})
     return await status(session, principal, section_id, rules)
+
+
+def build(stage: stages.Stage, chosen: dict[str, Any], round_: int,
+          procurer: documents.Party, agency: documents.Party | None, now: datetime
+          ) -> list[dict[str, Any]]:
+    """Every notice of one award, from one set of facts (pure). A price the notice cannot
+    state (more than two decimals or fourteen digits: the capitals, 大写) is refused with
+    ``notice_not_issuable`` rather than rounded: the notice must state the bid's own price."""
+    try:
+        facts = documents.AwardFacts(
+            award_id=f"{stage.section.code}-{round_}",
+            project=documents.Coded(code=stage.project.code, name=stage.project.name),
+            section=documents.Coded(code=stage.section.code, name=stage.section.name),
+            procurer=procurer, agency=agency,
+            winner=documents.Party(name=chosen["name"], credit_code=chosen["credit_code"]),
+            others=[documents.Party(name=b["name"], credit_code=b["credit_code"])
+                    for b in stage.bidders if b["credit_code"] != chosen["credit_code"]],
+            price=chosen["price"], issued_at=now, contract_days=stage.rules.contract_days)
+        return documents.build_notices(facts)
+    except ValueError as error:  # pydantic's ValidationError is a ValueError
+        raise Conflict("notice_not_issuable", "无法按该中标价出具中标通知书（金额须为至多两位小数、"
+                       "可用大写表述） (the notices cannot state this price: at most two "
+                       f"decimals and fourteen digits): {str(error).splitlines()[0]}") from None
 
 
 async def decline(session: AsyncSession, principal: Principal, section_id: int, reason: str,
