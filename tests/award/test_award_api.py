@@ -206,7 +206,8 @@ async def test_publicity_objection_award_and_notices(
 
     kinds = [t for t, _ in await award_events(services, reported.section_id)]
     assert kinds == ["award.publicity_published", "award.objection_raised",
-                     "award.publicity_ended", "award.objection_answered", "award.awarded"]
+                     "award.publicity_ended", "award.objection_answered", "award.awarded",
+                     "award.notice_issued"]
     [event] = [p for t, p in await award_events(services, reported.section_id)
                if t == "award.awarded"]
     assert sorted(n["sha256"] for n in event["notices"]) == sorted(n["sha256"] for n in notices)
@@ -273,7 +274,8 @@ async def test_declining_winners_then_a_failed_tender(
     assert await table_counts(services) == before
     kinds = [t for t, _ in await award_events(services, reported.section_id)]
     assert kinds == ["award.publicity_published", "award.publicity_ended",
-                     *["award.awarded", "award.declined"] * 3, "award.failed"]
+                     *["award.awarded", "award.notice_issued", "award.declined"] * 3,
+                     "award.failed"]
 
 
 @pytest.mark.parametrize("failing", [frozenset({"bidder3"})])

@@ -44,7 +44,7 @@ from tradesys.evaluation import methods, review
 from tradesys.identity.models import Organisation
 from tradesys.identity.principal import Principal
 from tradesys.identity.roles import Role
-from tradesys.procurement.kinds import NoticeKind
+from tradesys.procurement.kinds import NoticeKind, ReportSet
 from tradesys.procurement.rules import RuleBook
 from tradesys.signatures import key_fingerprint
 
@@ -125,9 +125,10 @@ async def award(session: AsyncSession, principal: Principal, section_id: int,
     notice_bodies = build(stage, chosen, round_, procurer,
                           await _party(session, stage.project.agency_org_id), now)
     orgs = await stages.orgs_by_code(session, [b["credit_code"] for b in stage.bidders])
-    notice = await stages.publish_notice(
-        session, principal, stage, NoticeKind.RESULT, f"{stages.heading(stage)} 中标结果公告",
-        _result_content(stage, chosen, round_), now)
+    title = f"{stages.heading(stage)} 中标结果公告"
+    content = _result_content(stage, chosen, round_)
+    notice = await stages.publish_notice(session, principal, stage, NoticeKind.RESULT, title,
+                                         content, now)
     row = Award(section_id=section_id, round=round_, org_id=orgs[chosen["credit_code"]].id,
                 credit_code=chosen["credit_code"], rank=chosen["rank"], price=chosen["price"],
                 status=AWARDED, reason=reason, awarded_at=now, awarded_by=principal.user_id,
@@ -155,7 +156,22 @@ async def award(session: AsyncSession, principal: Principal, section_id: int,
         "price": chosen["price"], "reason": reason, "notice_id": notice.id,
         "committee": [m["name"] for m in stage.committee], "key_id": key_id,
         "notices": [{"kind": n.kind, "document_id": n.document_id, "sha256": n.sha256}
-                    for n in issued]})
+                    for n in issued],
+        "candidates": stage.candidates,
+        "section": stages.section_facts(stage), "name": chosen["name"], "title": title,
+        "content": content}, report_as=ReportSet.WIN_RESULT_ANNO)
+    # The award notice is its own report (BID_WINNING_NOTICE), so its own event: a release
+    # id is its event's hash, and two reports of one event would share one.
+    sent = next(n for n in issued if n.kind == documents.NoticeKind.AWARD.value)
+    await stages.record(session, principal.actor, stage, now, "notice_issued", {
+        "round": round_, "section": stages.section_facts(stage), "document_id": sent.document_id,
+        "sha256": sent.sha256, "credit_code": chosen["credit_code"], "name": chosen["name"],
+        "price": chosen["price"], "contract_days": stage.rules.contract_days,
+        "issued_at": isoformat_utc(now),
+        "content": (f"{chosen['name']}：你方投标的{stages.heading(stage)}，经评标委员会评审、中标"
+                    f"候选人公示，确定你方为中标人，中标价 {chosen['price']} 元。请自本通知书发出"
+                    f"之日起 {stage.rules.contract_days} 日内与招标人签订书面合同。")},
+        report_as=ReportSet.BID_WINNING_NOTICE)
     return await status(session, principal, section_id, rules)
 
 

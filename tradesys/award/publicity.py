@@ -31,7 +31,7 @@ from tradesys.events.canonical import canonical_json
 from tradesys.events.log import Actor
 from tradesys.formatting import capital_amount
 from tradesys.identity.principal import Principal
-from tradesys.procurement.kinds import NoticeKind
+from tradesys.procurement.kinds import NoticeKind, ReportSet
 from tradesys.procurement.rules import RuleBook
 
 
@@ -66,9 +66,9 @@ async def publish(session: AsyncSession, principal: Principal, section_id: int,
     publish_by = stage.report.final_at + timedelta(days=stage.rules.publicity_publish_days)
     ends_at = now + timedelta(days=stage.rules.publicity_days)
     late = now > publish_by
-    notice = await stages.publish_notice(
-        session, principal, stage, NoticeKind.CANDIDATES,
-        f"{stages.heading(stage)} 中标候选人公示", _content(stage, candidates, ends_at), now)
+    title, content = f"{stages.heading(stage)} 中标候选人公示", _content(stage, candidates, ends_at)
+    notice = await stages.publish_notice(session, principal, stage, NoticeKind.CANDIDATES,
+                                         title, content, now)
     publicity = Publicity(section_id=section_id, candidates=canonical_json(candidates).decode(),
                           report_sha256=stage.report.sha256, notice_id=notice.id,
                           published_at=now, publish_by=publish_by, late=late, ends_at=ends_at)
@@ -77,7 +77,9 @@ async def publish(session: AsyncSession, principal: Principal, section_id: int,
     await stages.record(session, principal.actor, stage, now, "publicity_published", {
         "notice_id": notice.id, "report_sha256": stage.report.sha256,
         "candidates": candidates, "ends_at": isoformat_utc(ends_at),
-        "publish_by": isoformat_utc(publish_by), "late": late})
+        "publish_by": isoformat_utc(publish_by), "late": late,
+        "section": stages.section_facts(stage), "title": title, "content": content},
+        report_as=ReportSet.TENDER_CANDIDATE)
     return await view(session, publicity)
 
 

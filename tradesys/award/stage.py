@@ -26,7 +26,7 @@ from tradesys.identity.models import Organisation
 from tradesys.identity.principal import Principal
 from tradesys.identity.roles import Grant, Role
 from tradesys.procurement.access import grants_of
-from tradesys.procurement.kinds import NoticeKind, Procedure
+from tradesys.procurement.kinds import NoticeKind, Procedure, ReportSet
 from tradesys.procurement.models import Notice, Project, Section
 from tradesys.procurement.rules import PeriodRules, RuleBook
 
@@ -118,12 +118,19 @@ async def orgs_by_code(session: AsyncSession, codes: list[str]) -> dict[str, Org
 
 
 async def record(session: AsyncSession, actor: Actor, stage: Stage | Section, now: datetime,
-                 kind: str, payload: dict[str, Any]) -> None:
-    """Append ``award.<kind>`` on the section's aggregate."""
+                 kind: str, payload: dict[str, Any], report_as: ReportSet | None = None
+                 ) -> None:
+    """Append ``award.<kind>`` on the section's aggregate (and its platform report, when
+    ``report_as`` names a data set: the event then carries every fact the report needs)."""
     section = stage.section if isinstance(stage, Stage) else stage
     await append_event(session, actor=actor, at=now, aggregate_type=AGGREGATE,
                        aggregate_id=section.id, project_id=section.project_id,
-                       type=f"award.{kind}", payload=payload)
+                       type=f"award.{kind}", payload=payload,
+                       report_as=None if report_as is None else report_as.value)
+
+
+def section_facts(stage: Stage) -> dict[str, str]:
+    return {"code": stage.section.code, "name": stage.section.name}
 
 
 async def publish_notice(session: AsyncSession, principal: Principal, stage: Stage,
