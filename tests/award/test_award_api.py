@@ -58,6 +58,13 @@ async def test_publicity_objection_award_and_notices(
     assert_error(await client.post(f"{section}/award", headers=seed.agency.auth, json={}), 409,
                  "report_not_final")
     assert_error(await client.get(f"{section}/publicity"), 404, "publicity_not_found")
+    # An outsider learns nothing of the state: refused for who it is, before anything else.
+    assert_error(await client.post(f"{section}/publicity", headers=seed.agency2.auth), 403,
+                 "not_project_manager")
+    assert_error(await client.get(f"{section}/award", headers=seed.agency2.auth), 403,
+                 "not_a_bidder")
+    assert_error(await client.get(f"{section}/objections", headers=seed.expert.auth), 403,
+                 "not_objection_reader")
     assert await table_counts(services) == before
     for member in reported.members[1:]:
         signed = await sign(client, url, member, reported.keys[member.user_id],

@@ -45,6 +45,7 @@ from tradesys.identity.models import Organisation
 from tradesys.identity.principal import Principal
 from tradesys.identity.roles import Role
 from tradesys.procurement.kinds import NoticeKind, ReportSet
+from tradesys.procurement.models import Project, Section
 from tradesys.procurement.rules import RuleBook
 from tradesys.signatures import key_fingerprint
 
@@ -85,8 +86,8 @@ def _result_content(stage: stages.Stage, winner: dict[str, Any], round_: int) ->
 async def award(session: AsyncSession, principal: Principal, section_id: int,
                 credit_code: str | None, reason: str | None, rules: RuleBook,
                 key: Ed25519PrivateKey, now: datetime) -> dict[str, Any]:
-    stage = await stages.load(session, section_id, rules, lock=True)
-    await stages.require_host(session, principal, stage)
+    stage = await stages.load(session, section_id, rules, lock=True,
+                              gate=stages.host_gate(session, principal))
     if await session.get(TenderFailure, section_id) is not None:
         raise Conflict("tender_failed", "本标段已记录招标失败 (the tender of this section has "
                        "failed)")
@@ -201,15 +202,27 @@ def build(stage: stages.Stage, chosen: dict[str, Any], round_: int,
 async def decline(session: AsyncSession, principal: Principal, section_id: int, reason: str,
                   rules: RuleBook, now: datetime) -> dict[str, Any]:
     """The winner declines (its own bidder, or the host recording it): the award is void."""
-    stage = await stages.load(session, section_id, rules, lock=True)
+    def refused() -> Forbidden:
+        return Forbidden("not_winner_or_host", "仅中标人或招标代理机构可记录放弃中标 (only the "
+                         "winner or the host may record that the winner declines)")
+
+    async def gate(section: Section, project: Project) -> None:
+        try:
+            await stages.host_gate(session, principal)(section, project)
+        except Forbidden:
+            try:
+                await stages.bidder_gate(session, principal)(section, project)
+            except Forbidden:
+                raise refused() from None
+
+    stage = await stages.load(session, section_id, rules, lock=True, gate=gate)
     awards = await _awards(session, section_id)
     current = next((a for a in awards if a.status == AWARDED), None)
     host = await review.is_host(session, principal, stage.project)
     winner = (current is not None and principal.role is Role.BIDDER
               and principal.org_id == current.org_id)
-    if not host and not winner:
-        raise Forbidden("not_winner_or_host", "仅中标人或招标代理机构可记录放弃中标 (only the "
-                        "winner or the host may record that the winner declines)")
+    if not host and not winner and current is not None:
+        raise refused()
     if current is None:
         raise Conflict("not_awarded", "本标段尚未定标 (the section is not awarded)")
     current.status, current.declined_at = DECLINED, now
@@ -238,8 +251,8 @@ async def _fail(session: AsyncSession, principal: Principal, stage: stages.Stage
 async def record_failure(session: AsyncSession, principal: Principal, section_id: int,
                          rules: RuleBook, now: datetime) -> dict[str, Any]:
     """The host records the failed tender of a final report that names no candidate."""
-    stage = await stages.load(session, section_id, rules, lock=True)
-    await stages.require_host(session, principal, stage)
+    stage = await stages.load(session, section_id, rules, lock=True,
+                              gate=stages.host_gate(session, principal))
     if await session.get(TenderFailure, section_id) is not None:
         raise Conflict("tender_failed", "本标段已记录招标失败 (the failed tender is already "
                        "recorded)")
@@ -263,10 +276,9 @@ async def status(session: AsyncSession, principal: Principal, section_id: int,
                  rules: RuleBook) -> dict[str, Any]:
     """The section's award state: for the host, the procurer and supervisors (every notice's
     id and SHA-256, never its file), and for a bidder of the section (its own notices only)."""
-    stage = await stages.load(session, section_id, rules)
-    manager = (principal.role is Role.SUPERVISOR
-               or await review.is_host(session, principal, stage.project)
-               or await stages.is_procurer(session, principal, stage.project))
+    stage = await stages.load(session, section_id, rules,
+                              gate=stages.bidder_gate(session, principal, managers=True))
+    manager = await stages.is_manager(session, principal, stage.project)
     if not manager:
         await stages.bidder_org(session, principal, stage)
     awards = await _awards(session, section_id)

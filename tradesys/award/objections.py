@@ -22,9 +22,8 @@ from tradesys.award import stage as stages
 from tradesys.award.models import Objection, Publicity
 from tradesys.clock import isoformat_utc
 from tradesys.errors import Conflict, Forbidden, NotFound
-from tradesys.evaluation import review
 from tradesys.identity.principal import Principal
-from tradesys.identity.roles import Role
+from tradesys.procurement.models import Project, Section
 from tradesys.procurement.rules import RuleBook
 
 
@@ -50,7 +49,8 @@ async def _running(session: AsyncSession, section_id: int, now: datetime) -> Pub
 
 async def raise_objection(session: AsyncSession, principal: Principal, section_id: int,
                           text: str, rules: RuleBook, now: datetime) -> dict[str, Any]:
-    stage = await stages.load(session, section_id, rules, lock=True)
+    stage = await stages.load(session, section_id, rules, lock=True,
+                              gate=stages.bidder_gate(session, principal))
     org = await stages.bidder_org(session, principal, stage)
     await _running(session, section_id, now)
     number = ((await session.execute(select(func.max(Objection.number)).where(
@@ -69,8 +69,8 @@ async def raise_objection(session: AsyncSession, principal: Principal, section_i
 async def answer_objection(session: AsyncSession, principal: Principal, section_id: int,
                            number: int, answer: str, rules: RuleBook, now: datetime
                            ) -> dict[str, Any]:
-    stage = await stages.load(session, section_id, rules, lock=True)
-    await stages.require_host_or_procurer(session, principal, stage)
+    stage = await stages.load(session, section_id, rules, lock=True,
+                              gate=stages.host_or_procurer_gate(session, principal))
     objection = (await session.execute(select(Objection).where(
         Objection.section_id == section_id, Objection.number == number))).scalar_one_or_none()
     if objection is None:
@@ -87,20 +87,21 @@ async def answer_objection(session: AsyncSession, principal: Principal, section_
 
 async def list_objections(session: AsyncSession, principal: Principal, section_id: int,
                           rules: RuleBook) -> dict[str, Any]:
-    stage = await stages.load(session, section_id, rules)
+    async def gate(section: Section, project: Project) -> None:
+        try:
+            await stages.bidder_gate(session, principal, managers=True)(section, project)
+        except Forbidden:
+            raise Forbidden("not_objection_reader", "异议仅提出人、招标人、招标代理机构和监督部门"
+                            "可阅 (only the objector, the procurer, the host and supervisors "
+                            "read objections)") from None
+
+    stage = await stages.load(session, section_id, rules, gate=gate)
     rows = list((await session.execute(select(Objection).where(
         Objection.section_id == section_id).order_by(Objection.number))).scalars())
-    if principal.role is Role.SUPERVISOR or await review.is_host(
-            session, principal, stage.project) or await stages.is_procurer(
-            session, principal, stage.project):
+    if await stages.is_manager(session, principal, stage.project):
         items = [_view(o, own=o.org_id == principal.org_id) for o in rows]
-    elif principal.role is Role.BIDDER:
-        await stages.bidder_org(session, principal, stage)
-        items = [_view(o, own=True) for o in rows if o.org_id == principal.org_id]
     else:
-        raise Forbidden("not_objection_reader", "异议仅提出人、招标人、招标代理机构和监督部门可阅 "
-                        "(only the objector, the procurer, the host and supervisors read "
-                        "objections)")
+        items = [_view(o, own=True) for o in rows if o.org_id == principal.org_id]
     return {"section_id": section_id, "items": items}
 
 

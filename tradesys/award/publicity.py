@@ -50,8 +50,8 @@ def _content(stage: stages.Stage, candidates: list[dict[str, Any]], ends_at: dat
 
 async def publish(session: AsyncSession, principal: Principal, section_id: int,
                   rules: RuleBook, now: datetime) -> dict[str, Any]:
-    stage = await stages.load(session, section_id, rules, lock=True)
-    await stages.require_host(session, principal, stage)
+    stage = await stages.load(session, section_id, rules, lock=True,
+                              gate=stages.host_gate(session, principal))
     if await session.get(Publicity, section_id) is not None:
         raise Conflict("publicity_exists", "中标候选人已公示 (the candidates are already "
                        "published)")

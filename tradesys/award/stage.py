@@ -10,6 +10,7 @@ here rather than deciding it again.
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -18,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from tradesys.award.models import EvaluationReport
+from tradesys.bids.models import Bid
 from tradesys.errors import Conflict, Forbidden
 from tradesys.evaluation import review
 from tradesys.evaluation.section_scheme import section_of
@@ -66,11 +68,19 @@ class Stage:
         return committee
 
 
+#: A check of the caller against the section's project, run before anything about the
+#: section's state is revealed (so an outsider learns nothing from ``report_not_final``).
+Gate = Callable[[Section, Project], Awaitable[None]]
+
+
 async def load(session: AsyncSession, section_id: int, rules: RuleBook, *,
-               lock: bool = False) -> Stage:
-    """The section and its **final** report; refused (409 ``report_not_final``) before."""
+               lock: bool = False, gate: Gate | None = None) -> Stage:
+    """The section and its **final** report; refused (409 ``report_not_final``) before.
+    ``gate`` authorizes the caller first."""
     section = await section_of(session, section_id, lock=lock)
     project = await session.get_one(Project, section.project_id)
+    if gate is not None:
+        await gate(section, project)
     report = await session.get(EvaluationReport, section_id)
     if report is None or report.final_at is None:
         raise Conflict("report_not_final", "评标报告尚未经全体成员签署定稿 (the evaluation "
@@ -79,10 +89,12 @@ async def load(session: AsyncSession, section_id: int, rules: RuleBook, *,
                  json.loads(report.body))
 
 
-async def require_host(session: AsyncSession, principal: Principal, stage: Stage) -> None:
-    if not await review.is_host(session, principal, stage.project):
-        raise Forbidden("not_project_manager", "仅招标代理机构（或自行招标的招标人）可进行此操作 "
-                        "(only the host may do this)")
+def host_gate(session: AsyncSession, principal: Principal) -> Gate:
+    async def gate(_section: Section, project: Project) -> None:
+        if not await review.is_host(session, principal, project):
+            raise Forbidden("not_project_manager", "仅招标代理机构（或自行招标的招标人）可进行"
+                            "此操作 (only the host may do this)")
+    return gate
 
 
 async def is_procurer(session: AsyncSession, principal: Principal, project: Project) -> bool:
@@ -91,13 +103,39 @@ async def is_procurer(session: AsyncSession, principal: Principal, project: Proj
     return Grant.OWNER in await grants_of(session, project.id, principal.org_id)
 
 
-async def require_host_or_procurer(session: AsyncSession, principal: Principal,
-                                   stage: Stage) -> None:
-    if await review.is_host(session, principal, stage.project) or await is_procurer(
-            session, principal, stage.project):
-        return
-    raise Forbidden("not_host_or_procurer", "仅招标人或招标代理机构可进行此操作 (only the "
-                    "procurer or the host may do this)")
+async def is_manager(session: AsyncSession, principal: Principal, project: Project) -> bool:
+    """The host, the procurer, or a supervisor: who follows every step of the award."""
+    return (principal.role is Role.SUPERVISOR or await review.is_host(session, principal, project)
+            or await is_procurer(session, principal, project))
+
+
+def host_or_procurer_gate(session: AsyncSession, principal: Principal) -> Gate:
+    async def gate(_section: Section, project: Project) -> None:
+        if await review.is_host(session, principal, project) or await is_procurer(
+                session, principal, project):
+            return
+        raise Forbidden("not_host_or_procurer", "仅招标人或招标代理机构可进行此操作 (only the "
+                        "procurer or the host may do this)")
+    return gate
+
+
+def not_a_bidder() -> Forbidden:
+    return Forbidden("not_a_bidder", "仅本标段的投标人可进行此操作 (only a bidder of this "
+                     "section may do this)")
+
+
+def bidder_gate(session: AsyncSession, principal: Principal, *,
+                managers: bool = False) -> Gate:
+    """A bidder with a bid in the section (or, with ``managers``, also the host, the procurer
+    or a supervisor). The report's bidders are checked once it is loaded (:func:`bidder_org`)."""
+    async def gate(section: Section, project: Project) -> None:
+        if managers and await is_manager(session, principal, project):
+            return
+        if principal.role is not Role.BIDDER or (await session.execute(select(Bid.id).where(
+                Bid.section_id == section.id, Bid.org_id == principal.org_id).limit(1))
+                ).scalar_one_or_none() is None:
+            raise not_a_bidder()
+    return gate
 
 
 async def bidder_org(session: AsyncSession, principal: Principal, stage: Stage
@@ -106,8 +144,7 @@ async def bidder_org(session: AsyncSession, principal: Principal, stage: Stage
     org = await session.get(Organisation, principal.org_id)
     codes = {b["credit_code"] for b in stage.bidders}
     if principal.role is not Role.BIDDER or org is None or org.credit_code not in codes:
-        raise Forbidden("not_a_bidder", "仅本标段的投标人可进行此操作 (only a bidder of this "
-                        "section may do this)")
+        raise not_a_bidder()
     return org
 
 
