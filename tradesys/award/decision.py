@@ -27,6 +27,7 @@ Why this shape:
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -39,7 +40,7 @@ from tradesys.award import stage as stages
 from tradesys.award.models import Award, AwardNotice, Publicity, TenderFailure
 from tradesys.clock import isoformat_utc
 from tradesys.documents import notices as documents
-from tradesys.errors import Conflict, Forbidden, Invalid, NotFound
+from tradesys.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
 from tradesys.evaluation import methods, review
 from tradesys.identity.models import Organisation
 from tradesys.identity.principal import Principal
@@ -83,10 +84,26 @@ def _result_content(stage: stages.Stage, winner: dict[str, Any], round_: int) ->
     return "\n".join(lines)
 
 
-async def award(session: AsyncSession, principal: Principal, section_id: int,
-                credit_code: str | None, reason: str | None, rules: RuleBook,
-                key: Ed25519PrivateKey, now: datetime) -> dict[str, Any]:
-    stage = await stages.load(session, section_id, rules, lock=True,
+@dataclass
+class Decided:
+    """What an award request decides once every check passed: the stage, the winner, the
+    round, the recorded reason and every notice of the award (not yet signed)."""
+
+    stage: stages.Stage
+    chosen: dict[str, Any]
+    round: int
+    reason: str | None
+    notices: list[dict[str, Any]]
+
+
+#: Signed and rendered notices by SHA-256 of their file: (signature, PDF).
+Rendered = dict[str, tuple[str, bytes]]
+
+
+async def _decide(session: AsyncSession, principal: Principal, section_id: int,
+                  credit_code: str | None, reason: str | None, rules: RuleBook, now: datetime,
+                  *, lock: bool) -> Decided:
+    stage = await stages.load(session, section_id, rules, lock=lock,
                               gate=stages.host_gate(session, principal))
     if await session.get(TenderFailure, section_id) is not None:
         raise Conflict("tender_failed", "本标段已记录招标失败 (the tender of this section has "
@@ -123,8 +140,49 @@ async def award(session: AsyncSession, principal: Principal, section_id: int,
     round_ = len(awards) + 1
     procurer = await _party(session, stage.project.procurer_org_id)
     assert procurer is not None
-    notice_bodies = build(stage, chosen, round_, procurer,
-                          await _party(session, stage.project.agency_org_id), now)
+    notices = build(stage, chosen, round_, procurer,
+                    await _party(session, stage.project.agency_org_id), now)
+    return Decided(stage, chosen, round_, reason, notices)
+
+
+async def _render(key: Ed25519PrivateKey, notices: list[dict[str, Any]]) -> Rendered:
+    key_id = key_fingerprint(key.public_key())
+    rendered = {}
+    for notice in notices:
+        signature = documents.sign_notice(key, notice)
+        pdf = await asyncio.to_thread(documents.render_notice_pdf, notice, signature, key_id)
+        rendered[documents.notice_sha256(notice)] = (signature, pdf)
+    return rendered
+
+
+async def prerender(session: AsyncSession, principal: Principal, section_id: int,
+                    credit_code: str | None, reason: str | None, rules: RuleBook,
+                    key: Ed25519PrivateKey, now: datetime) -> Rendered:
+    """The notices an award request would issue, signed and rendered in a **read**
+    transaction, so the write transaction does not hold the database while WeasyPrint works
+    (on SQLite a write transaction holds the whole database). Only an optimisation:
+    :func:`award` decides again under its lock and renders whatever does not match; a request
+    that would be refused renders nothing here (the refusal comes from :func:`award`)."""
+    try:
+        decided = await _decide(session, principal, section_id, credit_code, reason, rules,
+                                now, lock=False)
+    except DomainError:
+        return {}
+    return await _render(key, decided.notices)
+
+
+async def award(session: AsyncSession, principal: Principal, section_id: int,
+                credit_code: str | None, reason: str | None, rules: RuleBook,
+                key: Ed25519PrivateKey, now: datetime, rendered: Rendered | None = None
+                ) -> dict[str, Any]:
+    decided = await _decide(session, principal, section_id, credit_code, reason, rules, now,
+                            lock=True)
+    stage, chosen, round_, reason = decided.stage, decided.chosen, decided.round, decided.reason
+    rendered = dict(rendered or {})
+    missing = [n for n in decided.notices if documents.notice_sha256(n) not in rendered]
+    rendered.update(await _render(key, missing))
+    key_id = key_fingerprint(key.public_key())
+    signed = [(n, *rendered[documents.notice_sha256(n)]) for n in decided.notices]
     orgs = await stages.orgs_by_code(session, [b["credit_code"] for b in stage.bidders])
     title = f"{stages.heading(stage)} 中标结果公告"
     content = _result_content(stage, chosen, round_)
@@ -136,12 +194,8 @@ async def award(session: AsyncSession, principal: Principal, section_id: int,
                 notice_id=notice.id)
     session.add(row)
     await session.flush()
-    key_id = key_fingerprint(key.public_key())
     issued = []
-    for notice_body in notice_bodies:
-        signature = documents.sign_notice(key, notice_body)
-        pdf = await asyncio.to_thread(documents.render_notice_pdf, notice_body, signature,
-                                      key_id)
+    for notice_body, signature, pdf in signed:
         addressee = notice_body["addressee"]["credit_code"]
         stored = AwardNotice(award_id=row.id, kind=notice_body["kind"],
                              addressee_org_id=orgs[addressee].id,

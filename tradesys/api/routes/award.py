@@ -122,11 +122,19 @@ async def answer_objection(call: Call) -> Response:
 async def award(call: Call) -> Response:
     section_id = call.path_int("section_id")
     body: AwardIn = call.body
+    services, now = call.services, call.now
+    assert call.principal is not None
+    # The notices are signed and rendered in a read transaction first (slow: WeasyPrint);
+    # the command decides again under its lock and uses what still matches.
+    async with services.db.reading() as session:
+        rendered = await decision.prerender(session, call.principal, section_id,
+                                            body.credit_code, body.reason, services.rules,
+                                            services.receipt_key, now)
 
     async def work(session: AsyncSession, principal: Principal) -> Result:
         return await decision.award(session, principal, section_id, body.credit_code,
-                                    body.reason, call.services.rules,
-                                    call.services.receipt_key, call.now)
+                                    body.reason, services.rules, services.receipt_key, now,
+                                    rendered)
 
     return await call.command(work, status=201)
 
