@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 
+from tradesys.award.publicity import end_due_publicities
 from tradesys.background import Background
 from tradesys.clock import Clock
 from tradesys.db.database import Database
@@ -18,7 +19,7 @@ log = logging.getLogger("tradesys.scheduler")
 
 Job = Callable[[Database, Clock], Awaitable[object]]
 
-JOBS: tuple[Job, ...] = (close_due_sections,)
+JOBS: tuple[Job, ...] = (close_due_sections, end_due_publicities)
 
 
 class Scheduler(Background):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from tradesys.api.routes import (
+    award,
     bidding,
     contracts,
     entrustments,
@@ -20,6 +21,6 @@ from tradesys.api.routing import Router
 def api_router() -> Router:
     router = Router()
     for module in (public, identity, projects, entrustments, tendering, bidding, opening, platform,
-                   evaluation, contracts):
+                   evaluation, award, contracts):
         router.endpoints.extend(module.router.endpoints)
     return router

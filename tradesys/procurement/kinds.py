@@ -47,6 +47,9 @@ class SectionState(StrEnum):
 class NoticeKind(StrEnum):
     TENDER = "tender"  # 招标公告
     TERMINATION = "termination"  # 终止公告
+    CANDIDATES = "candidates"  # 中标候选人公示
+    RESULT = "result"  # 中标结果公告
+    FAILED = "failed"  # 招标失败公告
 
 
 class ReportSet(StrEnum):
@@ -57,3 +60,6 @@ class ReportSet(StrEnum):
     TENDER_FILE_CLARI_MODI = "TENDER_FILE_CLARI_MODI"
     TENDER_LIST = "TENDER_LIST"
     BID_OPENING_RECORD = "BID_OPENING_RECORD"
+    TENDER_CANDIDATE = "TENDER_CANDIDATE"
+    WIN_RESULT_ANNO = "WIN_RESULT_ANNO"
+    BID_WINNING_NOTICE = "BID_WINNING_NOTICE"

@@ -60,6 +60,16 @@ class PeriodRules:
     #: Hours after the report is drafted before the host may record a member who has neither
     #: signed nor dissented as refusing without reasons (taken to agree, 条例 Art. 53).
     report_sign_hours: int = 24
+    #: The candidates are published (公示) within this many days of the final report, and
+    #: the publicity runs at least ``publicity_days`` (条例 Art. 54).
+    publicity_publish_days: int = 3
+    publicity_days: int = 3
+    #: An objection (异议) to the candidates is answered within this many days; until then
+    #: nothing is awarded (条例 Art. 54).
+    objection_answer_days: int = 3
+    #: The contract is signed within this many days of the award notice (法 Art. 46); printed
+    #: on the award notice.
+    contract_days: int = 30
 
 
 DEFAULT_RULES: dict[Procedure, PeriodRules] = {

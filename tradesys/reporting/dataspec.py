@@ -174,6 +174,8 @@ def build_record(
         )
     elif topic == "BID_OPENING_RECORD":
         record.update(_opening_record(event, project, settings))
+    elif topic in AWARD_TOPICS and event.type == AWARD_TOPICS[topic]:
+        record.update(_award_record(topic, event, project, settings))
     else:
         raise ValueError(f"no data-spec mapping for {topic} from {event.type!r}")
     return record
@@ -214,3 +216,69 @@ def _opening_record(
         "PDF_URL": f"{settings.public_base_url}{payload['pdf_url']}",
         "PDF_SHA256": payload["pdf_sha256"],
     }
+
+
+#: The award step's data sets and the event each is reported from (docs/award.md §8).
+AWARD_TOPICS = {
+    "TENDER_CANDIDATE": "award.publicity_published",
+    "WIN_RESULT_ANNO": "award.awarded",
+    "BID_WINNING_NOTICE": "award.notice_issued",
+}
+
+
+def _award_record(topic: str, event: EventFacts, project: dict[str, Any],
+                  settings: ReportingSettings) -> dict[str, Any]:
+    """中标候选人公示, 中标结果公告 and 中标通知书 from the events that publish or issue them."""
+    payload = event.payload
+    duty = (project.get("agency") or project["procurer"])["name"]
+    common_fields: dict[str, Any] = {"BID_SECTION_CODES": [payload["section"]["code"]]}
+    if topic == "BID_WINNING_NOTICE":
+        return {
+            **common_fields,
+            "WIN_NOTICE_CODE": payload["document_id"],
+            "WIN_BIDDER_NAME": payload["name"],
+            "WIN_BIDDER_CODE": payload["credit_code"],
+            "BID_AMOUNT": payload["price"],
+            "TIME_LIMIT": None,  # the bid's duration: not carried by the award yet
+            "PROJECT_LEAD": None, "PROJECT_LEAD_ID": None, "PROJECT_LEAD_CERTITY_NO": None,
+            "WIN_NOTICE_CONTENT": payload["content"],
+            "WIN_NOTICE_SEND_TIME": beijing(payload["issued_at"]),
+            # Added by us: the signed notice's SHA-256 and the contract period it states.
+            "WIN_NOTICE_SHA256": payload["sha256"],
+            "CONTRACT_DAYS": payload["contract_days"],
+        }
+    notice = {
+        **common_fields,
+        "NOTICE_NAME": payload["title"],
+        "NOTICE_CONTENT": payload["content"],
+        "NOTICE_SEND_TIME": beijing(event.occurred_at),
+        "NOTICE_MEDIA": "tradesys",
+        "URL": f"{settings.public_base_url}/notice.html?id={payload['notice_id']}",
+        "BULLETIN_DUTY": duty,
+        "TRADE_PLAT": settings.platform_code,
+    }
+    if topic == "TENDER_CANDIDATE":
+        notice["PUBLICITY_END_TIME"] = beijing(payload["ends_at"])  # added by us
+        notice["CANDIDATES"] = [
+            {
+                "WIN_CANDIDATE_NAME": c["name"],
+                "WIN_CANDIDATE_CODE": c["credit_code"],
+                "BIDDER_CODE_TYPE": CODE_TYPE_USCC,
+                "WIN_CANDIDATE_ORDER": c["rank"],
+                "IS_FLOAT_RATE": "0",
+                "BID_PRICE": c["price"],
+                "EVALUATION_RESULT": c.get("score"),
+            }
+            for c in payload["candidates"]
+        ]
+        return notice
+    notice.update(
+        WIN_BIDDER_NAME=payload["name"],
+        WIN_BIDDER_CODE=payload["credit_code"],
+        BIDDER_ROLE="中标人",
+        BID_AMOUNT=payload["price"],
+        BID_CURRENCY="CNY",
+        PRICE_UNIT="元",
+    )
+    return notice
+

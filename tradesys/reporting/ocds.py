@@ -217,6 +217,8 @@ def build_release(
         release["bids"] = {"details": details}
     elif event.type in ("opening.closed", "opening.failed"):
         _opening(release, event, project, settings)
+    elif event.type in ("award.publicity_published", "award.awarded", "award.notice_issued"):
+        _award(release, event, settings)
     elif event.type == "project.cancelled":
         release["tag"] = ["tenderCancellation"]
         tender.update(
@@ -300,6 +302,65 @@ def _opening(release: dict[str, Any], event: EventFacts, project: dict[str, Any]
             "value": sum(1 for b in record["bidders"] if b.get("outcome") == "decrypted"),
             "date": published})
     release["bids"] = bids
+
+
+def _award_id(section_code: str, credit_code: str) -> str:
+    """One OCDS award per section and candidate: proposed (``pending``) at the publicity,
+    ``active`` for the winner and ``unsuccessful`` for the others at the award; the compiled
+    record merges them by this id."""
+    return f"award-{section_code}-{credit_code}"
+
+
+def _award(release: dict[str, Any], event: EventFacts, settings: ReportingSettings) -> None:
+    """中标候选人公示 (tag ``award``, the candidates as pending awards), 中标结果公告 (tag
+    ``award``, the winner's award active) and 中标通知书 (tag ``awardUpdate``, the signed
+    notice's SHA-256 as an award document)."""
+    payload, published = event.payload, _date(event.occurred_at)
+    section = payload["section"]["code"]
+    release["tender"]["status"] = "active"
+    if event.type == "award.notice_issued":
+        org = {"name": payload["name"], "credit_code": payload["credit_code"]}
+        release["tag"] = ["awardUpdate"]
+        release["parties"].append(_party(org, ["tenderer", "supplier"]))
+        release["awards"] = [{
+            "id": _award_id(section, payload["credit_code"]), "status": "active",
+            "documents": [{
+                "id": payload["document_id"], "documentType": "awardNotice",
+                "title": "中标通知书", "datePublished": published, "language": "zh",
+                "description": f"中标通知书（平台签名的规范 JSON）。SHA-256: {payload['sha256']}",
+            }],
+        }]
+        return
+    release["tag"] = ["award"]
+    notice = {"id": f"notice-{payload['notice_id']}", "title": payload["title"],
+              "description": payload["content"], "datePublished": published, "language": "zh",
+              "url": f"{settings.public_base_url}/notice.html?id={payload['notice_id']}"}
+    if event.type == "award.publicity_published":
+        awards = []
+        for candidate in payload["candidates"]:
+            org = {"name": candidate["name"], "credit_code": candidate["credit_code"]}
+            release["parties"].append(_party(org, ["tenderer"]))
+            awards.append({
+                "id": _award_id(section, candidate["credit_code"]), "status": "pending",
+                "title": f"第{candidate['rank']}中标候选人", "date": published,
+                "value": _amount(candidate["price"]), "suppliers": [_ref(org)],
+                "documents": [{**notice, "documentType": "awardNotice"}],
+            })
+        release["awards"] = awards
+        return
+    awards = []
+    for candidate in payload["candidates"]:
+        org = {"name": candidate["name"], "credit_code": candidate["credit_code"]}
+        won = candidate["credit_code"] == payload["credit_code"]
+        release["parties"].append(_party(org, ["tenderer", "supplier"] if won else ["tenderer"]))
+        award: dict[str, Any] = {"id": _award_id(section, candidate["credit_code"]),
+                                 "status": "active" if won else "unsuccessful",
+                                 "suppliers": [_ref(org)]}
+        if won:
+            award.update(title="中标人", date=published, value=_amount(payload["price"]),
+                         documents=[{**notice, "documentType": "awardNotice"}])
+        awards.append(award)
+    release["awards"] = awards
 
 
 def release_package(

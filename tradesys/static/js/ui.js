@@ -112,7 +112,10 @@ export const SECTION_STATES = {
 
 export const BID_STATES = { valid: '有效', replaced: '已被替换', withdrawn: '已撤回' };
 
-export const NOTICE_KINDS = { tender: '招标公告', termination: '终止公告' };
+export const NOTICE_KINDS = {
+  tender: '招标公告', termination: '终止公告', candidates: '中标候选人公示', result: '中标结果公告',
+  failed: '招标失败公告',
+};
 
 export const ROLES = {
   procurer: '招标人',
