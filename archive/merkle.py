@@ -30,8 +30,11 @@ __all__ = [
     "EMPTY_ROOT",
     "TreeHasher",
     "consistency_proof",
+    "consistency_ranges",
     "inclusion_proof",
+    "inclusion_ranges",
     "leaf_hash",
+    "list_subtree",
     "node_hash",
     "root_of",
     "verify_consistency",
@@ -72,6 +75,13 @@ class TreeHasher:
     def __init__(self) -> None:
         self._stack: list[tuple[int, bytes]] = []  # (height, hash), heights strictly falling
         self.size = 0
+
+    def copy(self) -> TreeHasher:
+        """An independent hasher at the same point (to extend a known tree further)."""
+        twin = TreeHasher()
+        twin._stack = list(self._stack)
+        twin.size = self.size
+        return twin
 
     def add_leaf_hash(self, hashed: bytes) -> None:
         if len(hashed) != HASH_SIZE:
@@ -117,49 +127,58 @@ def list_subtree(leaves: Sequence[bytes]) -> Subtree:
     return subtree
 
 
-def inclusion_proof(index: int, size: int, subtree: Subtree) -> list[bytes]:
-    """PATH(m, D[n]) (§2.1.3.1): the audit path of leaf ``index`` in the tree of ``size``."""
+def inclusion_ranges(index: int, size: int) -> list[tuple[int, int]]:
+    """The leaf ranges whose hashes make PATH(m, D[n]) (§2.1.3.1), in the path's order."""
     if not 0 <= index < size:
         raise ValueError("the leaf index must be below the tree size")
-    path: list[bytes] = []
+    ranges: list[tuple[int, int]] = []
     start, end, m = 0, size, index
     # PATH(m, D[n]) = PATH(m, left) : MTH(right) or PATH(m − k, right) : MTH(left): the
-    # sibling nearest the root comes last, so walk down and prepend.
+    # sibling nearest the root comes last, so walk down and reverse.
     while end - start > 1:
         k = _split(end - start)
         if m < k:
-            path.append(subtree(start + k, end))
+            ranges.append((start + k, end))
             end = start + k
         else:
-            path.append(subtree(start, start + k))
+            ranges.append((start, start + k))
             start, m = start + k, m - k
-    path.reverse()
-    return path
+    ranges.reverse()
+    return ranges
 
 
-def consistency_proof(first: int, second: int, subtree: Subtree) -> list[bytes]:
-    """PROOF(m, D[n]) = SUBPROOF(m, D[n], true) (§2.1.4.1) for 0 < m ≤ n.
-
-    For m = n the proof is empty (the two heads must then simply be equal)."""
+def consistency_ranges(first: int, second: int) -> list[tuple[int, int]]:
+    """The leaf ranges whose hashes make PROOF(m, D[n]) = SUBPROOF(m, D[n], true)
+    (§2.1.4.1), for 0 < m ≤ n; for m = n there are none (the heads must simply be equal)."""
     if not 0 < first <= second:
         raise ValueError("a consistency proof needs 0 < first <= second")
-    proof: list[bytes] = []
+    ranges: list[tuple[int, int]] = []
     start, end, m, whole = 0, second, first, True
     while True:
         n = end - start
         if m == n:
             if not whole:
-                proof.append(subtree(start, end))
+                ranges.append((start, end))
             break
         k = _split(n)
         if m <= k:
-            proof.append(subtree(start + k, end))
+            ranges.append((start + k, end))
             end = start + k
         else:
-            proof.append(subtree(start, start + k))
+            ranges.append((start, start + k))
             start, m, whole = start + k, m - k, False
-    proof.reverse()
-    return proof
+    ranges.reverse()
+    return ranges
+
+
+def inclusion_proof(index: int, size: int, subtree: Subtree) -> list[bytes]:
+    """PATH(m, D[n]): the audit path of leaf ``index`` in the tree of ``size``."""
+    return [subtree(a, b) for a, b in inclusion_ranges(index, size)]
+
+
+def consistency_proof(first: int, second: int, subtree: Subtree) -> list[bytes]:
+    """PROOF(m, D[n]) for 0 < m ≤ n (empty for m = n)."""
+    return [subtree(a, b) for a, b in consistency_ranges(first, second)]
 
 
 def verify_inclusion(leaf_hashed: bytes, index: int, size: int, path: Sequence[bytes],

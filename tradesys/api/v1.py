@@ -7,6 +7,7 @@ from tradesys.api.routes import (
     entrustments,
     evaluation,
     identity,
+    log,
     opening,
     platform,
     projects,
@@ -19,6 +20,6 @@ from tradesys.api.routing import Router
 def api_router() -> Router:
     router = Router()
     for module in (public, identity, projects, entrustments, tendering, bidding, opening, platform,
-                   evaluation):
+                   evaluation, log):
         router.endpoints.extend(module.router.endpoints)
     return router
