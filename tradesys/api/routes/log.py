@@ -85,7 +85,7 @@ def log_broken(exc: log_tree.BrokenLog) -> Unavailable:
 @router.endpoint("GET", "/log/tree-head",
                  summary="事件日志签名树头 (the newest public signed tree head of the event log, "
                  "RFC 9162 Merkle tree)", tag="log", public=True)
-async def tree_head(call: Call) -> Result:
+async def log_tree_head(call: Call) -> Result:
     async def work(session: AsyncSession, _principal: Principal | None) -> Result:
         return (await _current(call, session)).as_json()
 
@@ -95,14 +95,14 @@ async def tree_head(call: Call) -> Result:
 @router.endpoint("GET", "/log/key",
                  summary="树头签名公钥 (the Ed25519 public key that signs tree heads, PEM)",
                  tag="log", public=True, produces=PEM)
-async def signing_key(call: Call) -> Response:
+async def log_key(call: Call) -> Response:
     return PlainTextResponse(public_pem(_publisher(call).key))
 
 
 @router.endpoint("GET", "/log/consistency",
                  summary="一致性证明 (RFC 9162 consistency proof between two tree sizes, up to "
                  "the newest public tree head)", tag="log", public=True, params=(FROM, TO))
-async def consistency(call: Call) -> Result:
+async def log_consistency(call: Call) -> Result:
     first = _number(call, "from")
     if first is None:
         raise BadRequest("invalid_from", "缺少参数 from (from is required)")
@@ -128,7 +128,7 @@ async def consistency(call: Call) -> Result:
 @router.endpoint("GET", "/log/inclusion",
                  summary="包含证明 (RFC 9162 inclusion proof of event seq in a tree size, up to "
                  "the newest public tree head)", tag="log", public=True, params=(SEQ, SIZE))
-async def inclusion(call: Call) -> Result:
+async def log_inclusion(call: Call) -> Result:
     seq = _number(call, "seq", minimum=1)
     if seq is None:
         raise BadRequest("invalid_seq", "缺少参数 seq (seq is required)")
