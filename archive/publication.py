@@ -33,7 +33,14 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from archive import merkle
-from archive.tree_head import SignedTreeHead, TreeHead, leaf_hashes, sign_tree_head, size_before
+from archive.tree_head import (
+    SignedTreeHead,
+    SubtreeCache,
+    TreeHead,
+    leaf_hashes,
+    sign_tree_head,
+    size_before,
+)
 from tradesys.procurement.kinds import SectionState
 from tradesys.procurement.models import Notice, Section
 
@@ -88,6 +95,8 @@ class TreeHeadPublisher:
         self.interval_seconds = interval_seconds
         self._heads: OrderedDict[datetime, SignedTreeHead] = OrderedDict()
         self._known: _Known | None = None
+        #: Large subtrees' hashes, shared by the proofs this process serves.
+        self.subtrees = SubtreeCache()
 
     async def current(self, session: AsyncSession, now: datetime) -> SignedTreeHead:
         """The newest public signed tree head."""

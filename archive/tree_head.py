@@ -26,6 +26,7 @@ batches, folded into a :class:`~archive.merkle.TreeHasher` (O(log n) state).
 from __future__ import annotations
 
 import re
+from collections import OrderedDict
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -158,30 +159,86 @@ async def leaf_hashes(session: AsyncSession, start: int, end: int,
             expected += 1
 
 
-async def subtree_hash(session: AsyncSession, start: int, end: int) -> bytes:
-    """MTH of leaves ``[start, end)``, streamed with O(log n) state."""
+class SubtreeCache:
+    """Hashes of large perfect subtrees (aligned blocks of at least 2^:attr:`min_height`
+    leaves), most recently used kept: the log is append-only, so a block's hash never changes,
+    and a proof that reuses blocks reads only the leaves at its edges. Bounded: at most
+    ``entries`` hashes (about 150 bytes each)."""
+
+    def __init__(self, *, min_height: int = 10, entries: int = 16384) -> None:
+        self.min_height = min_height
+        self.entries = entries
+        self._blocks: OrderedDict[tuple[int, int], bytes] = OrderedDict()
+
+    def get(self, start: int, height: int) -> bytes | None:
+        value = self._blocks.get((start, height))
+        if value is not None:
+            self._blocks.move_to_end((start, height))
+        return value
+
+    def put(self, start: int, height: int, value: bytes) -> None:
+        if height < self.min_height:
+            return
+        self._blocks[(start, height)] = value
+        while len(self._blocks) > self.entries:
+            self._blocks.popitem(last=False)
+
+
+async def _streamed(session: AsyncSession, start: int, end: int) -> bytes:
     hasher = merkle.TreeHasher()
     async for hashed in leaf_hashes(session, start, end):
         hasher.add_leaf_hash(hashed)
     return hasher.root()
 
 
+async def subtree_hash(session: AsyncSession, start: int, end: int,
+                       cache: SubtreeCache | None = None) -> bytes:
+    """MTH of leaves ``[start, end)``, streamed with O(log n) state.
+
+    The range splits into perfect blocks by the binary digits of its length, largest first
+    (the RFC's shape), folded right to left; with a ``cache``, an aligned block large enough
+    is looked up (or stored) instead of re-read."""
+    if start >= end:
+        return merkle.EMPTY_ROOT
+    blocks: list[bytes] = []
+    at = start
+    for height in range((end - start).bit_length() - 1, -1, -1):
+        size = 1 << height
+        if not (end - start) & size:
+            continue
+        aligned = cache is not None and height >= cache.min_height and at % size == 0
+        value = cache.get(at, height) if aligned and cache is not None else None
+        if value is None:
+            value = await _streamed(session, at, at + size)
+            if aligned and cache is not None:
+                cache.put(at, height, value)
+        blocks.append(value)
+        at += size
+    root = blocks[-1]
+    for left in reversed(blocks[:-1]):
+        root = merkle.node_hash(left, root)
+    return root
+
+
 async def tree_root(session: AsyncSession, size: int) -> bytes:
     return await subtree_hash(session, 0, size)
 
 
-async def _hashes(session: AsyncSession, ranges: list[tuple[int, int]]) -> list[bytes]:
-    return [await subtree_hash(session, start, end) for start, end in ranges]
+async def _hashes(session: AsyncSession, ranges: list[tuple[int, int]],
+                  cache: SubtreeCache | None) -> list[bytes]:
+    return [await subtree_hash(session, start, end, cache) for start, end in ranges]
 
 
-async def inclusion_proof(session: AsyncSession, index: int, size: int) -> list[bytes]:
+async def inclusion_proof(session: AsyncSession, index: int, size: int,
+                          cache: SubtreeCache | None = None) -> list[bytes]:
     """The audit path of leaf ``index`` (event ``index + 1``) in the tree of ``size``."""
-    return await _hashes(session, merkle.inclusion_ranges(index, size))
+    return await _hashes(session, merkle.inclusion_ranges(index, size), cache)
 
 
-async def consistency_proof(session: AsyncSession, first: int, second: int) -> list[bytes]:
+async def consistency_proof(session: AsyncSession, first: int, second: int,
+                            cache: SubtreeCache | None = None) -> list[bytes]:
     """The RFC 9162 consistency proof from size ``first`` to ``second`` (0 < first ≤ second)."""
-    return await _hashes(session, merkle.consistency_ranges(first, second))
+    return await _hashes(session, merkle.consistency_ranges(first, second), cache)
 
 
 async def tree_head_at(session: AsyncSession, platform_code: str, size: int,

@@ -21,6 +21,7 @@ from archive import merkle
 from archive.tree_head import verify_tree_head
 from tests.bids.test_opening import _envelope
 from tests.bids.test_submission import sealing, submit
+from tests.events.test_chain import _tamper
 from tests.support import T0, Flow, Seed, assert_error, table_counts
 from tradesys.clock import AdjustableClock, isoformat_utc
 from tradesys.events.models import Event
@@ -191,3 +192,23 @@ async def test_bad_parameters_are_400_and_change_nothing(
         if code == "tree_size_not_published":
             assert error["details"] == {"public_tree_size": n}
     assert await table_counts(services) == counts
+
+
+async def test_a_log_with_a_gap_is_a_clear_503_not_a_500(
+        client: httpx.AsyncClient, services: Services, clock: AdjustableClock) -> None:
+    """What a database superuser could do (tests/events/test_chain.py): the tree refuses to
+    cover a log with a hole, and says so."""
+    await _tamper(services, "DELETE FROM events WHERE seq = 5")
+    clock.advance(timedelta(hours=2))
+    for path, params in (("tree-head", {}), ("consistency", {"from": "1", "to": "1"}),
+                         ("inclusion", {"seq": "1"})):
+        response = await client.get(f"/api/v1/log/{path}", params=params)
+        assert_error(response, 503, "log_broken")
+        assert "event 5" in response.json()["error"]["message"]
+
+
+async def test_a_malformed_hash_is_a_clear_503(
+        client: httpx.AsyncClient, services: Services, clock: AdjustableClock) -> None:
+    await _tamper(services, "UPDATE events SET hash = 'not hex' WHERE seq = 3")
+    clock.advance(timedelta(hours=2))
+    assert_error(await client.get("/api/v1/log/tree-head"), 503, "log_broken")

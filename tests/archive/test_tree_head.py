@@ -12,7 +12,10 @@ from sqlalchemy import select
 from archive import merkle
 from archive.publication import on_schedule
 from archive.tree_head import (
+    SubtreeCache,
     TreeHead,
+    consistency_proof,
+    inclusion_proof,
     leaf_hashes,
     sign_tree_head,
     size_before,
@@ -92,3 +95,25 @@ async def test_the_tree_streamed_in_small_batches_is_the_tree_of_the_rows(
         # The seed's events all occurred at T0: none before it, all before a second later.
         assert await size_before(session, T0) == 0
         assert await size_before(session, T0 + timedelta(seconds=1)) == n
+
+
+async def test_proofs_read_through_the_subtree_cache_are_the_pure_proofs(
+        services: Services) -> None:
+    """A tiny cache (blocks of 2+ leaves, 5 entries: constant eviction) changes no hash."""
+    cache = SubtreeCache(min_height=1, entries=5)
+    async with services.db.reading() as session:
+        rows = (await session.execute(select(Event.hash).order_by(Event.seq))).scalars().all()
+        leaves = [bytes.fromhex(h) for h in rows]
+        n = len(leaves)
+        pure = merkle.list_subtree(leaves)
+        for start in range(0, n, 3):
+            for end in range(start + 1, n + 1, 4):
+                assert await subtree_hash(session, start, end, cache) == pure(start, end)
+        for _ in range(2):  # the second round is served largely from the cache
+            for index in range(n):
+                assert (await inclusion_proof(session, index, n, cache)
+                        == merkle.inclusion_proof(index, n, pure))
+            for first in range(1, n + 1):
+                assert (await consistency_proof(session, first, n, cache)
+                        == merkle.consistency_proof(first, n, pure))
+        assert len(cache._blocks) == 5

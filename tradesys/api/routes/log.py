@@ -117,7 +117,8 @@ async def log_consistency(call: Call) -> Result:
             raise BadRequest("invalid_from", "from 不能大于 to (from must not exceed to)")
         try:
             proof = ([] if first == 0 or first == last
-                     else await log_tree.consistency_proof(session, first, last))
+                     else await log_tree.consistency_proof(session, first, last,
+                                                     _publisher(call).subtrees))
         except log_tree.BrokenLog as exc:
             raise log_broken(exc) from exc
         return {"first": first, "second": last, "consistency_path": _hex(proof)}
@@ -143,7 +144,8 @@ async def log_inclusion(call: Call) -> Result:
             raise BadRequest("invalid_seq", f"事件 {seq} 不在大小为 {tree_size} 的树中 "
                              f"(event {seq} is not in the tree of size {tree_size})")
         try:
-            path = await log_tree.inclusion_proof(session, seq - 1, tree_size)
+            path = await log_tree.inclusion_proof(session, seq - 1, tree_size,
+                                                  _publisher(call).subtrees)
         except log_tree.BrokenLog as exc:
             raise log_broken(exc) from exc
         return {"seq": seq, "leaf_index": seq - 1, "tree_size": tree_size,
