@@ -212,3 +212,36 @@ async def test_a_malformed_hash_is_a_clear_503(
     await _tamper(services, "UPDATE events SET hash = 'not hex' WHERE seq = 3")
     clock.advance(timedelta(hours=2))
     assert_error(await client.get("/api/v1/log/tree-head"), 503, "log_broken")
+
+
+async def test_the_earliest_open_window_holds_the_head(
+        client: httpx.AsyncClient, services: Services, clock: AdjustableClock, flow: Flow,
+        app: Starlette) -> None:
+    clock.advance(timedelta(hours=2))
+    flow.now = clock.now()
+    _, seeded = await _checked_head(client)
+    await flow.announced()  # window one opens at 03:00, its deadline 21 days later
+    clock.advance(timedelta(days=10))
+    flow.now = two_opens = clock.now()
+    await flow.announced()  # window two opens ten days later
+    clock.advance(timedelta(days=12))
+    # Window one's deadline has passed, but its sections are tendering until closed.
+    assert (await _head(client))["tree_head"]["tree_size"] == seeded.tree_size
+    await app.state.scheduler.run_once()  # closes window one only
+    clock.advance(timedelta(hours=2))
+    _, head = await _checked_head(client)
+    assert head.timestamp == two_opens  # held at the start of the window still open
+    async with services.db.reading() as session:
+        before_two = (await session.execute(select(func.count()).select_from(Event).where(
+            Event.occurred_at < two_opens))).scalar_one()
+    assert head.tree_size == before_two > seeded.tree_size
+    assert head.root_hash == merkle.root_of((await _event_hashes(services))[:before_two])
+    # The server clock never goes back, but the publisher asked about an earlier instant than
+    # its last computes that head afresh rather than extending its state past it.
+    publisher = services.tree_heads
+    assert publisher is not None
+    async with services.db.reading() as session:
+        earlier = await publisher.current(session, T0 + timedelta(minutes=30))
+        seeded_again = await publisher.current(session, T0 + timedelta(hours=2))
+    assert (earlier.head.tree_size, earlier.head.root_hash) == (0, merkle.EMPTY_ROOT)
+    assert seeded_again.head == seeded
