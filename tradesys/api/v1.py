@@ -9,6 +9,7 @@ from tradesys.api.routes import (
     entrustments,
     evaluation,
     identity,
+    log,
     opening,
     platform,
     projects,
@@ -21,6 +22,6 @@ from tradesys.api.routing import Router
 def api_router() -> Router:
     router = Router()
     for module in (public, identity, projects, entrustments, tendering, bidding, opening, platform,
-                   evaluation, award, contracts):
+                   evaluation, award, contracts, log):
         router.endpoints.extend(module.router.endpoints)
     return router
