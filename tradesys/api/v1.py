@@ -8,6 +8,7 @@ from tradesys.api.routes import (
     evaluation,
     identity,
     opening,
+    operations,
     platform,
     projects,
     public,
@@ -19,6 +20,6 @@ from tradesys.api.routing import Router
 def api_router() -> Router:
     router = Router()
     for module in (public, identity, projects, entrustments, tendering, bidding, opening, platform,
-                   evaluation):
+                   evaluation, operations):
         router.endpoints.extend(module.router.endpoints)
     return router
