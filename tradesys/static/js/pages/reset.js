@@ -14,7 +14,7 @@ function takeToken() {
   return token && TOKEN.test(token) ? token : null;
 }
 
-const token = takeToken();
+let token = takeToken();
 
 async function submit(event) {
   event.preventDefault();
@@ -30,6 +30,8 @@ async function submit(event) {
   const done = busy(form);
   try {
     await post('/auth/password-reset', { token, password });
+    done();
+    form.reset();
     form.hidden = true;
     $('#reset-done').hidden = false;
     $('#reset-done a').focus();
@@ -43,10 +45,18 @@ async function submit(event) {
   }
 }
 
-initLayout();
-if (token) {
-  $('#reset-form').hidden = false;
-  $('#reset-form').addEventListener('submit', submit);
-} else {
-  $('#reset-missing').hidden = false;
+function show() {
+  $('#reset-form').hidden = !token;
+  $('#reset-missing').hidden = Boolean(token);
 }
+
+initLayout();
+$('#reset-form').addEventListener('submit', submit);
+// A second link pasted into this tab changes only the fragment: no reload, so take it here.
+window.addEventListener('hashchange', () => {
+  token = takeToken();
+  clearMessages();
+  $('#reset-done').hidden = true;
+  show();
+});
+show();
