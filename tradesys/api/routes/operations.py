@@ -51,7 +51,7 @@ async def _readiness(call: Call) -> ReadinessOut:
 @router.endpoint("GET", "/operations/status",
                  summary="运行状态 (readiness, the scheduler and the report relay; admin)",
                  tag="operations", response=OperationsStatusOut)
-async def status(call: Call) -> Result:
+async def operations_status(call: Call) -> Result:
     _admin(call)
     state = call.request.app.state
     scheduler = getattr(state, "scheduler", None)
@@ -77,7 +77,7 @@ async def status(call: Call) -> Result:
 @router.endpoint("POST", "/operations/replay",
                  summary="重新报送死信 (re-queue dead-lettered reports, all or one project's; "
                  "admin)", tag="operations", body=Replay, response=ReplayOut)
-async def replay(call: Call) -> Response:
+async def replay_dead_letters(call: Call) -> Response:
     body: Replay = call.body
 
     async def work(session: AsyncSession, principal: Principal) -> Result:
