@@ -43,6 +43,10 @@ class Settings:
     token_max_ttl_days: int = field(
         default_factory=lambda: int(_env("TOKEN_MAX_TTL_DAYS", "30"))
     )
+    #: How long an admin's one-time password reset link works, in seconds (a day).
+    password_reset_ttl_seconds: int = field(
+        default_factory=lambda: int(_env("PASSWORD_RESET_TTL_SECONDS", str(24 * 3600)))
+    )
     #: Addresses (or networks, CIDR) of the reverse proxies whose ``X-Forwarded-For`` and
     #: ``X-Forwarded-Proto`` are believed; comma-separated. None by default: the peer address
     #: is the client's, whatever headers it sends.

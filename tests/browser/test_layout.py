@@ -35,6 +35,9 @@ PAGES = {
     "bid.html": None,
     "hall.html": None,
     "tender.html": None,
+    # The admin's own page: its nav link (shown to the admin only) is marked on it for everyone.
+    "console.html": "平台运维",
+    "reset.html": None,
 }
 
 

@@ -11,6 +11,7 @@ from tradesys.api.routes import (
     identity,
     log,
     opening,
+    operations,
     platform,
     projects,
     public,
@@ -22,6 +23,6 @@ from tradesys.api.routing import Router
 def api_router() -> Router:
     router = Router()
     for module in (public, identity, projects, entrustments, tendering, bidding, opening, platform,
-                   evaluation, award, contracts, log):
+                   evaluation, award, contracts, log, operations):
         router.endpoints.extend(module.router.endpoints)
     return router

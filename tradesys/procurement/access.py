@@ -60,7 +60,8 @@ async def authorize_project(
     usable = held & ROLE_GRANTS[principal.role]
     visible = (
         bool(usable)
-        or principal.role in (Role.ADMIN, Role.SUPERVISOR)
+        # A supervisor sees only what its department was granted (procurement/supervisors.py).
+        or principal.role is Role.ADMIN
         # Once announced, a project is public to bidders (its notice is public anyway).
         or (principal.role is Role.BIDDER and project.state != ProjectState.REGISTERED)
     )
