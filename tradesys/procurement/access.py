@@ -38,6 +38,13 @@ async def grants_of(session: AsyncSession, project_id: int, org_id: int) -> set[
     return {Grant(value) for value in rows}
 
 
+async def supervises(session: AsyncSession, principal: Principal, project_id: int) -> bool:
+    """A supervisor whose department was granted the project (tradesys/procurement/supervisors.py):
+    the only supervisors who follow its evaluation and award."""
+    return principal.role is Role.SUPERVISOR and Grant.SUPERVISOR in await grants_of(
+        session, project_id, principal.org_id)
+
+
 def _not_found() -> NotFound:
     return NotFound("project_not_found", "项目不存在 (no such project)")
 
