@@ -212,7 +212,8 @@ async def test_publicity_objection_award_and_notices(
     assert all(name in text for name in _expert_names(reported.report))
 
     kinds = [t for t, _ in await award_events(services, reported.section_id)]
-    assert kinds == ["award.publicity_published", "award.objection_raised",
+    assert kinds == ["award.evaluation_reported", "award.publicity_published",
+                     "award.objection_raised",
                      "award.publicity_ended", "award.objection_answered", "award.awarded",
                      "award.notice_issued"]
     [event] = [p for t, p in await award_events(services, reported.section_id)
@@ -280,7 +281,8 @@ async def test_declining_winners_then_a_failed_tender(
                  "tender_failed")
     assert await table_counts(services) == before
     kinds = [t for t, _ in await award_events(services, reported.section_id)]
-    assert kinds == ["award.publicity_published", "award.publicity_ended",
+    assert kinds == ["award.evaluation_reported", "award.publicity_published",
+                     "award.publicity_ended",
                      *["award.awarded", "award.notice_issued", "award.declined"] * 3,
                      "award.failed"]
 

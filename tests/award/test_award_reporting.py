@@ -1,5 +1,6 @@
-"""The award step reported to the public service platform: the candidates' publicity
-(TENDER_CANDIDATE), the result announcement (WIN_RESULT_ANNO) and the award notice
+"""The award step reported to the public service platform: the evaluation report
+(EVALUATION_REPORT) and the candidates' publicity (TENDER_CANDIDATE) together, the result
+announcement (WIN_RESULT_ANNO) and the award notice
 (BID_WINNING_NOTICE), each a data-spec record and a valid OCDS release, delivered in order."""
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from tradesys.reporting.report import report_for
 from tradesys.reporting.validation import release_errors
 from tradesys.services import Services
 
-TOPICS = ("TENDER_CANDIDATE", "WIN_RESULT_ANNO", "BID_WINNING_NOTICE")
+TOPICS = ("EVALUATION_REPORT", "TENDER_CANDIDATE", "WIN_RESULT_ANNO", "BID_WINNING_NOTICE")
 
 
 async def test_candidates_result_and_award_notice_are_reported(
@@ -52,6 +53,22 @@ async def test_candidates_result_and_award_notice_are_reported(
         assert release_errors(report.document["release"]) == []
         assert report.document["record"]["BID_SECTION_CODES"] == [reported.opened.section_code]
 
+    record = reports["EVALUATION_REPORT"].document["record"]
+    final = await client.get(f"{section}/evaluation/report", headers=seed.agency.auth)
+    assert record["REPORT_SHA256"] == final.json()["sha256"]
+    assert (record["BID_COUNT"], record["COMPLIANT_COUNT"]) == (4, 4)
+    assert record["EVALUATION_RESULT"] == "；".join(
+        f"第{c['rank']}名 {names[c['credit_code']]}" for c in candidates)
+    assert record["SUBMIT_TIME"] and record["END_TIME"] and "综合评估法" in record[
+        "EVALUATION_CONTENT"]
+    release = reports["EVALUATION_REPORT"].document["release"]
+    assert release["tag"] == ["tenderUpdate"]
+    assert release["tender"]["documents"][0]["documentType"] == "evaluationReports"
+
+    committee = [m["name"] for m in reported.report["committee"] if m["seat"] == "expert"]
+    for topic in ("EVALUATION_REPORT", "TENDER_CANDIDATE"):  # before the award: no names
+        assert not any(name in reports[topic].body.decode() for name in committee)
+
     record = reports["TENDER_CANDIDATE"].document["record"]
     assert [(c["WIN_CANDIDATE_ORDER"], c["WIN_CANDIDATE_CODE"], c["WIN_CANDIDATE_NAME"])
             for c in record["CANDIDATES"]] == [
@@ -59,8 +76,6 @@ async def test_candidates_result_and_award_notice_are_reported(
     release = reports["TENDER_CANDIDATE"].document["release"]
     assert release["tag"] == ["award"]
     assert {a["status"] for a in release["awards"]} == {"pending"}
-    committee = [m["name"] for m in reported.report["committee"] if m["seat"] == "expert"]
-    assert not any(name in reports["TENDER_CANDIDATE"].body.decode() for name in committee)
 
     record = reports["WIN_RESULT_ANNO"].document["record"]
     assert (record["WIN_BIDDER_CODE"], record["WIN_BIDDER_NAME"]) == (winner, names[winner])
@@ -90,9 +105,9 @@ async def test_candidates_result_and_award_notice_are_reported(
     ocid = reports["TENDER_CANDIDATE"].document["release"]["ocid"]
     arrived = sorted((r for r in receiver.reports() if r["ocid"] == ocid),
                      key=lambda item: item["arrival"])
-    assert [item["dataset"] for item in arrived][-3:] == list(TOPICS)
+    assert [item["dataset"] for item in arrived][-4:] == list(TOPICS)
     # The public pull feed carries them too, as valid releases.
     feed = await client.get("/api/v1/platform/releases", params={"limit": 100})
     assert feed.status_code == 200
     tags = [r["tag"] for r in feed.json()["releases"] if r["ocid"] == ocid]
-    assert tags[-3:] == [["award"], ["award"], ["awardUpdate"]]
+    assert tags[-4:] == [["tenderUpdate"], ["award"], ["award"], ["awardUpdate"]]

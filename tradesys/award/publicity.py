@@ -48,6 +48,28 @@ def _content(stage: stages.Stage, candidates: list[dict[str, Any]], ends_at: dat
     return "\n".join(lines)
 
 
+def _evaluation_facts(stage: stages.Stage, candidates: list[dict[str, Any]]
+                      ) -> dict[str, Any]:
+    """What EVALUATION_REPORT states of the final report: when it was completed and signed,
+    how many bids it reviewed and passed, the method and the ranking; the committee only by
+    its size."""
+    body, report = stage.body, stage.report
+    assert report.final_at is not None
+    compliant = sum(1 for b in body["bidders"] if b["compliant"])
+    method = {"comprehensive": "综合评估法",
+              "lowest_evaluated_price": "经评审的最低投标价法"}[body["method"]]
+    content = (f"评标委员会（{len(body['committee'])}人）按{method}评审{len(body['bidders'])}"
+               f"份投标文件，{compliant}份通过资格和符合性审查，推荐中标候选人{len(candidates)}名。"
+               f"评标报告 SHA-256：{report.sha256}")
+    result = "；".join(f"第{c['rank']}名 {c['name']}" for c in candidates)
+    return {"section": stages.section_facts(stage), "report_sha256": report.sha256,
+            "method": body["method"], "started_at": body["started_at"],
+            "completed_at": body["completed_at"], "final_at": isoformat_utc(report.final_at),
+            "bids": len(body["bidders"]), "compliant": compliant,
+            "committee_size": len(body["committee"]), "candidates": candidates,
+            "content": content, "result": result}
+
+
 async def publish(session: AsyncSession, principal: Principal, section_id: int,
                   rules: RuleBook, now: datetime) -> dict[str, Any]:
     stage = await stages.load(session, section_id, rules, lock=True,
@@ -74,6 +96,11 @@ async def publish(session: AsyncSession, principal: Principal, section_id: int,
                           published_at=now, publish_by=publish_by, late=late, ends_at=ends_at)
     session.add(publicity)
     await session.flush()
+    # The report itself is reported when its result becomes public, with the candidates: its
+    # own event (one report per event), without the committee's names (法 Art. 37, 44).
+    await stages.record(session, principal.actor, stage, now, "evaluation_reported",
+                        _evaluation_facts(stage, candidates),
+                        report_as=ReportSet.EVALUATION_REPORT)
     await stages.record(session, principal.actor, stage, now, "publicity_published", {
         "notice_id": notice.id, "report_sha256": stage.report.sha256,
         "candidates": candidates, "ends_at": isoformat_utc(ends_at),

@@ -220,6 +220,7 @@ def _opening_record(
 
 #: The award step's data sets and the event each is reported from (docs/award.md §8).
 AWARD_TOPICS = {
+    "EVALUATION_REPORT": "award.evaluation_reported",
     "TENDER_CANDIDATE": "award.publicity_published",
     "WIN_RESULT_ANNO": "award.awarded",
     "BID_WINNING_NOTICE": "award.notice_issued",
@@ -228,10 +229,23 @@ AWARD_TOPICS = {
 
 def _award_record(topic: str, event: EventFacts, project: dict[str, Any],
                   settings: ReportingSettings) -> dict[str, Any]:
-    """中标候选人公示, 中标结果公告 and 中标通知书 from the events that publish or issue them."""
+    """评标报告, 中标候选人公示, 中标结果公告 and 中标通知书 from the events that publish or
+    issue them."""
     payload = event.payload
     duty = (project.get("agency") or project["procurer"])["name"]
     common_fields: dict[str, Any] = {"BID_SECTION_CODES": [payload["section"]["code"]]}
+    if topic == "EVALUATION_REPORT":
+        return {
+            **common_fields,
+            "EVALUATION_CONTENT": payload["content"],
+            "SUBMIT_TIME": beijing(payload["final_at"]),
+            "END_TIME": beijing(payload["completed_at"]),
+            "EVALUATION_RESULT": payload["result"],
+            # Added by us: the signed report's SHA-256 and the counts behind the content.
+            "REPORT_SHA256": payload["report_sha256"],
+            "BID_COUNT": payload["bids"],
+            "COMPLIANT_COUNT": payload["compliant"],
+        }
     if topic == "BID_WINNING_NOTICE":
         return {
             **common_fields,

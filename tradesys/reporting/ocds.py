@@ -217,6 +217,16 @@ def build_release(
         release["bids"] = {"details": details}
     elif event.type in ("opening.closed", "opening.failed"):
         _opening(release, event, project, settings)
+    elif event.type == "award.evaluation_reported":
+        release["tag"] = ["tenderUpdate"]
+        tender["documents"] = [{
+            "id": f"evaluation-report-{payload['section']['code']}",
+            "documentType": "evaluationReports",
+            "title": f"{payload['section']['code']} 评标报告",
+            "description": payload["content"],
+            "datePublished": _date(event.occurred_at),
+            "language": "zh",
+        }]
     elif event.type in ("award.publicity_published", "award.awarded", "award.notice_issued"):
         _award(release, event, settings)
     elif event.type == "project.cancelled":
