@@ -414,6 +414,26 @@ async def test_key_holder_candidates_are_the_projects_parties_with_keys(
         seed.agency.user_id, seed.procurer.user_id, seed.supervisor.user_id}
     assert_error(await client.get(url, headers=seed.bidder1.auth), 404, "project_not_found")
     assert_error(await client.get(url, headers=seed.agency2.auth), 404, "project_not_found")
+    # A supervisor whose department is not granted the project holds no share of it.
+    ungranted = await flow.register(supervised=False)
+    url = f"/api/v1/projects/{ungranted['id']}/key-holder-candidates"
+    items = (await client.get(url, headers=seed.agency.auth)).json()["items"]
+    assert {item["user_id"] for item in items} == {seed.agency.user_id, seed.procurer.user_id}
+
+
+async def test_a_supervisor_without_the_grant_cannot_hold_a_share(
+        client: httpx.AsyncClient, seed: Seed, flow: Flow, services: Services) -> None:
+    from tests.support import announce_body
+
+    project = await flow.register(supervised=False)
+    await flow.upload(project["id"])
+    before = await table_counts(services)
+    body = announce_body(flow.now, seed, opening_threshold=2, opening_key_holders=[
+        seed.agency.user_id, seed.procurer.user_id, seed.supervisor.user_id])
+    response = await client.post(f"/api/v1/projects/{project['id']}/announce",
+                                 headers=seed.agency.auth, json=body)
+    assert_error(response, 422, "key_holder_not_party")
+    assert await table_counts(services) == before
 
 
 @pytest.mark.parametrize("holders, threshold, code", [

@@ -16,7 +16,16 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from tests.support import Flow, Party, Seed, announce_body, assert_error, project_body, table_counts
+from tests.support import (
+    Flow,
+    Party,
+    Seed,
+    announce_body,
+    assert_error,
+    grant_supervisor,
+    project_body,
+    table_counts,
+)
 from tradesys.events.models import Event, OutboxRow
 from tradesys.services import Services
 
@@ -58,6 +67,9 @@ async def register_by_agency(client: httpx.AsyncClient, seed: Seed) -> dict[str,
                                  json=project_body(seed.procurer))
     assert response.status_code == 201, response.text
     project: dict[str, Any] = response.json()
+    # The supervisor holds an opening-key share (announce_body): its department is granted
+    # the project, as the admin would.
+    await grant_supervisor(client, seed, project["id"])
     return project
 
 

@@ -27,9 +27,11 @@ from tradesys.procurement.models import Project, ProjectGrant, Section
 
 
 def may_hold_share(role: Role, grants: set[Grant]) -> bool:
-    """A supervisor, the project's host agency, or its owner procurer (one rule, two uses)."""
+    """A supervisor of a department granted the project, the project's host agency, or its
+    owner procurer (one rule, two uses): a share given to an ungranted supervisor could not be
+    released (supervision follows jurisdiction, tradesys/procurement/supervisors.py)."""
     return role in HOLDER_ROLES and (
-        role is Role.SUPERVISOR
+        (role is Role.SUPERVISOR and Grant.SUPERVISOR in grants)
         or (role is Role.AGENCY and Grant.HOST in grants)
         or (role is Role.PROCURER and Grant.OWNER in grants))
 
@@ -64,7 +66,7 @@ async def check_holders(session: AsyncSession, project: Project, holder_ids: Seq
 
 async def holder_candidates(session: AsyncSession, project: Project) -> list[tuple[User, str]]:
     """Users who may hold an opening-key share of this project: the host's and the owner's
-    agency/procurer users and any supervisor, each with a registered holder key."""
+    agency/procurer users and the granted supervisors, each with a registered holder key."""
     granted = select(ProjectGrant.org_id).where(ProjectGrant.project_id == project.id)
     rows = (await session.execute(
         select(User, Organisation.name)
