@@ -17,11 +17,12 @@ import asyncio
 import re
 import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -59,9 +60,13 @@ async def _reported(settings: Settings, clock: AdjustableClock, seed: Seed) -> R
     return reported
 
 
-def reported(settings: Settings, clock: AdjustableClock, seed: Seed) -> Reported:
+def _run(setup: Coroutine[Any, Any, Reported]) -> Reported:
     with ThreadPoolExecutor(1) as pool:
-        return pool.submit(asyncio.run, _reported(settings, clock, seed)).result()
+        return pool.submit(asyncio.run, setup).result()
+
+
+def reported(settings: Settings, clock: AdjustableClock, seed: Seed) -> Reported:
+    return _run(_reported(settings, clock, seed))
 
 
 class Browsers:
@@ -124,8 +129,11 @@ def test_publicity_objection_award_and_notices(
     party_of = {p.credit_code: p for p in seed.parties.values() if p.role == "bidder"}
     winner, objector = party_of[candidates[0]], party_of[candidates[1]]
     outsider = party_of[next(c for c in names if c not in candidates)]
-    # The server's scheduler runs (it ends the publicity), as in test_hall.py.
-    app = create_app(replace(settings, scheduler_interval=0.2), clock=clock, run_scheduler=True)
+    # The server's scheduler runs (it ends the publicity), as in test_hall.py. Sessions outlive
+    # the three days of the publicity, so that a page opened during it is still logged in after
+    # it: the late objection it sends is the server's to refuse.
+    app = create_app(replace(settings, scheduler_interval=0.2, session_ttl_seconds=4 * 86400),
+                     clock=clock, run_scheduler=True)
     with InProcessServer(app) as server:
         people = Browsers(browser, server)
         try:
@@ -185,14 +193,19 @@ def test_publicity_objection_award_and_notices(
 
             # Past the publicity: the scheduler ends it; a late objection is refused in Chinese.
             clock.advance(timedelta(days=3, seconds=1))
-            # Three days on the server clock outlive the sessions: everyone logs in again.
-            for page, party in ((host, seed.agency), (bidder, objector)):
-                log_in(page, party.username, party.password)
-                expect(page.locator("#whoami")).to_be_visible()
-                page.goto(url)
+            # The other bidder's page, opened during the publicity, sends its objection late.
+            late: list[Request] = []
+            other.on("request", lambda r: late.append(r) if r.method == "POST" else None)
+            other.get_by_label("异议内容").fill("迟到的异议")
+            other.get_by_role("button", name="提出异议").click()
+            expect(other.locator("#alert")).to_contain_text("公示期已结束，不能再提出异议")
+            assert len(late) == 1
+            quality.check(other, "award-bidder-objection-refused")
             refreshed_until(host, lambda: "已结束" in host.locator("#publicity-state")
                             .inner_text())
             expect(host.locator("#award-stage")).to_have_text("公示期已结束，待定标。")
+            expect(host.locator("#objection-list > li")).to_have_count(1)
+            bidder.reload()
             expect(bidder.locator("#mine-candidate")).to_have_text("第 2 名中标候选人")
             expect(bidder.get_by_role("button", name="提出异议")).to_be_hidden()
             expect(bidder.locator("#objection-1")).to_contain_text("答复：经核查")
@@ -257,6 +270,110 @@ def test_publicity_objection_award_and_notices(
             for code in candidates:
                 expect(visitor.locator("#notice-content")).to_contain_text(names[code])
             quality.check(visitor, "notice-candidates")
+        finally:
+            people.close()
+    assert people.problems == []
+
+
+async def _failing(settings: Settings, clock: AdjustableClock, seed: Seed) -> Reported:
+    """Lowest evaluated price, bidder3 failing the review: two compliant bids, fewer than the
+    rule book's three, so the final report names no candidate (tests/award)."""
+    app = create_app(settings, clock=clock, run_scheduler=False)
+    async with LifespanManager(app):
+        transport = httpx.ASGITransport(app=app, client=("203.0.113.7", 50000))
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            flow = Flow(client, seed, clock.now())
+            experts = [seed.expert] + [await new_user(client, seed.admin, f"expert_f{n}",
+                                                      "expert") for n in range(5)]
+            for expert in experts:
+                await save_profile(client, seed.admin, expert)
+            failed = await drafted_report(client, flow, seed, clock, app,
+                                          Pool(experts, {}, experts[0]),
+                                          failing=frozenset({"bidder3"}), scheme=None)
+            await sign_all(client, failed)
+    return failed
+
+
+def test_a_decline_then_the_next_candidate(
+        browser: Browser, settings: Settings, clock: AdjustableClock, seed: Seed) -> None:
+    state = reported(settings, clock, seed)
+    url = f"/award.html?section={state.section_id}"
+    names = {b["credit_code"]: b["name"] for b in state.report["bidders"]}
+    candidates = [c["credit_code"] for c in state.report["candidates"]]
+    party_of = {p.credit_code: p for p in seed.parties.values() if p.role == "bidder"}
+    app = create_app(replace(settings, scheduler_interval=0.2, session_ttl_seconds=4 * 86400),
+                     clock=clock, run_scheduler=True)
+    with InProcessServer(app) as server:
+        people = Browsers(browser, server)
+        try:
+            host = people.page(seed.agency, width=390, height=844)
+            host.goto(url)
+            host.get_by_role("button", name="发布中标候选人公示").click()
+            expect(host.locator("#candidate-rows tr")).to_have_count(3)
+            clock.advance(timedelta(days=3, seconds=1))
+            refreshed_until(host, lambda: host.locator("#award-form").is_visible())
+            host.get_by_role("button", name="确定中标人").click()
+            expect(host.locator("#round-rows tr")).to_have_count(1)
+
+            # The host records the winner's decline: a reason is required, in the page.
+            declines: list[Request] = []
+            host.on("request", lambda r: declines.append(r) if r.url.endswith("/decline")
+                    else None)
+            host.get_by_role("button", name="记录放弃中标").click()
+            expect(host.locator("#dc-reason-error")).to_have_text("请写明中标人放弃中标的理由")
+            assert declines == []
+            host.get_by_label("中标人放弃中标的理由").fill("中标人书面放弃中标")
+            host.get_by_role("button", name="记录放弃中标").click()
+            expect(host.locator("#status")).to_contain_text("已记录放弃中标")
+            first = host.locator("#round-rows tr").nth(0)
+            expect(first).to_contain_text("已放弃中标")
+            expect(first).to_contain_text("中标人书面放弃中标")
+            # The next candidate is the default now; the declined one is no longer offered.
+            form = host.locator("#award-form")
+            expect(form.get_by_label("中标人")).to_have_value(candidates[1])
+            expect(form.locator("option")).to_have_count(2)
+            quality.check(host, "award-host-declined")
+            form.get_by_role("button", name="确定中标人").click()
+            second = host.locator("#round-rows tr").nth(1)
+            expect(second).to_contain_text(names[candidates[1]])
+            expect(second).to_contain_text("已定标")
+            expect(host.locator("#notice-rows tr")).to_have_count(8)
+
+            # The second winner sees it won; the first sees it did not.
+            won = people.page(party_of[candidates[1]])
+            won.goto(url)
+            expect(won.locator("#mine-result")).to_have_text("本单位中标")
+            expect(won.get_by_role("link", name="下载中标通知书（PDF）")).to_have_count(1)
+            lost = people.page(party_of[candidates[0]])
+            lost.goto(url)
+            expect(lost.locator("#mine-result")).to_have_text("未中标")
+            expect(lost.locator("#mine-winner")).to_contain_text(names[candidates[1]])
+        finally:
+            people.close()
+    assert people.problems == []
+
+
+def test_a_report_without_candidates_is_recorded_as_a_failed_tender(
+        browser: Browser, settings: Settings, clock: AdjustableClock, seed: Seed) -> None:
+    state = _run(_failing(settings, clock, seed))
+    url = f"/award.html?section={state.section_id}"
+    with InProcessServer(create_app(settings, clock=clock, run_scheduler=False)) as server:
+        people = Browsers(browser, server)
+        try:
+            host = people.page(seed.agency)
+            host.goto(url)
+            expect(host.locator("#award-stage")).to_have_text("评标报告未推荐中标候选人，待记录招标失败。")
+            expect(host.get_by_role("button", name="发布中标候选人公示")).to_be_hidden()
+            quality.check(host, "award-host-no-candidates")
+            host.get_by_role("button", name="记录招标失败").click()
+            expect(host.locator("#status")).to_contain_text("已记录招标失败")
+            expect(host.locator("#failed")).to_contain_text("有效投标不足")
+            expect(host.get_by_role("button", name="记录招标失败")).to_be_hidden()
+            quality.check(host, "award-host-failed")
+            host.locator("#failed").get_by_role("link", name="查看招标失败公告").click()
+            expect(host.locator("#notice-kind")).to_have_text("招标失败公告")
+            expect(host.locator("#notice-content")).to_contain_text("招标失败")
+            quality.check(host, "notice-failed")
         finally:
             people.close()
     assert people.problems == []
