@@ -226,7 +226,7 @@ function renderMine() {
   else if (standing) result = standing.credit_code === own ? '本单位中标' : '未中标';
   const facts = clear($('#mine-facts'));
   for (const [term, value, id] of [
-    ['本单位', creditCodeEl(own), 'mine-org'],
+    ['本单位', party(own), 'mine-org'],
     ['中标候选人', mine ? `第 ${mine.rank} 名中标候选人` : '不是中标候选人', 'mine-candidate'],
     ['定标结果', result, 'mine-result'],
     ['中标人', standing ? party(standing.credit_code) : '—', 'mine-winner'],
@@ -352,7 +352,8 @@ async function main() {
   }
   state.manager = user.role === 'agency' || user.role === 'procurer';
   if (state.manager) {
-    $('#award-links').append(el('a', { href: `evaluation.html?section=${state.sectionId}` }, '← 评标组织'));
+    $('#award-links').append(el('a', { href: `evaluation.html?section=${state.sectionId}` }, '评标组织'),
+      el('span', { 'aria-hidden': 'true' }, ' › '), '公示与定标');
   }
   $('#publish-form').addEventListener('submit', onPublish);
   $('#failure-form').addEventListener('submit', onFailure);
