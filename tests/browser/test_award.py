@@ -186,6 +186,7 @@ def test_publicity_objection_award_and_notices(
             item = procurer.locator("#objection-1")
             expect(item).to_contain_text(text)
             quality.check(procurer, "award-procurer-objection")
+            expect(procurer.get_by_role("button", name="发布中标候选人公示")).to_be_hidden()
             item.get_by_label("对异议 1 的答复").fill("经核查，业绩证明属实，维持评标结果")
             item.get_by_role("button", name="答复异议 1").click()
             expect(procurer.locator("#status")).to_contain_text("已答复异议 1")
@@ -237,6 +238,11 @@ def test_publicity_objection_award_and_notices(
             expect(host.get_by_role("heading", name="记录中标人放弃中标")).to_be_visible()
             expect(host.locator("#award-form")).to_be_hidden()
             quality.check(host, "award-host-awarded")
+            # The owner of an entrusted tender follows the award but is not its host.
+            procurer.reload()
+            expect(procurer.locator("#notice-rows tr")).to_have_count(4)
+            expect(procurer.locator("#decline-form")).to_be_hidden()
+            expect(procurer.locator("#award-form")).to_be_hidden()
 
             # The winner downloads its award notice; a losing bidder its result notice.
             won = people.page(winner, width=390, height=844)

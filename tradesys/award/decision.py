@@ -344,6 +344,7 @@ async def status(session: AsyncSession, principal: Principal, section_id: int,
     failure = await session.get(TenderFailure, section_id)
     return {
         "section_id": section_id,
+        "project_id": stage.project.id,
         "section": stages.section_facts(stage),
         "own_credit_code": own,
         "candidates": stage.candidates,

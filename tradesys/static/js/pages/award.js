@@ -26,8 +26,8 @@ const FAILURES = {
 };
 
 const state = {
-  sectionId: null, user: null, manager: false, report: null, publicity: null, status: null,
-  objections: [],
+  sectionId: null, user: null, manager: false, host: false, project: null, report: null,
+  publicity: null, status: null, objections: [],
 };
 
 /** The API's answer, or null for the refusals that only say "not yet" (409 / 404). */
@@ -93,7 +93,7 @@ function renderStage() {
 function renderPublicity() {
   const p = state.publicity;
   const box = clear($('#publicity-state'));
-  const host = state.manager;
+  const { host } = state;
   $('#publish-form').hidden = !(host && finalReport() && !p && candidatesOfReport().length
     && !(state.status && state.status.failed));
   $('#failure-form').hidden = !(host && finalReport() && !p && !candidatesOfReport().length
@@ -172,7 +172,7 @@ function renderAward() {
   $('#rounds').hidden = awards.length === 0;
   const standing = awards.find((a) => a.status === 'awarded');
   const failed = s && s.failed;
-  const host = state.manager;
+  const { host } = state;
   const left = s ? remaining() : [];
   const awardable = host && s && state.publicity && state.publicity.ended && !standing && !failed
     && left.length > 0;
@@ -194,7 +194,7 @@ function renderAward() {
     }
   }
   $('#notice-rows').replaceChildren(...rows);
-  $('#notices').hidden = !(host && rows.length);
+  $('#notices').hidden = !(state.manager && rows.length);
   const box = $('#failed');
   box.hidden = !failed;
   if (failed) {
@@ -241,6 +241,11 @@ function renderMine() {
 }
 
 function render() {
+  const links = $('#award-links');
+  if (state.status && !state.manager && !links.childNodes.length) {
+    links.append(el('a', { href: `tender.html?project=${state.status.project_id}` }, '招标项目'),
+      el('span', { 'aria-hidden': 'true' }, ' › '), '公示与定标');
+  }
   if (state.status && state.status.section) {
     const { code, name } = state.status.section;
     $('#award-title').textContent = `公示与定标：${code} ${name}`;
@@ -263,6 +268,13 @@ async function load() {
     maybe(`/sections/${id}/objections`, pending),
   ]);
   Object.assign(state, { report, publicity, status, objections: objections ? objections.items : [] });
+  if (status && state.manager && !state.project) {
+    // The host is the project's agency, or its procurer when it runs its own tender (as on
+    // tender.html); the owner of an entrusted tender answers objections and follows the rest.
+    state.project = await get(`/projects/${status.project_id}`);
+    const hostOrg = state.project.agency_org_id ?? state.project.procurer_org_id;
+    state.host = state.user.org_id === hostOrg;
+  }
   render();
 }
 
