@@ -113,6 +113,16 @@ def assert_error(response: httpx.Response, status: int, code: str | None = None)
     return body["error"]
 
 
+async def grant_supervisor(client: httpx.AsyncClient, seed: Seed, project_id: int,
+                           supervisor: Party | None = None) -> None:
+    """The admin lets the seeded supervisor's department see the project: a supervisor sees
+    only the projects it was granted (tradesys/procurement/supervisors.py)."""
+    supervisor = supervisor or seed.supervisor
+    response = await client.post(f"/api/v1/projects/{project_id}/supervisors",
+                                 headers=seed.admin.auth, json={"org_id": supervisor.org_id})
+    assert response.status_code == 201, response.text
+
+
 class Flow:
     """Drives the usual steps so a test can start from the state it is about."""
 
@@ -121,12 +131,17 @@ class Flow:
         self.seed = seed
         self.now = now
 
-    async def register(self, by: Party | None = None, **overrides: Any) -> dict[str, Any]:
+    async def register(self, by: Party | None = None, *, supervised: bool = True,
+                       **overrides: Any) -> dict[str, Any]:
+        """Register a project; ``supervised``: the seeded supervisor's department is granted it,
+        as the admin would."""
         by = by or self.seed.agency
         response = await self.client.post("/api/v1/projects", headers=by.auth,
                                           json=project_body(self.seed.procurer, **overrides))
         assert response.status_code == 201, response.text
         project: dict[str, Any] = response.json()
+        if supervised:
+            await grant_supervisor(self.client, self.seed, project["id"])
         return project
 
     async def upload(self, project_id: int, data: bytes = b"tender documents v1",

@@ -20,6 +20,7 @@ from tradesys.formatting import (
     money,
     short_instant,
 )
+from tradesys.identity.credit_code import is_valid_credit_code
 
 VECTORS: dict[str, Any] = json.loads(
     (Path(__file__).parent / "format_vectors.json").read_text(encoding="utf-8"))
@@ -89,6 +90,12 @@ def test_date_refused(value: str) -> None:
 @pytest.mark.parametrize(("code", "html"), VECTORS["credit_code"])
 def test_credit_code(code: str, html: str) -> None:
     assert credit_code_html(code) == html
+
+
+@pytest.mark.parametrize(("code", "valid"), VECTORS["credit_code_valid"])
+def test_credit_code_validity(code: str, valid: bool) -> None:
+    # format.js isValidCreditCode is checked against the same cases in the browser.
+    assert is_valid_credit_code(code) is valid
 
 
 def test_python_values() -> None:

@@ -19,6 +19,7 @@ from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
+from archive.publication import TreeHeadPublisher
 from hall.access import AccessWatch
 from hall.backplane import PostgresBackplane
 from hall.rooms import Rooms
@@ -71,6 +72,8 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
         uploads=uploads,
         opening=OpeningCommands(clock, rules, uploads.store, settings.data_dir / "opened",
                                 RecordStore(settings.data_dir / "records"), receipt_key),
+        tree_heads=TreeHeadPublisher(load_or_create_key(settings.archive_key_file),
+                                     settings.platform_code, settings.tree_head_interval_seconds),
     )
 
 

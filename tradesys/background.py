@@ -45,6 +45,11 @@ class Background:
             except TimeoutError:
                 pass
 
+    @property
+    def running(self) -> bool:
+        """Whether the task is started and has not ended (the console's scheduler state)."""
+        return self._task is not None and not self._task.done()
+
     def start(self) -> None:
         self._loop = asyncio.get_running_loop()
         self.clock.subscribe(self.wake)

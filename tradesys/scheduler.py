@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 
 from tradesys.award.publicity import end_due_publicities
 from tradesys.background import Background
@@ -33,6 +34,8 @@ class Scheduler(Background):
         self.jobs = jobs
         self.on_change = on_change
         self.passes = 0
+        #: When the last pass ended, on the server clock (the console shows it).
+        self.last_pass_at: datetime | None = None
 
     async def run_once(self) -> None:
         changed = False
@@ -48,3 +51,4 @@ class Scheduler(Background):
                     self.on_change()
                     changed = False
         self.passes += 1
+        self.last_pass_at = self.clock.now()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
@@ -16,6 +17,9 @@ from tradesys.read_cache import ReadCache
 from tradesys.reporting.facts import ReportingSettings
 from tradesys.settings import Settings
 from tradesys.storage import FileStore
+
+if TYPE_CHECKING:  # built by the composition root; the core never imports archive at run time
+    from archive.publication import TreeHeadPublisher
 
 
 @dataclass
@@ -39,6 +43,8 @@ class Services:
     #: revoked, user disabled): the hall re-checks the user's open connections. Other
     #: processes learn it from the event's notification (PostgreSQL).
     access_listeners: list[Callable[[int], None]] = field(default_factory=list)
+    #: Signs the event log's public tree heads (archive/publication.py); None: not served.
+    tree_heads: TreeHeadPublisher | None = None
 
     def __post_init__(self) -> None:
         self.read_cache.max_entries = self.settings.read_cache_entries

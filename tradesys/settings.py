@@ -43,6 +43,10 @@ class Settings:
     token_max_ttl_days: int = field(
         default_factory=lambda: int(_env("TOKEN_MAX_TTL_DAYS", "30"))
     )
+    #: How long an admin's one-time password reset link works, in seconds (a day).
+    password_reset_ttl_seconds: int = field(
+        default_factory=lambda: int(_env("PASSWORD_RESET_TTL_SECONDS", str(24 * 3600)))
+    )
     #: Addresses (or networks, CIDR) of the reverse proxies whose ``X-Forwarded-For`` and
     #: ``X-Forwarded-Proto`` are believed; comma-separated. None by default: the peer address
     #: is the client's, whatever headers it sends.
@@ -88,6 +92,11 @@ class Settings:
     #: A PEM file of further trust roots for contract signatures (an external CA's), trusted
     #: besides the built-in CA's root; empty: the built-in root only.
     contract_trust_roots: str = field(default_factory=lambda: _env("CONTRACT_TRUST_ROOTS", ""))
+    #: Seconds between the instants at which the event log's signed tree head is published
+    #: (archive/publication.py); a head is never published inside an open bidding window.
+    tree_head_interval_seconds: int = field(
+        default_factory=lambda: int(_env("TREE_HEAD_INTERVAL_SECONDS", "3600"))
+    )
 
     def __post_init__(self) -> None:
         for proxy in self.trusted_proxies:
@@ -99,6 +108,8 @@ class Settings:
         if self.metrics_token and len(self.metrics_token) < MIN_METRICS_TOKEN:
             raise ValueError(f"TRADESYS_METRICS_TOKEN must be at least {MIN_METRICS_TOKEN} "
                              "characters (use e.g. `openssl rand -hex 32`)")
+        if self.tree_head_interval_seconds < 1:
+            raise ValueError("TRADESYS_TREE_HEAD_INTERVAL_SECONDS must be at least 1")
         if not self.database_url:
             url = os.environ.get("TRADESYS_DATABASE_URL") or default_sqlite_url(self.data_dir)
             object.__setattr__(self, "database_url", url)
@@ -120,6 +131,11 @@ class Settings:
     @property
     def report_key_file(self) -> Path:
         return self.data_dir / "keys" / "report-signing.pem"
+
+    @property
+    def archive_key_file(self) -> Path:
+        """Signs the event log's tree heads (and, later, archive manifests)."""
+        return self.data_dir / "keys" / "archive-signing.pem"
 
 
 def parse_list(text: str) -> tuple[str, ...]:

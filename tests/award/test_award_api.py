@@ -322,3 +322,28 @@ async def test_a_report_without_candidates_fails_the_tender(
                  "tender_failed")
     assert await table_counts(services) == before
     assert [t for t, _ in await award_events(services, reported.section_id)] == ["award.failed"]
+
+
+async def test_only_a_granted_supervisor_follows_the_report_and_the_award(
+        client: httpx.AsyncClient, flow: Flow, seed: Seed, services: Services, pool: Pool,
+        clock: AdjustableClock, app: Starlette) -> None:
+    """Supervision follows jurisdiction: once the admin takes the project's grant back, its
+    supervisor reads neither the committee, the report, the objections nor the award."""
+    reported = await drafted_report(client, flow, seed, clock, app, pool)
+    await sign_all(client, reported)
+    section = f"/api/v1/sections/{reported.section_id}"
+    published = await client.post(f"{section}/publicity", headers=seed.agency.auth, json={})
+    assert published.status_code == 201, published.text
+    reads = (f"{section}/panel", f"{section}/evaluation/report", f"{section}/objections",
+             f"{section}/award")
+    for url in reads:
+        response = await client.get(url, headers=seed.supervisor.auth)
+        assert response.status_code == 200, (url, response.text)
+    project_id = reported.opened.project_id
+    revoked = await client.delete(
+        f"/api/v1/projects/{project_id}/supervisors/{seed.supervisor.org_id}",
+        headers=seed.admin.auth)
+    assert revoked.status_code in (200, 204), revoked.text
+    for url in reads:
+        response = await client.get(url, headers=seed.supervisor.auth)
+        assert response.status_code in (403, 404), (url, response.text)

@@ -59,7 +59,17 @@ def announced_project(server: InProcessServer, seed: Seed) -> dict[str, Any]:
         notice = client.post(f"/projects/{body['id']}/announce", json=announce_body(T0, seed))
         assert notice.status_code == 201, notice.text
         body["notice"] = notice.json()
+    grant_supervisor(server, seed, body["id"])
     return body
+
+
+def grant_supervisor(server: InProcessServer, seed: Seed, project_id: int) -> None:
+    """The admin lets the seeded supervisor's department see the project (a supervisor sees
+    only the projects it was granted)."""
+    with api(server, seed.admin) as client:
+        granted = client.post(f"/projects/{project_id}/supervisors",
+                              json={"org_id": seed.supervisor.org_id})
+        assert granted.status_code == 201, granted.text
 
 
 def bid_file(marker: bytes) -> bytes:

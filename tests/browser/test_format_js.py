@@ -44,6 +44,7 @@ RUN = """async (vectors) => {
     date_refused: vectors.date_refused.map((d) => [
       attempt(() => f.isoDate(d)), attempt(() => f.longDate(d))]),
     credit_code: vectors.credit_code.map(([c]) => attempt(() => f.creditCodeEl(c).outerHTML)),
+    credit_code_valid: vectors.credit_code_valid.map(([c]) => f.isValidCreditCode(c)),
     nowrap: (() => {
       const span = document.body.appendChild(f.creditCodeEl('91110000MA00000001'));
       return getComputedStyle(span).whiteSpace;
@@ -66,6 +67,7 @@ def test_format_js_matches_the_vectors(page: Page, server: InProcessServer) -> N
         v[-1] for v in VECTORS["short_instant"]]
     assert [r.get("ok", r) for r in results["credit_code"]] == [
         v[1] for v in VECTORS["credit_code"]]
+    assert results["credit_code_valid"] == [v[1] for v in VECTORS["credit_code_valid"]]
     for key in ("money_refused", "capital_refused"):
         assert results[key] == [{"error": "RangeError"}] * len(VECTORS[key]), key
     assert results["date_refused"] == [[{"error": "RangeError"}] * 2] * len(

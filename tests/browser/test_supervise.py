@@ -8,7 +8,7 @@ import re
 from playwright.sync_api import Page, expect
 
 from tests.browser import quality
-from tests.browser.test_bid import announced_project, api
+from tests.browser.test_bid import announced_project, api, grant_supervisor
 from tests.browser.test_ui import log_in
 from tests.support import Seed, project_body
 from tradesys.demo.server import InProcessServer
@@ -50,6 +50,7 @@ def test_the_view_escapes_what_it_shows(page: Page, server: InProcessServer, see
         created = client.post("/projects", json=project_body(seed.procurer, name=name))
         assert created.status_code == 201, created.text
     project = created.json()
+    grant_supervisor(server, seed, project["id"])
     log_in(page, seed.supervisor.username, seed.supervisor.password)
     expect(page).to_have_url(re.compile(r"/projects\.html$"))
     page.goto(f"/supervise.html?project={project['id']}")

@@ -23,7 +23,7 @@ from starlette.applications import Starlette
 
 from tests.browser import quality
 from tests.browser.support import Person, person, row
-from tests.browser.test_bid import api
+from tests.browser.test_bid import api, grant_supervisor
 from tests.browser.test_hall import keep_key, logged_in, seal_bid
 from tests.support import T0, Seed
 from tradesys.app import create_app
@@ -97,6 +97,9 @@ def test_a_whole_tender_only_through_pages(browser: Browser, server: InProcessSe
         host = person(stack, browser, server, "host")
         logged_in(host, seed.agency)
         project_id = register_and_announce(host.page, seed)
+        # The supervisor holds an opening-key share: the admin grants its department the
+        # project (a supervisor sees only the projects it was granted).
+        grant_supervisor(server, seed, project_id)
         with api(server, seed.agency) as client:
             project = client.get(f"/projects/{project_id}").json()
         section = project["sections"][0]

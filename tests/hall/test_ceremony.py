@@ -200,3 +200,19 @@ async def test_a_whole_opening_in_the_hall(
     clock.advance(timedelta(seconds=1))
     for connection in (host, observer, supervisor, *bidders.values()):
         await connection.close()
+
+
+async def test_a_supervisor_without_the_projects_grant_watches_as_the_public(
+        client: httpx.AsyncClient, seed: Seed, published: dict[str, Any], base: str) -> None:
+    """Supervision follows jurisdiction: with the grant taken back, the supervisor is an
+    observer (no participants' chat, no actions)."""
+    section_id, project_id = published["section_id"], published["project"]["id"]
+    revoked = await client.delete(
+        f"/api/v1/projects/{project_id}/supervisors/{seed.supervisor.org_id}",
+        headers=seed.admin.auth)
+    assert revoked.status_code in (200, 204), revoked.text
+    supervisor = await HallClient.open(base, section_id, token=seed.supervisor.token)
+    try:
+        assert supervisor.welcome["audience"] == "observer"
+    finally:
+        await supervisor.close()

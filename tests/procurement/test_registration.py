@@ -16,7 +16,8 @@ from tradesys.services import Services
 
 async def test_agency_registers_for_a_procurer(client: httpx.AsyncClient, flow: Flow,
                                                seed: Seed, services: Services) -> None:
-    project = await flow.register()
+    # Unsupervised: registration itself grants only the owner and the host.
+    project = await flow.register(supervised=False)
     assert project["state"] == "registered"
     assert project["procurer_org_id"] == seed.procurer.org_id
     assert project["agency_org_id"] == seed.agency.org_id

@@ -26,6 +26,7 @@ STATUS = {
     "rate_limited": 429,
     "too_large": 413,
     "unsupported_media_type": 415,
+    "unavailable": 503,
 }
 
 

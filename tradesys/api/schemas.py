@@ -23,10 +23,13 @@ class OrganisationOut(BaseModel):
     id: int
     name: str
     credit_code: str
+    #: False once the admin disabled it (its users are refused).
+    active: bool = True
 
     @classmethod
     def of(cls, org: Organisation) -> OrganisationOut:
-        return cls(id=org.id, name=org.name, credit_code=org.credit_code)
+        return cls(id=org.id, name=org.name, credit_code=org.credit_code,
+                   active=org.active is not False)
 
 
 class UserOut(BaseModel):

@@ -9,7 +9,9 @@ from tradesys.api.routes import (
     entrustments,
     evaluation,
     identity,
+    log,
     opening,
+    operations,
     platform,
     projects,
     public,
@@ -21,6 +23,6 @@ from tradesys.api.routing import Router
 def api_router() -> Router:
     router = Router()
     for module in (public, identity, projects, entrustments, tendering, bidding, opening, platform,
-                   evaluation, award, contracts):
+                   evaluation, award, contracts, log, operations):
         router.endpoints.extend(module.router.endpoints)
     return router

@@ -42,7 +42,7 @@ from tradesys.identity.models import Organisation, User
 from tradesys.identity.principal import Principal
 from tradesys.identity.roles import ROLE_GRANTS, Role
 from tradesys.opening import confirmation
-from tradesys.procurement.access import grants_of
+from tradesys.procurement.access import grants_of, supervises
 from tradesys.procurement.rules import RuleBook
 
 SIGNED, REFUSED = "signed", "refused"
@@ -294,7 +294,8 @@ async def _view(session: AsyncSession, ctx: review.Context,
 
 async def _require_reader(session: AsyncSession, principal: Principal,
                           ctx: review.Context) -> None:
-    if ctx.member_of(principal) is not None or principal.role is Role.SUPERVISOR:
+    if ctx.member_of(principal) is not None or await supervises(session, principal,
+                                                                 ctx.project.id):
         return
     held = await grants_of(session, ctx.project.id, principal.org_id)
     if held & ROLE_GRANTS.get(principal.role, frozenset()) and principal.role in (

@@ -27,7 +27,7 @@ from tradesys.events.log import Actor, append_event
 from tradesys.identity.models import Organisation
 from tradesys.identity.principal import Principal
 from tradesys.identity.roles import Grant, Role
-from tradesys.procurement.access import grants_of
+from tradesys.procurement.access import grants_of, supervises
 from tradesys.procurement.kinds import NoticeKind, Procedure, ReportSet
 from tradesys.procurement.models import Notice, Project, Section
 from tradesys.procurement.rules import PeriodRules, RuleBook
@@ -105,7 +105,8 @@ async def is_procurer(session: AsyncSession, principal: Principal, project: Proj
 
 async def is_manager(session: AsyncSession, principal: Principal, project: Project) -> bool:
     """The host, the procurer, or a supervisor: who follows every step of the award."""
-    return (principal.role is Role.SUPERVISOR or await review.is_host(session, principal, project)
+    return (await supervises(session, principal, project.id)
+            or await review.is_host(session, principal, project)
             or await is_procurer(session, principal, project))
 
 

@@ -77,6 +77,9 @@ class DemoState:
     notice: dict[str, Any] = field(default_factory=dict)
     artifacts: dict[str, str] = field(default_factory=dict)
     receipts: list[str] = field(default_factory=list)
+    #: The admin's token: it grants the demo's supervisor the project (a supervisor sees only
+    #: the projects its department was granted).
+    admin_token: str = ""
 
 
 def _check(step: str, response: httpx.Response, expected: int) -> dict[str, Any]:
@@ -121,6 +124,7 @@ class Scenario:
             Party("supervisor", f"福州市住房和城乡建设局（演示）{s}", f"supervisor-{s}"),
         ]
         admin = {"Authorization": f"Bearer {admin_token}"}
+        self.state.admin_token = admin_token
         for party in wanted:
             org = _check("organisations", self.client.post(
                 "/api/v1/organisations", headers=admin,
@@ -200,6 +204,12 @@ class Scenario:
         self.state.project = _check("register", self.client.post(
             f"/api/v1/projects/{self.state.project['id']}/entrustment/accept",
             headers=procurer.headers()), 200)
+        # The platform operator lets the supervising department see it (项目监督授权).
+        if self.state.admin_token:
+            _check("register", self.client.post(
+                f"/api/v1/projects/{self.state.project['id']}/supervisors",
+                headers={"Authorization": f"Bearer {self.state.admin_token}"},
+                json={"org_id": self.party("supervisor").org_id}), 201)
 
     def upload_documents(self) -> None:
         agency = self.party("agency")

@@ -38,7 +38,7 @@ from tradesys.identity.principal import Principal
 from tradesys.identity.roles import Grant, Role
 from tradesys.opening.models import Opening
 from tradesys.opening.state import CLOSED, FAILED
-from tradesys.procurement.access import Action, authorize_project, grants_of
+from tradesys.procurement.access import Action, authorize_project, grants_of, supervises
 from tradesys.procurement.entrustment import GrantStatus
 from tradesys.procurement.kinds import Procedure
 from tradesys.procurement.models import Project, ProjectGrant, Section
@@ -333,7 +333,7 @@ async def may_see_members(session: AsyncSession, principal: Principal, project: 
     procurer, supervisors and the members themselves know them. Never bidders, the public, nor
     the platform operator."""
     if principal.role is Role.SUPERVISOR:
-        return True
+        return await supervises(session, principal, project.id)
     if principal.role in (Role.AGENCY, Role.PROCURER):
         held = await grants_of(session, project.id, principal.org_id)
         return bool(held & {Grant.HOST, Grant.OWNER})

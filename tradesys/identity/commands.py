@@ -44,3 +44,27 @@ class NewToken(Strict):
     #: Days the token lives; absent or null: the longest allowed (``TRADESYS_TOKEN_MAX_TTL_DAYS``,
     #: which also refuses more). The bound here only keeps the number a number of days.
     ttl_days: Annotated[int, Field(ge=1, le=36500)] | None = None
+
+
+class EditOrganisation(Strict):
+    """A correction of an organisation's registration; an absent field stays as it is."""
+
+    name: Annotated[str, Field(min_length=1, max_length=200), ONE_LINE] | None = None
+    credit_code: Annotated[str, Field(min_length=18, max_length=18)] | None = None
+
+
+class RedeemReset(Strict):
+    """The holder of a one-time reset link sets a new password (tradesys/identity/resets.py)."""
+
+    token: Annotated[str, Field(pattern=r"^rst_[A-Za-z0-9_-]{43}$")]
+    password: Password
+
+
+class GrantSupervisor(Strict):
+    org_id: Id
+
+
+class Replay(Strict):
+    """Re-queue the dead-lettered reports: all, or one project's."""
+
+    project_id: Id | None = None

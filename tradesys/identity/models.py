@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, true
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tradesys.db.base import Base, UTCDateTime
@@ -18,6 +18,9 @@ class Organisation(Base):
     #: 统一社会信用代码, check digit validated.
     credit_code: Mapped[str] = mapped_column(String(18), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    #: A disabled organisation's users can neither log in nor use a session or token they
+    #: hold (migration 0015); nothing of it is deleted.
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
 
 
 class User(Base):
@@ -61,6 +64,24 @@ class ApiToken(Base):
     name: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class PasswordReset(Base):
+    """A one-time link to set a new password (重置密码链接), issued by the admin.
+
+    Only the SHA-256 of its token is stored, as for sessions; it works once (``used_at``), until
+    ``expires_at``, and not after a newer link for the same user (``revoked_at``)."""
+
+    __tablename__ = "password_resets"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 

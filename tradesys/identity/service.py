@@ -154,10 +154,17 @@ async def check_login(
         await session.execute(select(User).where(User.username == username))
     ).scalar_one_or_none()
     ok = verify_password(user.password_hash if user else None, password)
-    if not ok or user is None or not user.active:
+    if not ok or user is None or not user.active or not await org_active(session, user.org_id):
         return None
     await throttle.forget_pair(session, username=username, ip=ip)
     return user
+
+
+async def org_active(session: AsyncSession, org_id: int) -> bool:
+    """Whether the organisation is enabled: a disabled one's users are refused like disabled
+    users (the console's 停用机构)."""
+    return bool((await session.execute(
+        select(Organisation.active).where(Organisation.id == org_id))).scalar_one_or_none())
 
 
 async def record_login_failure(
@@ -339,15 +346,16 @@ async def principal_from_session(
     """The caller of a session cookie, and the digest of its CSRF token."""
     row = (
         await session.execute(
-            select(LoginSession, User)
+            select(LoginSession, User, Organisation.active)
             .join(User, User.id == LoginSession.user_id)
+            .join(Organisation, Organisation.id == User.org_id)
             .where(LoginSession.token_hash == token_digest(token))
         )
     ).one_or_none()
     if row is None:
         raise Unauthenticated("session_invalid", "请重新登录 (the session is not valid)")
-    login, user = row
-    if login.revoked_at is not None or login.expires_at <= at or not user.active:
+    login, user, org_ok = row
+    if login.revoked_at is not None or login.expires_at <= at or not user.active or not org_ok:
         raise Unauthenticated("session_expired", "会话已过期，请重新登录 (the session expired)")
     principal = _principal(user, "session", ip, user_agent, credential_id=login.id,
                            expires_at=login.expires_at)
@@ -359,16 +367,17 @@ async def principal_from_token(
 ) -> Principal:
     row = (
         await session.execute(
-            select(ApiToken, User)
+            select(ApiToken, User, Organisation.active)
             .join(User, User.id == ApiToken.user_id)
+            .join(Organisation, Organisation.id == User.org_id)
             .where(ApiToken.token_hash == token_digest(token))
         )
     ).one_or_none()
     if row is None:
         raise Unauthenticated("token_invalid", "API 令牌无效 (the API token is not valid)")
-    api_token, user = row
+    api_token, user, org_ok = row
     expired = api_token.expires_at is not None and api_token.expires_at <= at
-    if api_token.revoked_at is not None or expired or not user.active:
+    if api_token.revoked_at is not None or expired or not user.active or not org_ok:
         raise Unauthenticated("token_expired", "API 令牌已失效 (the API token expired)")
     return _principal(user, "token", ip, user_agent, credential_id=api_token.id,
                       expires_at=api_token.expires_at)
@@ -381,14 +390,16 @@ async def credential_active(session: AsyncSession, *, via: str, credential_id: i
     table = LoginSession if via == "session" else ApiToken
     row = (
         await session.execute(
-            select(table.revoked_at, table.expires_at, User.active)
+            select(table.revoked_at, table.expires_at, User.active, Organisation.active)
             .join(User, User.id == table.user_id)
+            .join(Organisation, Organisation.id == User.org_id)
             .where(table.id == credential_id))
     ).one_or_none()
     if row is None:
         return False
-    revoked_at, expires_at, active = row
-    return revoked_at is None and (expires_at is None or expires_at > at) and bool(active)
+    revoked_at, expires_at, active, org_ok = row
+    return (revoked_at is None and (expires_at is None or expires_at > at) and bool(active)
+            and bool(org_ok))
 
 
 def csrf_matches(csrf_hash: str, presented: str | None) -> bool:

@@ -16,7 +16,7 @@ from tradesys.bids.submission import VALID
 from tradesys.errors import DomainError
 from tradesys.identity.principal import Principal
 from tradesys.identity.roles import Role
-from tradesys.procurement.access import Action, authorize_project, grants_of
+from tradesys.procurement.access import Action, authorize_project, grants_of, supervises
 from tradesys.procurement.kinds import ProjectState
 from tradesys.procurement.models import Project, Section
 
@@ -42,8 +42,13 @@ async def audience_of(session: AsyncSession, principal: Principal | None, sectio
     if principal is None:
         return Audience(OBSERVER)
     me = {"user_id": principal.user_id, "org_id": principal.org_id}
-    if principal.role in (Role.SUPERVISOR, Role.ADMIN):
+    if principal.role is Role.ADMIN:
         return Audience(SUPERVISOR, **me)
+    if principal.role is Role.SUPERVISOR:
+        # Supervision follows jurisdiction: a department not granted the project watches as
+        # the public does (tradesys/procurement/supervisors.py).
+        granted = await supervises(session, principal, project.id)
+        return Audience(SUPERVISOR if granted else OBSERVER, **me)
     if principal.role is Role.BIDDER:
         has_bid = (await session.execute(select(Bid.id).where(
             Bid.section_id == section.id, Bid.org_id == principal.org_id,

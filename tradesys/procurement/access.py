@@ -38,6 +38,13 @@ async def grants_of(session: AsyncSession, project_id: int, org_id: int) -> set[
     return {Grant(value) for value in rows}
 
 
+async def supervises(session: AsyncSession, principal: Principal, project_id: int) -> bool:
+    """A supervisor whose department was granted the project (tradesys/procurement/supervisors.py):
+    the only supervisors who follow its evaluation and award."""
+    return principal.role is Role.SUPERVISOR and Grant.SUPERVISOR in await grants_of(
+        session, project_id, principal.org_id)
+
+
 def _not_found() -> NotFound:
     return NotFound("project_not_found", "项目不存在 (no such project)")
 
@@ -60,7 +67,8 @@ async def authorize_project(
     usable = held & ROLE_GRANTS[principal.role]
     visible = (
         bool(usable)
-        or principal.role in (Role.ADMIN, Role.SUPERVISOR)
+        # A supervisor sees only what its department was granted (procurement/supervisors.py).
+        or principal.role is Role.ADMIN
         # Once announced, a project is public to bidders (its notice is public anyway).
         or (principal.role is Role.BIDDER and project.state != ProjectState.REGISTERED)
     )

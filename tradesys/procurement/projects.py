@@ -272,7 +272,8 @@ async def get_project(
 async def list_projects(
     session: AsyncSession, principal: Principal, *, after_id: int | None, limit: int
 ) -> list[Project]:
-    """The projects the caller works on (by grant), newest first; all for admin/supervisor.
+    """The projects the caller works on (by grant), newest first; all for the admin. A
+    supervisor's are those its department was granted (procurement/supervisors.py).
 
     A bidder works on every project with a public notice (announced, or terminated after it):
     the ones it obtained documents for or bid on are among them, marked by the caller
@@ -282,7 +283,7 @@ async def list_projects(
         query = query.where(Project.id < after_id)
     if principal.role is Role.BIDDER:
         query = query.where(Project.state != ProjectState.REGISTERED.value)
-    elif principal.role not in (Role.ADMIN, Role.SUPERVISOR):
+    elif principal.role is not Role.ADMIN:
         grants = [grant.value for grant in ROLE_GRANTS[principal.role]]
         if not grants:
             return []

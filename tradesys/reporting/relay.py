@@ -23,6 +23,7 @@ from datetime import datetime, timedelta
 import httpx
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import and_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from tradesys.background import Background
 from tradesys.clock import Clock
@@ -316,15 +317,22 @@ class Relay(Background):
             self._client = None
 
 
-async def replay(db: Database, clock: Clock, *, project_id: int | None = None) -> int:
-    """Give dead-lettered rows a fresh start (``tradesys platform replay``)."""
+async def requeue_dead(session: AsyncSession, at: datetime, *,
+                       project_id: int | None = None) -> int:
+    """Give dead-lettered rows a fresh start, in the caller's transaction (the console's
+    replay appends its event in the same one)."""
     conditions = [OutboxRow.status == DEAD]
     if project_id is not None:
         conditions.append(OutboxRow.project_id == project_id)
+    result = await session.execute(
+        update(OutboxRow)
+        .where(and_(*conditions))
+        .values(status=PENDING, attempts=0, next_attempt_at=at, leased_until=None)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def replay(db: Database, clock: Clock, *, project_id: int | None = None) -> int:
+    """Give dead-lettered rows a fresh start (``tradesys platform replay``)."""
     async with db.transaction() as session:
-        result = await session.execute(
-            update(OutboxRow)
-            .where(and_(*conditions))
-            .values(status=PENDING, attempts=0, next_attempt_at=clock.now(), leased_until=None)
-        )
-        return int(result.rowcount)  # type: ignore[attr-defined]
+        return await requeue_dead(session, clock.now(), project_id=project_id)

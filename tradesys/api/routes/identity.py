@@ -9,7 +9,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import Response
 
 from tradesys.api.auth import CSRF_COOKIE, SESSION_COOKIE, client_ip, user_agent
-from tradesys.api.routing import Call, Result, Router, json_response, to_json
+from tradesys.api.console_schemas import (
+    OrganisationListOut,
+    OrganisationRowOut,
+    PasswordResetDoneOut,
+    PasswordResetOut,
+    UserListOut,
+)
+from tradesys.api.errors import BadRequest
+from tradesys.api.routing import Call, Param, Result, Router, json_response, to_json
 from tradesys.api.schemas import (
     LoginOut,
     OrganisationOut,
@@ -20,11 +28,19 @@ from tradesys.api.schemas import (
 )
 from tradesys.errors import NotFound, Unauthenticated
 from tradesys.events.log import Actor
-from tradesys.identity import service
-from tradesys.identity.commands import Login, NewOrganisation, NewToken, NewUser
+from tradesys.identity import admin, resets, service
+from tradesys.identity.commands import (
+    EditOrganisation,
+    Login,
+    NewOrganisation,
+    NewToken,
+    NewUser,
+    RedeemReset,
+)
 from tradesys.identity.models import User
 from tradesys.identity.principal import Principal
 from tradesys.identity.roles import Role
+from tradesys.strict import parse_int
 
 router = Router()
 
@@ -292,3 +308,132 @@ async def disable_user(call: Call) -> Response:
 )
 async def enable_user(call: Call) -> Response:
     return await _set_active(call, True)
+
+
+# -- the operator console (console.html): the registry, disabling, reset links -----------------
+
+
+@router.endpoint("GET", "/organisations",
+                 summary="机构列表 (every organisation with its number of users; admin)",
+                 tag="identity", response=OrganisationListOut)
+async def list_organisations(call: Call) -> Result:
+    async def work(session: AsyncSession, principal: Principal | None) -> Result:
+        assert principal is not None
+        principal.require_role(Role.ADMIN)
+        rows = await admin.list_organisations(session)
+        return OrganisationListOut(items=[
+            OrganisationRowOut(**OrganisationOut.of(row.organisation).model_dump(),
+                               users=row.users) for row in rows])
+
+    return await call.read(work)
+
+
+@router.endpoint("PATCH", "/organisations/{org_id:int}",
+                 summary="修改机构信息 (correct an organisation's name or credit code; admin)",
+                 tag="identity", body=EditOrganisation, response=OrganisationOut)
+async def edit_organisation(call: Call) -> Response:
+    org_id = call.path_int("org_id")
+    body: EditOrganisation = call.body
+
+    async def work(session: AsyncSession, principal: Principal) -> Result:
+        principal.require_role(Role.ADMIN)
+        org = await admin.update_organisation(session, org_id=org_id, name=body.name,
+                                              credit_code=body.credit_code,
+                                              actor=principal.actor, at=call.now)
+        return OrganisationOut.of(org)
+
+    return await call.command(work)
+
+
+async def _set_org_active(call: Call, active: bool) -> Response:
+    org_id = call.path_int("org_id")
+    users: list[int] = []
+
+    async def work(session: AsyncSession, principal: Principal) -> Result:
+        nonlocal users
+        principal.require_role(Role.ADMIN)
+        org, users = await admin.set_organisation_active(session, org_id=org_id, active=active,
+                                                         actor=principal.actor, at=call.now)
+        return OrganisationOut.of(org)
+
+    response = await call.command(work)
+    for user_id in users:
+        call.services.access_changed(user_id)
+    return response
+
+
+@router.endpoint("POST", "/organisations/{org_id:int}/disable",
+                 summary="停用机构 (disable an organisation: its users' sessions, tokens and hall "
+                 "connections end; admin)", tag="identity", response=OrganisationOut)
+async def disable_organisation(call: Call) -> Response:
+    return await _set_org_active(call, False)
+
+
+@router.endpoint("POST", "/organisations/{org_id:int}/enable",
+                 summary="启用机构 (re-enable a disabled organisation; admin)", tag="identity",
+                 response=OrganisationOut)
+async def enable_organisation(call: Call) -> Response:
+    return await _set_org_active(call, True)
+
+
+ORG_FILTER = Param("org_id", "query", {"type": "integer", "minimum": 1, "maximum": 2**31 - 1},
+                   description="only this organisation's users")
+
+
+@router.endpoint("GET", "/users", summary="用户列表 (every user, or one organisation's; admin)",
+                 tag="identity", response=UserListOut, params=(ORG_FILTER,))
+async def list_users(call: Call) -> Result:
+    raw = call.query("org_id")
+    org_id = None
+    if raw is not None:
+        org_id = parse_int(raw, maximum=2**31 - 1)
+        if org_id is None or org_id < 1:
+            raise BadRequest("invalid_org_id", "机构编号须为正整数 (org_id must be a positive "
+                             "whole number)")
+
+    async def work(session: AsyncSession, principal: Principal | None) -> Result:
+        assert principal is not None
+        principal.require_role(Role.ADMIN)
+        users = await admin.list_users(session, org_id=org_id)
+        return UserListOut(items=[UserOut.of(user) for user in users])
+
+    return await call.read(work)
+
+
+@router.endpoint("POST", "/users/{user_id:int}/password-reset",
+                 summary="生成一次性重置密码链接 (make a one-time password reset link; the token "
+                 "is shown once; admin)", tag="identity", response=PasswordResetOut, status=201)
+async def issue_password_reset(call: Call) -> Response:
+    user_id = call.path_int("user_id")
+    assert call.principal is not None
+    principal = call.principal
+    principal.require_role(Role.ADMIN)
+    ttl = timedelta(seconds=call.services.settings.password_reset_ttl_seconds)
+    # Not through call.command: an Idempotency-Key would store this answer, and with it the
+    # token in the clear. A repeated request makes a new link, which supersedes the first.
+    async with call.services.db.transaction() as session:
+        issued = await resets.issue_reset(session, user_id=user_id, actor=principal.actor,
+                                          at=call.now, ttl=ttl)
+        user = await session.get_one(User, user_id)
+        out = PasswordResetOut(user_id=user_id, username=user.username, token=issued.token,
+                               link=f"reset.html#token={issued.token}",
+                               expires_at=issued.reset.expires_at)
+    call.services.committed()
+    return json_response(to_json(out), 201)
+
+
+@router.endpoint("POST", "/auth/password-reset",
+                 summary="用一次性链接设置新密码 (set a new password with a reset link, once; "
+                 "ends the user's sessions and tokens)", tag="identity", body=RedeemReset,
+                 response=PasswordResetDoneOut, public=True)
+async def redeem_password_reset(call: Call) -> Response:
+    body: RedeemReset = call.body
+    actor = Actor(ip=client_ip(call.request), user_agent=user_agent(call.request))
+    async with call.services.db.transaction() as session:
+        user = await resets.redeem_reset(session, token=body.token, password=body.password,
+                                         actor=actor, at=call.now)
+        out = PasswordResetDoneOut(username=user.username)
+        user_id = user.id
+    call.services.committed()
+    call.services.access_changed(user_id)
+    return json_response(to_json(out), 200)

@@ -186,3 +186,21 @@ export function creditCodeEl(code) {
   span.textContent = String(code);
   return span;
 }
+
+const CREDIT_ALPHABET = '0123456789ABCDEFGHJKLMNPQRTUWXY';
+const CREDIT_WEIGHTS = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28];
+
+/**
+ * Whether a 统一社会信用代码 (GB 32100-2015) is well formed: 18 characters of its alphabet,
+ * digits in places 3-8, and the right check character. The twin of
+ * tradesys/identity/credit_code.py is_valid_credit_code (the vectors keep them equal); as there,
+ * the caller trims and upper-cases first, as the API does.
+ */
+export function isValidCreditCode(code) {
+  const text = String(code);
+  if (text.length !== 18 || [...text].some((ch) => !CREDIT_ALPHABET.includes(ch))) return false;
+  if (!/^\d{6}$/.test(text.slice(2, 8))) return false;
+  let total = 0;
+  for (let i = 0; i < 17; i += 1) total += CREDIT_ALPHABET.indexOf(text[i]) * CREDIT_WEIGHTS[i];
+  return CREDIT_ALPHABET[(31 - (total % 31)) % 31] === text[17];
+}

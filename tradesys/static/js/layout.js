@@ -13,6 +13,7 @@ const NAV = [
   ['agency.html', '项目登记', 'manager'],
   ['evaluate.html', '评标工作台', 'member'],
   ['keys.html', '加密密钥与签名密钥', 'keys'],
+  ['console.html', '平台运维', 'admin'],
   ['login.html', '登录', 'out'],
 ];
 
@@ -98,7 +99,8 @@ function showNav(user) {
     const visible = (want === 'in' && user) || (want === 'out' && !user)
       || (want === 'manager' && canManageProjects(user))
       || (want === 'keys' && canSign(user))
-      || (want === 'member' && Boolean(user) && ['expert', 'procurer'].includes(user.role));
+      || (want === 'member' && Boolean(user) && ['expert', 'procurer'].includes(user.role))
+      || (want === 'admin' && Boolean(user) && user.role === 'admin');
     item.hidden = !visible;
   }
   const who = $('#whoami');
