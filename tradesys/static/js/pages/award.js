@@ -194,7 +194,8 @@ function renderAward() {
     }
   }
   $('#notice-rows').replaceChildren(...rows);
-  $('#notices').hidden = !(state.manager && rows.length);
+  // The host, the procurer and supervisors get every notice's metadata (never the file).
+  $('#notices').hidden = !((state.manager || state.user.role === 'supervisor') && rows.length);
   const box = $('#failed');
   box.hidden = !failed;
   if (failed) {
