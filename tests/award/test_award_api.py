@@ -204,6 +204,10 @@ async def test_publicity_objection_award_and_notices(
     assert (await client.get(f"{base}/notice.json")).status_code == 401
     # A bidder's view of the award lists its own notice only.
     own = (await client.get(f"{section}/award", headers=objector.auth)).json()
+    assert own["own_credit_code"] == candidates[1]
+    assert own["project_id"] == reported.opened.project_id
+    assert (await client.get(f"{section}/award", headers=seed.agency.auth)).json()[
+        "own_credit_code"] is None
     assert [n["addressee"] for n in own["awards"][0]["notices"]] == [candidates[1]]
 
     # The result announcement is public and now names the committee.

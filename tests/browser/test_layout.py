@@ -35,6 +35,7 @@ PAGES = {
     "bid.html": None,
     "hall.html": None,
     "tender.html": None,
+    "award.html": None,
     # The admin's own page: its nav link (shown to the admin only) is marked on it for everyone.
     "console.html": "平台运维",
     "reset.html": None,
@@ -117,7 +118,7 @@ def test_every_page_gets_the_one_layout(page: Page, server: InProcessServer, see
         quality.check(page, f"{name.removesuffix('.html')}-{'in' if logged else 'out'}")
 
     for name in ("index.html", "login.html", "notice.html", "bid.html", "hall.html",
-                 "tender.html"):
+                 "tender.html", "award.html"):
         check(name, PAGES[name], logged=False)
     logged_in(page, seed.agency)
     expect(page.locator("#whoami")).to_have_text("agency（招标代理机构）")

@@ -333,8 +333,8 @@ async def status(session: AsyncSession, principal: Principal, section_id: int,
     stage = await stages.load(session, section_id, rules,
                               gate=stages.bidder_gate(session, principal, managers=True))
     manager = await stages.is_manager(session, principal, stage.project)
-    if not manager:
-        await stages.bidder_org(session, principal, stage)
+    # A bidder's page needs to know which of the candidates and notices are its own.
+    own = None if manager else (await stages.bidder_org(session, principal, stage)).credit_code
     awards = await _awards(session, section_id)
     notices = list((await session.execute(select(AwardNotice).where(
         AwardNotice.award_id.in_([a.id for a in awards] or [0])).order_by(AwardNotice.id)))
@@ -344,6 +344,9 @@ async def status(session: AsyncSession, principal: Principal, section_id: int,
     failure = await session.get(TenderFailure, section_id)
     return {
         "section_id": section_id,
+        "project_id": stage.project.id,
+        "section": stages.section_facts(stage),
+        "own_credit_code": own,
         "candidates": stage.candidates,
         "awards": [{
             "round": a.round, "credit_code": a.credit_code, "rank": a.rank, "price": a.price,

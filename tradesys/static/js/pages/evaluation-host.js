@@ -278,6 +278,7 @@ async function main() {
     $('#host-denied').hidden = false;
     return;
   }
+  $('#award-link').href = `award.html?section=${sectionId}`;
   $('#sc-method').addEventListener('change', updateSum);
   $('#scheme-form').addEventListener('input', updateSum);
   $('#add-criterion').addEventListener('click', () => criterionRow());

@@ -8,7 +8,7 @@ import {
 } from '../ui.js';
 
 function facts(target, pairs) {
-  for (const [term, value, id] of pairs) {
+  for (const [term, value, id] of pairs.filter(Boolean)) {
     target.append(el('dt', {}, term), append(el('dd', { id }), value));
   }
 }
@@ -22,11 +22,16 @@ function bidCell(notice, section) {
   return '—';
 }
 
+/** The notices after the evaluation (公示, 结果, 失败) have no tendering times of their own. */
+const AFTER_EVALUATION = new Set(['candidates', 'result', 'failed']);
+
 function render(notice, user) {
   document.title = `${notice.title} — 电子招标投标交易平台`;
   $('#notice-title').textContent = notice.title;
   $('#notice-kind').textContent = label(NOTICE_KINDS, notice.kind);
   append($('#notice-published'), timeEl(notice.published_at));
+  const tendering = !AFTER_EVALUATION.has(notice.kind);
+  $('#times-section').hidden = !tendering;
   const period = el('span', {}, timeEl(notice.doc_start), ' 至 ', timeEl(notice.doc_end));
   facts($('#notice-times'), [
     ['招标文件获取时间', period, 'doc-period'],
@@ -40,7 +45,7 @@ function render(notice, user) {
     ['交易类型', label(TRADE_TYPES, notice.trade_type), 'trade-type'],
     ['招标方式', label(PROCEDURES, notice.procedure), 'procedure'],
     ['行政区划代码', notice.region_code, 'region-code'],
-    ['是否接受联合体投标', notice.consortium_allowed ? '接受' : '不接受', 'consortium'],
+    tendering ? ['是否接受联合体投标', notice.consortium_allowed ? '接受' : '不接受', 'consortium'] : null,
     ['联系方式', notice.contact || '—', 'contact'],
   ]);
   const content = $('#notice-content');

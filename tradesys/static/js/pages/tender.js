@@ -307,6 +307,7 @@ function securitySections() {
     el('p', { class: 'hint' }, `应缴投标保证金 ${formatMoney(section.bid_security)} · 投标截止 `,
       timeEl(section.bid_deadline), ` · ${label(SECTION_STATES, section.state)}`,
       ' · ', el('a', { href: `hall.html?section=${section.id}` }, '开标大厅'),
+      ' · ', el('a', { href: `award.html?section=${section.id}` }, '公示与定标'),
       state.bidder && section.state === 'tendering'
         ? el('span', {}, ' · ', el('a', { href: `bid.html?section=${section.id}` }, '递交投标文件'))
         : ''),
