@@ -15,8 +15,8 @@ import pytest
 from sqlalchemy import select
 from starlette.applications import Starlette
 
-from contracts.from_award import duration_of, quality_of, template_for
 from contracts.facts import TradeType
+from contracts.from_award import duration_of, quality_of, template_for
 from tests.award.conftest import Reported, drafted_report, sign_all
 from tests.evaluation.conftest import Pool, pool  # noqa: F401  (the fixture)
 from tests.support import T0, Flow, Party, Seed, assert_error, table_counts
