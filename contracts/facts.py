@@ -1,10 +1,11 @@
 """Contract facts (合同要素): what the award step hands to contract generation.
 
-Why a plain value: the award step (issue 11) is not built yet; like ``AwardFacts`` for the
-notices, contracts are generated from a validated value, so the award step only has to produce
-it. Price, subject, quality and duration come from the award and cannot be edited (条例
-Art. 57): they are fields of the facts, fixed for every draft of one contract. Only
-``clauses`` (the negotiable terms) change from draft to draft (:func:`with_clauses`).
+Why a plain value: like ``AwardFacts`` for the notices, contracts are generated from a
+validated value, so the award step only has to produce it (``contracts.from_award`` reads it
+from the standing award, the tender and the winning bid). Price, subject, quality and
+duration come from the award and cannot be edited (条例 Art. 57): they are fields of the facts,
+fixed for every draft of one contract. Only ``clauses`` (the negotiable terms) change from
+draft to draft (:func:`with_clauses`).
 """
 
 from __future__ import annotations

@@ -6,10 +6,14 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
+from tradesys.documents.evaluation_report import check_report, signing_message
 from tradesys.events.canonical import canonical_json
 from tradesys.opening import confirmation
 from tradesys.reporting.validation import release_package_errors
+
+PYHANKO = Path(sys.executable).with_name("pyhanko")
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
@@ -17,7 +21,7 @@ def _cli(*args: str) -> subprocess.CompletedProcess[str]:
                           text=True, timeout=300, check=False)
 
 
-def test_demo_runs_to_the_bid_deadline(empty_database: str, tmp_path: Path) -> None:
+def test_demo_runs_to_the_signed_contract(empty_database: str, tmp_path: Path) -> None:
     upgrade = _cli("db", "upgrade", "--database", empty_database)
     assert upgrade.returncode == 0, upgrade.stderr
     out = tmp_path / "artifacts"
@@ -26,9 +30,11 @@ def test_demo_runs_to_the_bid_deadline(empty_database: str, tmp_path: Path) -> N
     summary = json.loads(demo.stdout)
     assert summary["ok"] is True
     assert summary["database"] == empty_database
-    assert summary["steps"] == ["bootstrap", "organisations", "register", "upload_documents",
-                                "announce", "obtain_documents", "questions", "clarify", "bids",
-                                "bid_deadline", "opening", "reports", "verify_log"]
+    assert summary["steps"] == ["bootstrap", "organisations", "experts", "register", "scheme",
+                                "upload_documents", "announce", "obtain_documents", "questions",
+                                "clarify", "bids", "bid_deadline", "opening", "panel", "review",
+                                "explanation", "scores", "report", "publicity", "objection",
+                                "publicity_end", "award", "contract", "reports", "verify_log"]
     assert len(summary["receipts"]) == 3
     for receipt in summary["receipts"]:
         assert Path(receipt).is_relative_to(out)
@@ -36,12 +42,14 @@ def test_demo_runs_to_the_bid_deadline(empty_database: str, tmp_path: Path) -> N
                        summary["artifacts"]["receipt_key"])
         assert checked.returncode == 0, checked.stderr
     assert summary["reports"] == {"TENDER_PROJECT": 1, "NOTICE": 1, "TENDER_FILE_CLARI_MODI": 2,
-                                  "TENDER_LIST": 1, "BID_OPENING_RECORD": 2}
+                                  "TENDER_LIST": 1, "BID_OPENING_RECORD": 2,
+                                  "TENDER_CANDIDATE": 1, "WIN_RESULT_ANNO": 1,
+                                  "BID_WINNING_NOTICE": 1}
     package = json.loads(Path(summary["releases"]).read_text(encoding="utf-8"))
     assert release_package_errors(package) == []
     assert [r["tag"] for r in package["releases"]] == [
         ["planning"], ["tender"], ["tenderUpdate"], ["tenderAmendment"], ["tenderUpdate"],
-        ["tenderUpdate"], ["tenderUpdate"]]
+        ["tenderUpdate"], ["tenderUpdate"], ["award"], ["award"], ["awardUpdate"]]
     # The opening ran in the hall: its published record (JSON, PDF beside it) is an artifact.
     record_path = Path(summary["opening_record"])
     assert record_path.is_relative_to(out) and record_path.suffix == ".json"
@@ -59,8 +67,64 @@ def test_demo_runs_to_the_bid_deadline(empty_database: str, tmp_path: Path) -> N
         assert Path(path).is_relative_to(out)
     events = [json.loads(line) for line in Path(summary["artifacts"]["events"]).open()]
     assert [e["type"] for e in events].count("section.closed") == 2
+    _check_evaluation_award_and_contract(summary, out, events)
     verify = _cli("verify", "log", "--database", empty_database)
     assert verify.returncode == 0, verify.stderr
+
+
+def _check_evaluation_award_and_contract(summary: dict[str, Any], out: Path,
+                                         events: list[dict[str, Any]]) -> None:
+    """The evaluation report, the award notice and the contract the demo kept, each checked
+    from its file alone."""
+    for key in ("award_notice", "evaluation_report", "contract", "trust_root"):
+        assert Path(summary[key]).is_absolute() and Path(summary[key]).is_relative_to(out)
+    # The final report: valid against its schema, five members, each signature verifiable
+    # with the public key the log recorded; the winner is its first candidate.
+    report = json.loads(Path(summary["evaluation_report"]).read_text(encoding="utf-8"))
+    assert check_report(report) == []
+    assert len(report["committee"]) == 5 and len(report["signatures"]) == 5
+    assert [c["seat"] for c in report["committee"]].count("expert") == 4
+    assert [c["credit_code"] for c in report["candidates"] if c["rank"] == 1] == [
+        summary["winner"]]
+    assert len({b["credit_code"] for b in report["bidders"]}) == 3
+    signed = {f"seat-{e['payload']['seat']}": e["payload"] for e in events
+              if e["type"] == "evaluation.report_signed"}
+    for signature in report["signatures"]:
+        logged = signed[signature["member_id"]]
+        assert confirmation.verify(logged["public_key"], signing_message(
+            report, signature["member_id"]), signature["signature"])
+    types = [e["type"] for e in events]
+    assert types.count("evaluation.score_sheet_submitted") == 5
+    # One abnormally low price, explained by its bidder and accepted by the panel.
+    assert types.count("evaluation.explanation_requested") == 1
+    assert types.count("evaluation.explanation_answered") == 1
+    votes = [e["payload"] for e in events if e["type"] == "evaluation.explanation_voted"]
+    assert len(votes) == 5 and all(v["accept"] for v in votes)
+    assert votes[-1]["decision"] == "accepted"
+    for kind in ("award.publicity_published", "award.objection_raised",
+                 "award.objection_answered", "award.publicity_ended", "award.awarded",
+                 "contract.created", "contract.signed"):
+        assert kind in types, kind
+    assert types.count("contract.signed") == 2
+    # The award notice the winner downloaded is a PDF addressed to it and naming it.
+    notice = Path(summary["award_notice"])
+    assert notice.read_bytes().startswith(b"%PDF")
+    text = subprocess.run(["pdftotext", str(notice), "-"], capture_output=True, text=True,
+                          check=True, timeout=60).stdout
+    winner = next(b["name"] for b in report["bidders"] if b["credit_code"] == summary["winner"])
+    assert "中标通知书" in text and summary["winner"] in text
+    assert winner in "".join(text.split())
+    # The contract, signed by both parties, verifies offline against the downloaded root:
+    # with our verifier and with pyHanko's AdES validation.
+    contract, root = summary["contract"], summary["trust_root"]
+    verified = _cli("verify", "contract", contract, "--trust", root)
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+    assert summary["winner"] in verified.stdout and "B-LTA" in verified.stdout
+    ades = subprocess.run([str(PYHANKO), "sign", "adesverify", "--trust", root,
+                           "--trust-replace", contract], capture_output=True, text=True,
+                          timeout=180, check=False)
+    assert ades.returncode == 0, ades.stdout + ades.stderr
+    assert ades.stdout.count(":INTACT:TRUSTED,") == 2, ades.stdout
 
 
 def test_demo_exits_non_zero_when_a_step_fails(tmp_path: Path) -> None:

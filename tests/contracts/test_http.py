@@ -4,7 +4,8 @@ file signed elsewhere, verification, and the built-in CA's public endpoints.
 The signers' keys are real P-256 keys (``cryptography``) standing in for the browser's
 WebCrypto keys: they sign the prepared bytes on the client side, as the browser does, and the
 server never holds them. Only the contract's creation goes through the domain command
-(``create_contract``): the award step that will call it over HTTP is another issue's.
+(``create_contract``), from made-up facts: its creation from an award over HTTP is
+tests/contracts/test_from_award.py.
 
 The fully signed contract is checked by ``pyhanko sign validate``, which fetches the CRLs and
 OCSP answers online from the URLs in the certificates: a second app on the same database is

@@ -6,7 +6,7 @@ import asyncio
 import json
 import secrets
 import time
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +17,7 @@ from tradesys.app import create_app
 from tradesys.clock import AdjustableClock, SystemClock
 from tradesys.db.database import Database
 from tradesys.db.migrate import upgrade
+from tradesys.demo import award, contract, evaluation
 from tradesys.demo.scenario import DemoFailure, DemoState, Scenario, random_credit_code
 from tradesys.demo.server import InProcessServer
 from tradesys.events.models import Event
@@ -26,6 +27,10 @@ from tradesys.receiver.app import create_receiver_app
 from tradesys.reporting.validation import release_package_errors
 from tradesys.settings import Settings, default_sqlite_url
 from tradesys.signatures import load_or_create_key
+
+#: How far before the real time the demo's server clock starts: more than the periods it moves
+#: through (about 26 days to the end of the publicity).
+HISTORY = timedelta(days=28)
 
 
 async def bootstrap(url: str, username: str, password: str, *,
@@ -90,8 +95,11 @@ def run_demo(out_dir: Path, database_url: str | None = None) -> dict[str, Any]:
     url = database_url or default_sqlite_url(out_dir)
     upgrade(url)
     admin_name, admin_password = f"admin-{secrets.token_hex(3)}", secrets.token_urlsafe(12)
-    asyncio.run(bootstrap(url, admin_name, admin_password))
-    clock = AdjustableClock()
+    # The tender's periods (documents, questions, bids, publicity) take four weeks of server
+    # time: the demo starts that far back, so that the clock moved through them catches up
+    # with the real time by the contract, which is signed today (docs/contracts.md).
+    clock = AdjustableClock(SystemClock().now() - HISTORY)
+    asyncio.run(bootstrap(url, admin_name, admin_password, at=clock.now()))
     receiver_settings = Settings(data_dir=out_dir, database_url=url)
     receiver_app = create_receiver_app(
         f"sqlite+aiosqlite:///{out_dir / 'receiver.db'}",
@@ -114,15 +122,27 @@ def run_demo(out_dir: Path, database_url: str | None = None) -> dict[str, Any]:
                 raise DemoFailure("bootstrap", admin.text)
             state.steps.append("bootstrap")
             scenario.step("organisations", lambda: scenario.create_parties(admin.json()["token"]))
+            scenario.step("experts", lambda: evaluation.create_experts(scenario))
             scenario.step("register", scenario.register)
+            scenario.step("scheme", lambda: evaluation.set_scheme(scenario))
             scenario.step("upload_documents", scenario.upload_documents)
             scenario.step("announce", scenario.announce)
             scenario.step("obtain_documents", scenario.obtain_documents)
             scenario.step("questions", scenario.questions)
             scenario.step("clarify", scenario.clarify)
-            scenario.step("bids", scenario.submit_bids)
+            scenario.step("bids", lambda: scenario.submit_bids(evaluation.PRICES))
             scenario.step("bid_deadline", lambda: scenario.reach_deadline(time.sleep))
             scenario.step("opening", scenario.open_bids)
+            scenario.step("panel", lambda: evaluation.draw_panel(scenario))
+            scenario.step("review", lambda: evaluation.review(scenario))
+            scenario.step("explanation", lambda: evaluation.explain_low_price(scenario))
+            scenario.step("scores", lambda: evaluation.score(scenario))
+            scenario.step("report", lambda: evaluation.report(scenario))
+            scenario.step("publicity", lambda: award.publish(scenario))
+            scenario.step("objection", lambda: award.objection(scenario))
+            scenario.step("publicity_end", lambda: award.end_publicity(scenario, time.sleep))
+            scenario.step("award", lambda: award.award(scenario))
+            scenario.step("contract", lambda: contract.contract(scenario))
             scenario.step("reports", lambda: _await_reports(
                 client, receiver.url, state, out_dir, summary))
     except DemoFailure as failure:
@@ -144,6 +164,11 @@ def run_demo(out_dir: Path, database_url: str | None = None) -> dict[str, Any]:
         events=chain["checked"],
         receipts=state.receipts,
         opening_record=state.artifacts.get("opening_record"),
+        winner=state.results.get("winner"),
+        award_notice=state.results.get("award_notice"),
+        evaluation_report=state.results.get("evaluation_report"),
+        contract=state.results.get("contract"),
+        trust_root=state.results.get("trust_root"),
         log=chain,
         artifacts=state.artifacts,
     )

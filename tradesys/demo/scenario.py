@@ -32,6 +32,9 @@ from tradesys.identity.credit_code import ALPHABET, make_credit_code
 from tradesys.opening import confirmation
 from tradesys.signatures import load_public_pem
 
+#: The bids of ``tradesys serve --demo``'s watched tender (its browser test reads them out).
+SEED_PRICES = ["34980000.00", "35050000.00", "34720000.00"]
+
 
 def new_password() -> str:
     return secrets.token_urlsafe(12)
@@ -58,8 +61,10 @@ class Party:
     password: str = field(default_factory=new_password)
     user_id: int = 0
     private_key: PrivateKey | None = None
-    #: A bidder's signing key (confirms the opening record), when made ahead of the opening.
+    #: A party's P-256 signing key (a bidder's confirms the opening record; a member signs
+    #: score sheets and the report; the contract's parties sign it), once registered.
     signing_key: ec.EllipticCurvePrivateKey | None = None
+    signing_key_id: str = ""
     org_id: int = 0
     token: str = ""
 
@@ -77,12 +82,18 @@ class DemoState:
     notice: dict[str, Any] = field(default_factory=dict)
     artifacts: dict[str, str] = field(default_factory=dict)
     receipts: list[str] = field(default_factory=list)
-    #: The admin's token: it grants the demo's supervisor the project (a supervisor sees only
-    #: the projects its department was granted).
-    admin_token: str = ""
+    #: After the opening: the committee by seat, the opened bids by credit code, the report.
+    members: list[Party] = field(default_factory=list)
+    bids: dict[str, dict[str, Any]] = field(default_factory=dict)
+    report: dict[str, Any] = field(default_factory=dict)
+    #: What the summary gains from the evaluation, the award and the contract.
+    results: dict[str, Any] = field(default_factory=dict)
 
 
-def _check(step: str, response: httpx.Response, expected: int) -> dict[str, Any]:
+def check(step: str, response: httpx.Response, expected: int) -> dict[str, Any]:
+    """The response's JSON body, or a :class:`DemoFailure` naming the step when the status is
+    not the expected one (every demo call is checked: a demo that carries on past a refusal
+    proves nothing)."""
     if response.status_code != expected:
         raise DemoFailure(step, f"HTTP {response.status_code}: {response.text[:500]}")
     if response.headers.get("content-type", "").startswith("application/json"):
@@ -102,13 +113,14 @@ class Scenario:
         self.state = state
         self.clock = clock
         self.suffix = suffix or secrets.token_hex(3)
+        self.admin_token = ""
 
     def step(self, name: str, action: Callable[[], None]) -> None:
         action()
         self.state.steps.append(name)
 
     def server_now(self) -> datetime:
-        body = _check("time", self.client.get("/api/v1/time"), 200)
+        body = check("time", self.client.get("/api/v1/time"), 200)
         return datetime.fromisoformat(body["now"])
 
     # -- steps ---------------------------------------------------------------------------------
@@ -123,30 +135,30 @@ class Scenario:
             Party("bidder", f"海峡路桥工程有限公司（演示）{s}", f"bidder3-{s}"),
             Party("supervisor", f"福州市住房和城乡建设局（演示）{s}", f"supervisor-{s}"),
         ]
+        self.admin_token = admin_token
         admin = {"Authorization": f"Bearer {admin_token}"}
-        self.state.admin_token = admin_token
         for party in wanted:
-            org = _check("organisations", self.client.post(
+            org = check("organisations", self.client.post(
                 "/api/v1/organisations", headers=admin,
                 json={"name": party.org_name, "credit_code": party.credit_code}), 201)
             party.org_id = org["id"]
-            _check("organisations", self.client.post(
+            check("organisations", self.client.post(
                 "/api/v1/users", headers=admin,
                 json={"org_id": party.org_id, "username": party.username,
                       "display_name": party.org_name, "password": party.password,
                       "role": party.role}), 201)
-            token = _check("organisations", self.client.post(
+            token = check("organisations", self.client.post(
                 "/api/v1/auth/tokens",
                 json={"username": party.username, "password": party.password,
                       "name": "demo"}), 201)
             party.token = token["token"]
-            me = _check("organisations", self.client.get("/api/v1/me", headers=party.headers()),
+            me = check("organisations", self.client.get("/api/v1/me", headers=party.headers()),
                         200)
             party.user_id = me["id"]
             if party.role in ("agency", "procurer", "supervisor", "bidder"):
                 # Made on the party's own side; only the public key reaches the server.
                 party.private_key = generate_private_key()
-                _check("keys", self.client.post(
+                check("keys", self.client.post(
                     "/api/v1/keys", headers=party.headers(),
                     json={"purpose": "bidder" if party.role == "bidder" else "holder",
                           "public_key": public_key_text(party.private_key)}), 201)
@@ -155,7 +167,7 @@ class Scenario:
     def log_in_again(self) -> None:
         """New tokens for everyone (sessions expire: the served demo dates its history back)."""
         for party in self.state.parties.values():
-            token = _check("log_in", self.client.post(
+            token = check("log_in", self.client.post(
                 "/api/v1/auth/tokens",
                 json={"username": party.username, "password": party.password,
                       "name": "demo"}), 201)
@@ -164,7 +176,13 @@ class Scenario:
     def register_signing_keys(self) -> None:
         """Each bidder makes and registers its signing key now, not at the opening."""
         for bidder in self.bidders():
-            bidder.signing_key, _ = self._signing_key(bidder)
+            bidder.signing_key, bidder.signing_key_id = self._signing_key(bidder)
+
+    def signing_key_of(self, party: Party) -> tuple[ec.EllipticCurvePrivateKey, str]:
+        """The party's registered signing key, made and registered on first use."""
+        if party.signing_key is None:
+            party.signing_key, party.signing_key_id = self._signing_key(party)
+        return party.signing_key, party.signing_key_id
 
     def party(self, prefix: str) -> Party:
         return next(p for name, p in self.state.parties.items() if name.startswith(prefix))
@@ -197,18 +215,18 @@ class Scenario:
                  "bid_security": "10000.00"},
             ],
         }
-        self.state.project = _check("register", self.client.post(
+        self.state.project = check("register", self.client.post(
             "/api/v1/projects", headers={**agency.headers(), "Idempotency-Key": idempotency_key},
             json=body), 201)
         # 委托 is mutual: the procurer the agency named accepts before anything is announced.
-        self.state.project = _check("register", self.client.post(
+        self.state.project = check("register", self.client.post(
             f"/api/v1/projects/{self.state.project['id']}/entrustment/accept",
             headers=procurer.headers()), 200)
         # The platform operator lets the supervising department see it (项目监督授权).
-        if self.state.admin_token:
-            _check("register", self.client.post(
+        if self.admin_token:
+            check("register", self.client.post(
                 f"/api/v1/projects/{self.state.project['id']}/supervisors",
-                headers={"Authorization": f"Bearer {self.state.admin_token}"},
+                headers={"Authorization": f"Bearer {self.admin_token}"},
                 json={"org_id": self.party("supervisor").org_id}), 201)
 
     def upload_documents(self) -> None:
@@ -218,7 +236,7 @@ class Scenario:
         path = self.state.out_dir / "tender-document.txt"
         path.write_text(text, encoding="utf-8")
         self.state.artifacts["tender_document"] = str(path.resolve())
-        document = _check("upload_documents", self.client.post(
+        document = check("upload_documents", self.client.post(
             f"/api/v1/projects/{self.state.project['id']}/documents",
             params={"filename": "招标文件.txt"},
             headers={**agency.headers(), "Content-Type": "text/plain"},
@@ -247,7 +265,7 @@ class Scenario:
                                     for name in ("agency", "procurer", "supervisor")],
             "opening_threshold": 2,
         }
-        self.state.notice = _check("announce", self.client.post(
+        self.state.notice = check("announce", self.client.post(
             f"/api/v1/projects/{self.state.project['id']}/announce", headers=agency.headers(),
             json=body), 201)
 
@@ -259,7 +277,7 @@ class Scenario:
             response = self.client.get(
                 f"/api/v1/projects/{project_id}/documents/{document_id}/content",
                 headers=bidder.headers())
-            _check("obtain_documents", response, 200)
+            check("obtain_documents", response, 200)
             if hashlib.sha256(response.content).hexdigest() != response.headers.get(
                     "x-content-sha256"):
                 raise DemoFailure("obtain_documents", "document hash mismatch")
@@ -267,10 +285,10 @@ class Scenario:
     def questions(self) -> None:
         project_id = self.state.project["id"]
         bidder, agency = self.bidders()[0], self.party("agency")
-        question = _check("question", self.client.post(
+        question = check("question", self.client.post(
             f"/api/v1/projects/{project_id}/questions", headers=bidder.headers(),
             json={"text": "工程量清单第3.2节的外墙保温材料是否允许采用同等性能的替代品？"}), 201)
-        _check("answer", self.client.post(
+        check("answer", self.client.post(
             f"/api/v1/projects/{project_id}/questions/{question['id']}/answer",
             headers=agency.headers(),
             json={"answer": "允许，但须满足招标文件技术要求并在投标文件中提供检测报告。"}), 200)
@@ -278,7 +296,7 @@ class Scenario:
     def clarify(self) -> None:
         assert self.clock is not None
         project_id, agency = self.state.project["id"], self.party("agency")
-        _check("clarify", self.client.post(
+        check("clarify", self.client.post(
             f"/api/v1/projects/{project_id}/clarifications", headers=agency.headers(),
             json={"title": "澄清（一）", "content": "关于外墙保温材料替代品的答疑见问题答复。",
                   "changes_bid_content": False}), 201)
@@ -286,13 +304,13 @@ class Scenario:
         # so the amendment must move the bid deadline (the rule the platform enforces).
         self.clock.advance(timedelta(days=8))
         now = self.server_now()
-        _check("amend", self.client.post(
+        check("amend", self.client.post(
             f"/api/v1/projects/{project_id}/clarifications", headers=agency.headers(),
             json={"title": "修改（一）", "content": "工程量清单第5章补充室外排水工程量。",
                   "changes_bid_content": True,
                   "new_bid_deadline": _iso(now + timedelta(days=15, hours=1))}), 201)
 
-    def submit_bids(self) -> None:
+    def submit_bids(self, prices: list[str] | None = None) -> None:
         """Each bidder seals its bid on its own side and uploads only the envelope."""
         section = self.state.project["sections"][0]
         receipts_dir = self.state.out_dir / "receipts"
@@ -302,10 +320,9 @@ class Scenario:
         key_path = self.state.out_dir / "receipt-key.pem"
         key_path.write_text(key_pem.text, encoding="utf-8")
         self.state.artifacts["receipt_key"] = str(key_path.resolve())
-        prices = ["34980000.00", "35050000.00", "34720000.00"]
-        for bidder, price in zip(self.bidders(), prices, strict=True):
+        for bidder, price in zip(self.bidders(), prices or SEED_PRICES, strict=True):
             assert bidder.private_key is not None
-            info = _check("bids", self.client.get(
+            info = check("bids", self.client.get(
                 f"/api/v1/sections/{section['id']}/sealing", headers=bidder.headers()), 200)
             plaintext = (f"{bidder.org_name} 投标文件：商务标、技术标、报价 {price} 元。\n"
                          * 2000).encode()
@@ -318,17 +335,17 @@ class Scenario:
                           "quality": "合格", "project_manager": "项目经理（演示）"},
                  chunk_size=64 * 1024)
             envelope = sealed.getvalue()
-            upload = _check("bids", self.client.post(
+            upload = check("bids", self.client.post(
                 f"/api/v1/sections/{section['id']}/uploads", headers=bidder.headers(),
                 json={"size": len(envelope)}), 201)
             for offset in range(0, len(envelope), 48 * 1024):
-                _check("bids", self.client.patch(
+                check("bids", self.client.patch(
                     f"/api/v1/uploads/{upload['id']}", content=envelope[offset:offset + 48 * 1024],
                     headers={**bidder.headers(), "Upload-Offset": str(offset),
                              "Content-Type": "application/offset+octet-stream"}), 200)
             response = self.client.post(f"/api/v1/uploads/{upload['id']}/complete",
                                         headers=bidder.headers())
-            receipt = _check("bids", response, 201)
+            receipt = check("bids", response, 201)
             genuine, reason = verify_receipt_file(response.content, pinned)
             if not genuine or receipt["receipt"]["envelope_sha256"] != hashlib.sha256(
                     envelope).hexdigest():
@@ -357,7 +374,7 @@ class Scenario:
             host.command("start_decryption")
             for party, connection in ((agency, host), (supervisor, holder)):
                 assert party.private_key is not None
-                wrapped = _check("opening", self.client.get(
+                wrapped = check("opening", self.client.get(
                     f"/api/v1/sections/{section['id']}/opening/my-share",
                     headers=party.headers()), 200)
                 share = unwrap_holder_share(wrapped, party.private_key)
@@ -375,7 +392,7 @@ class Scenario:
             host.command("answer_objection", objection=1,
                          text="经核对，唱标与开标一览表一致。")
             for bidder, connection in bidders:
-                key, key_id = self._signing_key(bidder)
+                key, key_id = self.signing_key_of(bidder)
                 signed = confirmation.message(section["code"], draft["record_sha256"],
                                               bidder.credit_code)
                 connection.command("confirm_record", record_sha256=draft["record_sha256"],
@@ -395,20 +412,20 @@ class Scenario:
         for other in sections[1:]:
             self._declare_failed(other)
 
-    def _signing_key(self, bidder: Party) -> tuple[ec.EllipticCurvePrivateKey, str]:
-        """The bidder's own signing key (its tool keeps the private half), registered."""
+    def _signing_key(self, party: Party) -> tuple[ec.EllipticCurvePrivateKey, str]:
+        """The party's own signing key (its tool keeps the private half), registered."""
         key = ec.generate_private_key(ec.SECP256R1())
-        registered = _check("opening", self.client.post(
-            "/api/v1/keys", headers=bidder.headers(),
+        registered = check("keys", self.client.post(
+            "/api/v1/keys", headers=party.headers(),
             json={"purpose": "signing", "public_key": public_key_text(key)}), 201)
         return key, registered["key_id"]
 
     def _bidder_share(self, section: dict[str, Any], bidder: Party) -> str:
         assert bidder.private_key is not None
         base = f"/api/v1/sections/{section['id']}"
-        bid = _check("opening", self.client.get(f"{base}/bids", headers=bidder.headers()),
+        bid = check("opening", self.client.get(f"{base}/bids", headers=bidder.headers()),
                      200)["items"][-1]
-        header = _check("opening", self.client.get(f"{base}/bids/{bid['id']}/header",
+        header = check("opening", self.client.get(f"{base}/bids/{bid['id']}/header",
                                                    headers=bidder.headers()), 200)["header"]
         return b64u(unwrap_share(parse_header(unb64u(header)), ROLE_BIDDER, bidder.private_key))
 
@@ -428,11 +445,11 @@ class Scenario:
     def _save_record(self, data: dict[str, Any], name: str) -> None:
         """The published record, as anyone can fetch it: JSON (its hash checked) and PDF."""
         record = self.client.get(data["record_url"])
-        _check("opening", record, 200)
+        check("opening", record, 200)
         if hashlib.sha256(record.content).hexdigest() != data["record_sha256"]:
             raise DemoFailure("opening", "the published record does not match its hash")
         pdf = self.client.get(data["pdf_url"])
-        _check("opening", pdf, 200)
+        check("opening", pdf, 200)
         path = self.state.out_dir / f"{name.replace('_', '-')}.json"
         path.write_bytes(record.content)
         path.with_suffix(".pdf").write_bytes(pdf.content)
@@ -441,12 +458,12 @@ class Scenario:
     def reach_deadline(self, wait: Callable[[float], None]) -> None:
         assert self.clock is not None
         project_id, agency = self.state.project["id"], self.party("agency")
-        project = _check("bid_deadline", self.client.get(
+        project = check("bid_deadline", self.client.get(
             f"/api/v1/projects/{project_id}", headers=agency.headers()), 200)
         deadline = max(datetime.fromisoformat(s["bid_deadline"]) for s in project["sections"])
         self.clock.set(deadline + timedelta(seconds=1))
         for _ in range(200):
-            project = _check("bid_deadline", self.client.get(
+            project = check("bid_deadline", self.client.get(
                 f"/api/v1/projects/{project_id}", headers=agency.headers()), 200)
             if all(section["state"] == "closed" for section in project["sections"]):
                 self.state.project = {**self.state.project, **project}

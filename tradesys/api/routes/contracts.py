@@ -28,7 +28,7 @@ from pydantic import Field
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import Response
 
-from contracts import responders, store, views
+from contracts import from_award, responders, store, views
 from contracts.cli import signing_request
 from contracts.facts import Clause
 from contracts.pki import certificate_pem
@@ -283,6 +283,24 @@ async def list_contracts(call: Call) -> Result:
                 "next_cursor": encode_cursor([rows[limit - 1].id]) if more else None}
 
     return await call.read(work)
+
+
+@router.endpoint("POST", "/sections/{section_id:int}/contract", summary="由中标结果生成合同 "
+                 "(draft 1 from the section's standing award: parties, price, subject, duration, "
+                 "quality read from the tender, the award and the winning bid; the procurer or "
+                 "the host)", tag="contracts", status=201)
+async def contract_from_award(call: Call) -> Response:
+    section_id = call.path_int("section_id")
+
+    async def work(session: AsyncSession, principal: Principal) -> Result:
+        contract = await from_award.create_from_award(session, principal, section_id,
+                                                      call.services.rules, call.now)
+        # The host is no party and cannot read the contract: the answer is what it may know.
+        return {"id": contract.id, "award_id": contract.award_id, "section_id": section_id,
+                "project_id": contract.project_id, "state": contract.state,
+                "draft": contract.draft, "sha256": contract.sha256}
+
+    return await call.command(work, status=201)
 
 
 @router.endpoint("GET", CONTRACT, summary="合同 (state, parties, drafts with their SHA-256, "
