@@ -56,10 +56,11 @@ def announced_project(server: InProcessServer, seed: Seed) -> dict[str, Any]:
                                headers={"Content-Type": "application/pdf"},
                                content=b"%PDF-1.4\n% tender documents\n")
         assert document.status_code == 201, document.text
+        # The supervisor holds a share: its department is granted the project first.
+        grant_supervisor(server, seed, body["id"])
         notice = client.post(f"/projects/{body['id']}/announce", json=announce_body(T0, seed))
         assert notice.status_code == 201, notice.text
         body["notice"] = notice.json()
-    grant_supervisor(server, seed, body["id"])
     return body
 
 
@@ -353,6 +354,7 @@ def test_announce_explains_missing_key_holders(page: Page, server: InProcessServ
     agency = seed.agency
     with api(server, agency) as client:
         project = client.post("/projects", json=project_body(seed.procurer)).json()
+    grant_supervisor(server, seed, project["id"])  # the third holder: a granted supervisor
     log_in(page, agency.username, agency.password)
     expect(page).to_have_url(re.compile(r"/projects\.html$"))
     # Only one candidate has a holder key (as the server would say before the others register).
