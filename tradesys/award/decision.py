@@ -42,6 +42,7 @@ from tradesys.clock import isoformat_utc
 from tradesys.documents import notices as documents
 from tradesys.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
 from tradesys.evaluation import methods, review
+from tradesys.formatting import money
 from tradesys.identity.models import Organisation
 from tradesys.identity.principal import Principal
 from tradesys.identity.roles import Role
@@ -76,7 +77,7 @@ def _result_content(stage: stages.Stage, winner: dict[str, Any], round_: int) ->
     lines = [f"{stages.heading(stage)} 的中标结果公告如下 (the result of the tender):", "",
              f"中标人：{winner['name']}（统一社会信用代码 {winner['credit_code']}，"
              f"第{winner['rank']}中标候选人）",
-             f"中标价：{winner['price']} 元",
+             f"中标价：{money(winner['price'])}",
              f"评标委员会成员：{members}"]
     if round_ > 1:
         lines.append("（排名在前的中标候选人放弃中标，依序确定 (a higher-ranked candidate "
@@ -224,8 +225,9 @@ async def award(session: AsyncSession, principal: Principal, section_id: int,
         "price": chosen["price"], "contract_days": stage.rules.contract_days,
         "issued_at": isoformat_utc(now),
         "content": (f"{chosen['name']}：你方投标的{stages.heading(stage)}，经评标委员会评审、中标"
-                    f"候选人公示，确定你方为中标人，中标价 {chosen['price']} 元。请自本通知书发出"
-                    f"之日起 {stage.rules.contract_days} 日内与招标人签订书面合同。")},
+                    f"候选人公示，确定你方为中标人，中标价 {money(chosen['price'])}。"
+                    f"请自本通知书发出之日起 {stage.rules.contract_days} 日内与招标人签订书面"
+                    "合同。")},
         report_as=ReportSet.BID_WINNING_NOTICE)
     return await status(session, principal, section_id, rules)
 

@@ -29,7 +29,7 @@ from tradesys.errors import Conflict, NotFound
 from tradesys.evaluation.section_scheme import section_of
 from tradesys.events.canonical import canonical_json
 from tradesys.events.log import Actor
-from tradesys.formatting import capital_amount
+from tradesys.formatting import capital_amount, long_instant, money
 from tradesys.identity.principal import Principal
 from tradesys.procurement.kinds import NoticeKind, ReportSet
 from tradesys.procurement.rules import RuleBook
@@ -41,8 +41,8 @@ def _content(stage: stages.Stage, candidates: list[dict[str, Any]], ends_at: dat
     for c in candidates:
         score = f"，评标得分 {c['score']}" if c.get("score") not in (None, "0") else ""
         lines.append(f"第{c['rank']}名：{c['name']}（统一社会信用代码 {c['credit_code']}），"
-                     f"投标报价 {c['price']} 元（{capital_amount(c['price'])}）{score}")
-    lines += ["", f"公示期至 {isoformat_utc(ends_at)}（UTC）止。投标人或者其他利害关系人对依法"
+                     f"投标报价 {money(c['price'])}（{capital_amount(c['price'])}）{score}")
+    lines += ["", f"公示期至 {long_instant(ends_at)}（北京时间）止。投标人或者其他利害关系人对依法"
               "必须进行招标的项目的评标结果有异议的，应当在中标候选人公示期间提出 (objections are "
               "raised during the publicity, 条例 Art. 54)。"]
     return "\n".join(lines)
