@@ -127,6 +127,10 @@ def _check_evaluation_award_and_contract(summary: dict[str, Any], out: Path,
                           timeout=180, check=False)
     assert ades.returncode == 0, ades.stdout + ades.stderr
     assert ades.stdout.count(":INTACT:TRUSTED,") == 2, ades.stdout
+    poppler = subprocess.run(["pdfsig", contract], capture_output=True, text=True, timeout=120,
+                             check=False)
+    assert poppler.stdout.count("Signature Validation: Signature is Valid.") == 2, (
+        poppler.stdout + poppler.stderr)
 
 
 def test_demo_exits_non_zero_when_a_step_fails(tmp_path: Path) -> None:
