@@ -20,6 +20,7 @@ from starlette.staticfiles import StaticFiles
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from archive.publication import TreeHeadPublisher
+from contracts.follow_up import contract_jobs
 from hall.access import AccessWatch
 from hall.backplane import PostgresBackplane
 from hall.rooms import Rooms
@@ -100,7 +101,7 @@ def create_app(
     scheduler = Scheduler(
         services.db, services.clock, interval=settings.scheduler_interval,
         jobs=JOBS + opening_jobs(services.rules, services.uploads.store,
-                                 settings.data_dir / "opened"),
+                                 settings.data_dir / "opened") + contract_jobs(services.rules),
         on_change=services.committed)
     relay = build_relay(services)
     if relay is not None:
