@@ -33,6 +33,7 @@ from contracts.pki import CertificateAuthority, Revoked, SignerName, load_certif
 from contracts.verify import verify_contract_async
 from tradesys.bids.keyring import signing_key
 from tradesys.bids.keys import load_public_key
+from tradesys.clock import isoformat_utc
 from tradesys.errors import Conflict, Forbidden, Invalid, NotFound
 from tradesys.events.canonical import canonical_json
 from tradesys.events.log import Actor, append_event
@@ -356,6 +357,8 @@ async def complete_signature(session: AsyncSession, authority: Authority, contra
                                 "sha256": digest, "complete": last,
                                 "timestamp": mine.timestamp.isoformat() if mine.timestamp
                                 else None})
+    if last:
+        await _concluded(session, contract, actor, at)
     return contract
 
 
@@ -404,6 +407,31 @@ async def accept_signed_file(session: AsyncSession, authority: Authority, contra
     return await _store_upload(session, authority, contract, field, cert_row, pdf, actor, at)
 
 
+async def _concluded(session: AsyncSession, contract: Contract, actor: Actor,
+                     at: datetime) -> None:
+    """The contract is signed by both parties: ``contract.concluded``, its own event, reported
+    to the platform as CONTRACT_PERFORMANCE (and an OCDS ``contract`` release) when the
+    contract belongs to a project. It carries the facts the report states (no person's name:
+    the representatives stay out of the public record)."""
+    if contract.project_id is None:
+        return
+    facts = await current_facts(session, contract)
+    await append_event(session, actor=actor, at=at, aggregate_type="contract",
+                       aggregate_id=contract.id, project_id=contract.project_id,
+                       type="contract.concluded", report_as="CONTRACT_PERFORMANCE",
+                       payload={
+                           "award_id": facts.award_id,
+                           "section": {"code": facts.section.code, "name": facts.section.name},
+                           "purchaser": {"name": facts.purchaser.name,
+                                         "credit_code": facts.purchaser.credit_code},
+                           "supplier": {"name": facts.supplier.name,
+                                        "credit_code": facts.supplier.credit_code},
+                           "price": facts.price, "currency": facts.currency,
+                           "subject": facts.subject, "duration_days": facts.duration_days,
+                           "quality": facts.quality, "sha256": contract.sha256,
+                           "signed_at": isoformat_utc(at)})
+
+
 async def _store_upload(session: AsyncSession, authority: Authority, contract: Contract,
                         field: str, cert_row: SignerCertificate, pdf: bytes, actor: Actor,
                         at: datetime) -> Contract:
@@ -429,4 +457,6 @@ async def _store_upload(session: AsyncSession, authority: Authority, contract: C
                        type="contract.signed",
                        payload={"field": field, "certificate": cert_row.serial,
                                 "sha256": digest, "complete": last, "uploaded": True})
+    if last:
+        await _concluded(session, contract, actor, at)
     return contract

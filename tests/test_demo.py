@@ -45,13 +45,17 @@ def test_demo_runs_to_the_signed_contract(empty_database: str, tmp_path: Path) -
                                   "TENDER_LIST": 1, "BID_OPENING_RECORD": 2,
                                   "EVALUATION_REPORT": 1, "TENDER_CANDIDATE": 1,
                                   "WIN_RESULT_ANNO": 1,
-                                  "BID_WINNING_NOTICE": 1}
+                                  "BID_WINNING_NOTICE": 1, "CONTRACT_PERFORMANCE": 1}
     package = json.loads(Path(summary["releases"]).read_text(encoding="utf-8"))
     assert release_package_errors(package) == []
     assert [r["tag"] for r in package["releases"]] == [
         ["planning"], ["tender"], ["tenderUpdate"], ["tenderAmendment"], ["tenderUpdate"],
         ["tenderUpdate"], ["tenderUpdate"], ["tenderUpdate"], ["award"], ["award"],
-        ["awardUpdate"]]
+        ["awardUpdate"], ["contract"]]
+    # The signed contract, as the platform got it: the winner's award, active, signed.
+    [contract] = package["releases"][-1]["contracts"]
+    assert contract["status"] == "active" and contract["dateSigned"]
+    assert contract["awardID"].endswith(summary["winner"])
     # The opening ran in the hall: its published record (JSON, PDF beside it) is an artifact.
     record_path = Path(summary["opening_record"])
     assert record_path.is_relative_to(out) and record_path.suffix == ".json"

@@ -43,7 +43,7 @@ from contracts.models import Contract
 from contracts.pki import CertificateAuthority, SignerName, load_certificate
 from contracts.store import create_contract, revocation_data
 from tests.contracts.conftest import facts_for
-from tests.support import T0, Party, Seed, assert_error, table_counts
+from tests.support import T0, Flow, Party, Seed, assert_error, table_counts
 from tradesys.app import create_app
 from tradesys.bids.keys import generate_private_key, key_id, public_key_text
 from tradesys.clock import AdjustableClock
@@ -569,3 +569,40 @@ async def test_a_file_signed_elsewhere_is_uploaded_unless_altered(
     report = (await client.get(url + "/verification", headers=seed.supervisor.auth)).json()
     assert report["ok"], report["reasons"]
     assert json.dumps(report, ensure_ascii=False).count(seed.bidder1.credit_code) == 1
+
+
+async def test_a_concluded_contract_is_reported_as_contract_performance(
+        client: httpx.AsyncClient, services: Services, seed: Seed, clock: AdjustableClock,
+        flow: Flow) -> None:
+    """Both signatures in: ``contract.concluded`` → CONTRACT_PERFORMANCE and an OCDS
+    ``contract`` release (valid, the winner's award signed)."""
+    from tradesys.events.models import OutboxRow
+    from tradesys.reporting.report import report_for
+    from tradesys.reporting.validation import release_errors
+
+    project = await flow.register()
+    facts = facts_for(seed.procurer, seed.bidder1)
+    async with services.db.transaction() as session:
+        contract_id = (await create_contract(
+            session, facts, project_id=project["id"], actor=Actor(user_id=seed.procurer.user_id),
+            at=clock.now())).id
+    purchaser = await http_signer(client, seed.procurer)
+    await sign(client, contract_id, purchaser, raw=True)
+    async with services.db.reading() as session:  # one signature: nothing reported yet
+        assert (await session.execute(select(func.count()).select_from(OutboxRow).where(
+            OutboxRow.topic == "CONTRACT_PERFORMANCE"))).scalar_one() == 0
+    await sign(client, contract_id, await http_signer(client, seed.bidder1), raw=False)
+    sha256 = (await stored(services, contract_id))[1]
+    async with services.db.reading() as session:
+        [row] = (await session.execute(select(OutboxRow).where(
+            OutboxRow.topic == "CONTRACT_PERFORMANCE"))).scalars().all()
+        report = await report_for(session, row, services.reporting)
+    record, release = report.document["record"], report.document["release"]
+    assert (record["CONTRACT_CODE"], record["CONTRACT_PRICE"]) == (facts.award_id, facts.price)
+    assert (record["TENDERER_CODE"], record["BIDDER_CODE"]) == (
+        seed.procurer.credit_code, seed.bidder1.credit_code)
+    assert record["LIMITE_TIME"] == facts.duration_days and record["CONTRACT_SHA256"] == sha256
+    assert record["CONTRACT_SIGN_TIME"]
+    assert release_errors(release) == [] and release["tag"] == ["contract"]
+    [signed] = release["contracts"]
+    assert signed["status"] == "active" and signed["awardID"].endswith(seed.bidder1.credit_code)

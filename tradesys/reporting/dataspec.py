@@ -176,6 +176,8 @@ def build_record(
         record.update(_opening_record(event, project, settings))
     elif topic in AWARD_TOPICS and event.type == AWARD_TOPICS[topic]:
         record.update(_award_record(topic, event, project, settings))
+    elif topic == "CONTRACT_PERFORMANCE" and event.type == "contract.concluded":
+        record.update(_contract_record(payload))
     else:
         raise ValueError(f"no data-spec mapping for {topic} from {event.type!r}")
     return record
@@ -296,3 +298,28 @@ def _award_record(topic: str, event: EventFacts, project: dict[str, Any],
     )
     return notice
 
+
+def _contract_record(payload: dict[str, Any]) -> dict[str, Any]:
+    """合同履约信息 at the signing (``contract.concluded``): what was agreed. The performance
+    fields (settlement, changes, completion) are filled by later reports, not yet built."""
+    return {
+        "BID_SECTION_CODES": [payload["section"]["code"]],
+        "CONTRACT_CODE": payload["award_id"],
+        "CONTRACT_NAME": f"{payload['section']['name']} 合同",
+        "TENDERER_NAME": payload["purchaser"]["name"],
+        "TENDERER_CODE": payload["purchaser"]["credit_code"],
+        "BIDDER_NAME": payload["supplier"]["name"],
+        "BIDDER_CODE": payload["supplier"]["credit_code"],
+        "CONTRACT_PRICE": payload["price"],
+        "SETTLE_PRICE": None,
+        "CONTRACT_CONTENT": payload["subject"],
+        "LIMITE_TIME": payload["duration_days"],
+        "QUALITY_REQUIRE": payload["quality"],
+        "PERFORM_CHANGE_CONTENT": None,
+        "FINISH_TIME": None,
+        "ACTUALLY_PERIOD": None,
+        "PERFORM_INFO": None,
+        "CONTRACT_SIGN_TIME": beijing(payload["signed_at"]),
+        # Added by us: the signed PDF's SHA-256 (verifiable with tradesys verify contract).
+        "CONTRACT_SHA256": payload["sha256"],
+    }

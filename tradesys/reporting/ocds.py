@@ -229,6 +229,28 @@ def build_release(
         }]
     elif event.type in ("award.publicity_published", "award.awarded", "award.notice_issued"):
         _award(release, event, settings)
+    elif event.type == "contract.concluded":
+        release["tag"] = ["contract"]
+        supplier = payload["supplier"]
+        release["parties"].append(_party(supplier, ["supplier"]))
+        release["contracts"] = [{
+            "id": f"contract-{payload['award_id']}",
+            "awardID": _award_id(payload["section"]["code"], supplier["credit_code"]),
+            "title": f"{payload['section']['name']} 合同",
+            "description": payload["subject"],
+            "status": "active",
+            "value": _amount(payload["price"]),
+            "dateSigned": _date(payload["signed_at"]),
+            "period": {"durationInDays": payload["duration_days"]},
+            "documents": [{
+                "id": f"contract-{payload['award_id']}-signed",
+                "documentType": "contractSigned",
+                "title": "签署的合同 (PAdES, SHA-256 in the description)",
+                "description": payload["sha256"],
+                "datePublished": _date(event.occurred_at),
+                "language": "zh",
+            }],
+        }]
     elif event.type == "project.cancelled":
         release["tag"] = ["tenderCancellation"]
         tender.update(
