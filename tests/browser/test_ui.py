@@ -102,6 +102,12 @@ def test_agency_registers_uploads_and_announces(page: Page, server: InProcessSer
     expect(page.get_by_role("alert")).to_be_empty()
     expect(page).to_have_url(re.compile(r"/agency\.html\?project=\d+$"))
     project_id = int(page.url.rsplit("=", 1)[1])
+    # The platform operator grants the supervising department the project (it then may hold
+    # an opening-key share); the agency's page asks for the holders again on reload.
+    from tests.browser.test_bid import grant_supervisor  # test_bid imports this module
+
+    grant_supervisor(server, seed, project_id)
+    page.reload()
     project = api_get(server, agency.auth, f"/projects/{project_id}")
     assert project["name"] == "福州市示范学校教学楼新建工程"
     assert project["procurer_org_id"] == seed.procurer.org_id

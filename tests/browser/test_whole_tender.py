@@ -47,7 +47,7 @@ def web_app(settings: Settings, clock: AdjustableClock) -> Starlette:
                       run_scheduler=True)
 
 
-def register_and_announce(page: Page, seed: Seed) -> int:
+def register_and_announce(page: Page, seed: Seed, server: InProcessServer) -> int:
     """agency.html: 项目登记 (one section), 上传招标文件, 发布公告; the project's id."""
     page.goto("/agency.html")
     page.get_by_label("项目名称").fill("闽侯县第二中学操场改造工程")
@@ -67,6 +67,11 @@ def register_and_announce(page: Page, seed: Seed) -> int:
     expect(page.get_by_role("status")).to_contain_text("项目已登记")
     expect(page).to_have_url(re.compile(r"/agency\.html\?project=\d+$"))
     project_id = int(page.url.rsplit("=", 1)[1])
+    # The supervisor holds an opening-key share: the admin grants its department the project
+    # (a supervisor sees, and holds shares of, only the projects it was granted); the page
+    # asks for the holders again on reload.
+    grant_supervisor(server, seed, project_id)
+    page.reload()
     page.get_by_label("招标文件", exact=True).set_input_files(
         files=[{"name": "招标文件.pdf", "mimeType": "application/pdf", "buffer": DOCUMENT}])
     page.get_by_role("button", name="上传", exact=True).click()
@@ -96,10 +101,7 @@ def test_a_whole_tender_only_through_pages(browser: Browser, server: InProcessSe
     with ExitStack() as stack:
         host = person(stack, browser, server, "host")
         logged_in(host, seed.agency)
-        project_id = register_and_announce(host.page, seed)
-        # The supervisor holds an opening-key share: the admin grants its department the
-        # project (a supervisor sees only the projects it was granted).
-        grant_supervisor(server, seed, project_id)
+        project_id = register_and_announce(host.page, seed, server)
         with api(server, seed.agency) as client:
             project = client.get(f"/projects/{project_id}").json()
         section = project["sections"][0]
