@@ -1,5 +1,6 @@
-"""Page helpers shared by the browser tests that run whole openings in the hall (test_hall.py
-with in-process servers, test_demo_opening.py with a real ``tradesys serve --demo``)."""
+"""Helpers shared by the browser tests: pages of whole openings in the hall (test_hall.py with
+in-process servers, test_demo_opening.py with a real ``tradesys serve --demo``), and the API
+calls that set a project up for a page (an announced project, a supervisor's grant)."""
 
 from __future__ import annotations
 
@@ -8,8 +9,9 @@ import json
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
+import httpx
 import pytest
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
@@ -26,7 +28,9 @@ from playwright.sync_api import (
 )
 
 from tests.browser.conftest import BROWSER_TIMEZONE
+from tests.support import T0, Party, Seed, announce_body, project_body
 from tradesys.bids.encoding import unb64u
+from tradesys.demo.server import InProcessServer
 
 
 class Served(Protocol):
@@ -106,3 +110,36 @@ def import_backup(page: Page, path: Path, password: str, key_id: str) -> None:
     form.get_by_role("button", name="导入备份").click()
     expect(page.get_by_role("status")).to_contain_text(f"已导入密钥 {key_id[:16]}…")
     expect(page.locator("#key-rows tr", has_text=key_id)).to_contain_text("已保存在本浏览器")
+
+
+def api(server: InProcessServer, party: Party) -> httpx.Client:
+    return httpx.Client(base_url=f"{server.url}/api/v1", headers=party.auth, timeout=10)
+
+
+def announced_project(server: InProcessServer, seed: Seed) -> dict[str, Any]:
+    """A project with two sections, announced by the seeded agency (holders: agency, procurer,
+    supervisor, 2 of 3), bid deadline T0 + 21 days."""
+    with api(server, seed.agency) as client:
+        project = client.post("/projects", json=project_body(seed.procurer))
+        assert project.status_code == 201, project.text
+        body: dict[str, Any] = project.json()
+        document = client.post(f"/projects/{body['id']}/documents",
+                               params={"filename": "招标文件.pdf"},
+                               headers={"Content-Type": "application/pdf"},
+                               content=b"%PDF-1.4\n% tender documents\n")
+        assert document.status_code == 201, document.text
+        # The supervisor holds a share: its department is granted the project first.
+        grant_supervisor(server, seed, body["id"])
+        notice = client.post(f"/projects/{body['id']}/announce", json=announce_body(T0, seed))
+        assert notice.status_code == 201, notice.text
+        body["notice"] = notice.json()
+    return body
+
+
+def grant_supervisor(server: InProcessServer, seed: Seed, project_id: int) -> None:
+    """The admin lets the seeded supervisor's department see the project (a supervisor sees
+    only the projects it was granted)."""
+    with api(server, seed.admin) as client:
+        granted = client.post(f"/projects/{project_id}/supervisors",
+                              json={"org_id": seed.supervisor.org_id})
+        assert granted.status_code == 201, granted.text

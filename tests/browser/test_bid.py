@@ -15,15 +15,14 @@ import re
 import uuid
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
-import httpx
 import pytest
 from playwright.sync_api import Download, Page, Request, Route, expect
 from starlette.applications import Starlette
 
+from tests.browser.support import announced_project, api, grant_supervisor
 from tests.browser.test_ui import log_in, screenshot
-from tests.support import T0, Party, Seed, announce_body, project_body
+from tests.support import Seed, project_body
 from tradesys.bids.encoding import unb64u
 from tradesys.bids.keys import load_backup, public_key_text
 from tradesys.bids.receipts import verify_receipt_file
@@ -38,39 +37,6 @@ PASSWORD = "备份密码-correct-horse"
 SLICE = 8 * 1024 * 1024
 #: Over one upload slice, so the envelope goes up in two PATCH requests.
 BID_SIZE = SLICE + 512 * 1024
-
-
-def api(server: InProcessServer, party: Party) -> httpx.Client:
-    return httpx.Client(base_url=f"{server.url}/api/v1", headers=party.auth, timeout=10)
-
-
-def announced_project(server: InProcessServer, seed: Seed) -> dict[str, Any]:
-    """A project with two sections, announced by the seeded agency (holders: agency, procurer,
-    supervisor, 2 of 3), bid deadline T0 + 21 days."""
-    with api(server, seed.agency) as client:
-        project = client.post("/projects", json=project_body(seed.procurer))
-        assert project.status_code == 201, project.text
-        body: dict[str, Any] = project.json()
-        document = client.post(f"/projects/{body['id']}/documents",
-                               params={"filename": "招标文件.pdf"},
-                               headers={"Content-Type": "application/pdf"},
-                               content=b"%PDF-1.4\n% tender documents\n")
-        assert document.status_code == 201, document.text
-        # The supervisor holds a share: its department is granted the project first.
-        grant_supervisor(server, seed, body["id"])
-        notice = client.post(f"/projects/{body['id']}/announce", json=announce_body(T0, seed))
-        assert notice.status_code == 201, notice.text
-        body["notice"] = notice.json()
-    return body
-
-
-def grant_supervisor(server: InProcessServer, seed: Seed, project_id: int) -> None:
-    """The admin lets the seeded supervisor's department see the project (a supervisor sees
-    only the projects it was granted)."""
-    with api(server, seed.admin) as client:
-        granted = client.post(f"/projects/{project_id}/supervisors",
-                              json={"org_id": seed.supervisor.org_id})
-        assert granted.status_code == 201, granted.text
 
 
 def bid_file(marker: bytes) -> bytes:

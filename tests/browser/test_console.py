@@ -16,7 +16,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from tests.browser import quality
 from tests.browser.conftest import BROWSER_TIMEZONE
-from tests.browser.test_bid import announced_project, api
+from tests.browser.support import announced_project, api
 from tests.browser.test_ui import db_path, log_in
 from tests.support import Seed
 from tradesys.demo.scenario import random_credit_code

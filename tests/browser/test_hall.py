@@ -46,8 +46,8 @@ from playwright.sync_api import (
 )
 from starlette.applications import Starlette
 
-from tests.browser.support import Person, person, row, verify_confirmation
-from tests.browser.test_bid import PASSWORD, announced_project
+from tests.browser.support import Person, announced_project, person, row, verify_confirmation
+from tests.browser.test_bid import PASSWORD
 from tests.browser.test_ui import log_in, screenshot
 from tests.support import T0, Party, Seed
 from tradesys.app import create_app

@@ -10,7 +10,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.browser import quality
-from tests.browser.test_bid import api
+from tests.browser.support import api
 from tests.browser.test_ui import log_in
 from tests.support import Seed
 from tradesys.demo.server import InProcessServer

@@ -17,7 +17,7 @@ from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, e
 
 from tests.browser import quality
 from tests.browser.conftest import BROWSER_TIMEZONE
-from tests.browser.test_bid import announced_project
+from tests.browser.support import announced_project
 from tests.browser.test_ui import log_in, screenshot
 from tests.support import Party, Seed
 from tradesys.demo.server import InProcessServer

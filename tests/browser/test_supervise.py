@@ -8,7 +8,7 @@ import re
 from playwright.sync_api import Page, expect
 
 from tests.browser import quality
-from tests.browser.test_bid import announced_project, api, grant_supervisor
+from tests.browser.support import announced_project, api, grant_supervisor
 from tests.browser.test_ui import log_in
 from tests.support import Seed, project_body
 from tradesys.demo.server import InProcessServer

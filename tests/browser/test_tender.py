@@ -20,8 +20,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from tests.browser import quality
-from tests.browser.support import Person, person
-from tests.browser.test_bid import announced_project, api
+from tests.browser.support import Person, announced_project, api, person
 from tests.browser.test_ui import log_in
 from tests.support import Party, Seed
 from tradesys.clock import AdjustableClock

@@ -18,6 +18,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.browser import quality
+from tests.browser.support import grant_supervisor
 from tests.support import Seed
 from tradesys.clock import AdjustableClock
 from tradesys.demo.server import InProcessServer
@@ -104,8 +105,6 @@ def test_agency_registers_uploads_and_announces(page: Page, server: InProcessSer
     project_id = int(page.url.rsplit("=", 1)[1])
     # The platform operator grants the supervising department the project (it then may hold
     # an opening-key share); the agency's page asks for the holders again on reload.
-    from tests.browser.test_bid import grant_supervisor  # test_bid imports this module
-
     grant_supervisor(server, seed, project_id)
     page.reload()
     project = api_get(server, agency.auth, f"/projects/{project_id}")

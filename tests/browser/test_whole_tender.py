@@ -22,8 +22,7 @@ from playwright.sync_api import Browser, Page, expect
 from starlette.applications import Starlette
 
 from tests.browser import quality
-from tests.browser.support import Person, person, row
-from tests.browser.test_bid import api, grant_supervisor
+from tests.browser.support import Person, api, grant_supervisor, person, row
 from tests.browser.test_hall import keep_key, logged_in, seal_bid
 from tests.support import T0, Seed
 from tradesys.app import create_app
