@@ -42,21 +42,21 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.facts import Clause, ContractFacts, TradeType
 from contracts.models import Contract
-from contracts.store import create_contract
+from contracts.store import Rendered, create_contract, render_draft
 from tradesys.award import stage as stages
 from tradesys.award.models import Award, AwardNotice, TenderFailure
 from tradesys.bids.models import Bid
 from tradesys.bids.opening import DECRYPTED
 from tradesys.documents.notices import NoticeKind
-from tradesys.errors import Conflict
+from tradesys.errors import Conflict, DomainError
 from tradesys.identity.models import Organisation
 from tradesys.identity.principal import Principal
 from tradesys.procurement.kinds import TradeType as ProjectTradeType
 from tradesys.procurement.models import Project, Section
 from tradesys.procurement.rules import RuleBook
 
-__all__ = ["TEMPLATES", "contract_facts", "create_from_award", "duration_of", "quality_of",
-           "template_for"]
+__all__ = ["TEMPLATES", "contract_facts", "create_from_award", "duration_of",
+           "prerender_from_award", "quality_of", "template_for"]
 
 #: The contract template of each project trade type that has one.
 TEMPLATES = {
@@ -164,12 +164,27 @@ async def contract_facts(session: AsyncSession, stage: stages.Stage, award: Awar
                        f"do not make a contract): {str(error).splitlines()[0]}") from None
 
 
+async def prerender_from_award(session: AsyncSession, principal: Principal, section_id: int,
+                               rules: RuleBook) -> Rendered:
+    """Draft 1's PDF, rendered in a **read** transaction so the command's write transaction
+    does not wait on WeasyPrint (store.render_draft says why); nothing for a request
+    :func:`create_from_award` will refuse (it gives the reason)."""
+    try:
+        stage = await stages.load(session, section_id, rules,
+                                  gate=stages.host_or_procurer_gate(session, principal))
+        facts = await contract_facts(session, stage, await _standing_award(session, section_id))
+    except DomainError:
+        return {}
+    return await render_draft(facts, 1)
+
+
 async def create_from_award(session: AsyncSession, principal: Principal, section_id: int,
-                            rules: RuleBook, now: datetime) -> Contract:
+                            rules: RuleBook, now: datetime,
+                            rendered: Rendered | None = None) -> Contract:
     """Draft 1 of the contract of the section's standing award (the procurer or the host)."""
     stage = await stages.load(session, section_id, rules, lock=True,
                               gate=stages.host_or_procurer_gate(session, principal))
     award = await _standing_award(session, section_id)
     facts = await contract_facts(session, stage, award)
     return await create_contract(session, facts, project_id=stage.project.id,
-                                 actor=principal.actor, at=now)
+                                 actor=principal.actor, at=now, rendered=rendered)

@@ -41,12 +41,15 @@ from tradesys.identity.models import Organisation, User
 
 __all__ = [
     "Authority",
+    "Rendered",
     "accept_signed_file",
     "complete_signature",
     "create_contract",
     "issue_certificate",
     "new_draft",
     "prepare_signature",
+    "prerender_draft",
+    "render_draft",
     "revocation_data",
     "revoke_certificate",
 ]
@@ -155,8 +158,26 @@ def _facts_json(facts: ContractFacts) -> str:
     return canonical_json(facts.model_dump(mode="json")).decode("utf-8")
 
 
+#: Draft PDFs rendered before the write transaction, by (facts' canonical JSON, draft number).
+Rendered = dict[tuple[str, int], bytes]
+
+
+async def render_draft(facts: ContractFacts, number: int) -> Rendered:
+    """Draft ``number`` of ``facts`` as a PDF, off the event loop. Callers render in a **read**
+    transaction and pass the result to the command: WeasyPrint takes seconds, and on SQLite a
+    write transaction holds the whole database meanwhile. The command uses a rendering only if
+    its own facts and number still match, and renders again otherwise."""
+    return {(_facts_json(facts), number): await asyncio.to_thread(contract_pdf, facts, number)}
+
+
+async def _pdf(facts: ContractFacts, number: int, rendered: Rendered | None) -> bytes:
+    pdf = (rendered or {}).get((_facts_json(facts), number))
+    return pdf if pdf is not None else await asyncio.to_thread(contract_pdf, facts, number)
+
+
 async def create_contract(session: AsyncSession, facts: ContractFacts, *,
-                          project_id: int | None, actor: Actor, at: datetime) -> Contract:
+                          project_id: int | None, actor: Actor, at: datetime,
+                          rendered: Rendered | None = None) -> Contract:
     """Draft 1 from the award's facts."""
     existing = (await session.execute(select(Contract).where(
         Contract.award_id == facts.award_id))).scalar_one_or_none()
@@ -164,7 +185,7 @@ async def create_contract(session: AsyncSession, facts: ContractFacts, *,
         raise Conflict("contract_exists", "该中标结果已生成合同 (a contract exists for this award)")
     purchaser = await _org_by_code(session, facts.purchaser.credit_code)
     supplier = await _org_by_code(session, facts.supplier.credit_code)
-    pdf = await asyncio.to_thread(contract_pdf, facts, 1)
+    pdf = await _pdf(facts, 1, rendered)
     digest = sha256_hex(pdf)
     contract = Contract(award_id=facts.award_id, project_id=project_id,
                         purchaser_org_id=purchaser.id, supplier_org_id=supplier.id,
@@ -204,8 +225,21 @@ async def current_facts(session: AsyncSession, contract: Contract) -> ContractFa
     return ContractFacts.model_validate_json(draft.facts)
 
 
+async def prerender_draft(session: AsyncSession, contract_id: int, clauses: list[Clause], *,
+                         org_id: int) -> Rendered:
+    """The PDF :func:`new_draft` would store, rendered in a read transaction (see
+    :func:`render_draft`); nothing for a request :func:`new_draft` will refuse."""
+    contract = await session.get(Contract, contract_id)
+    if contract is None or contract.state != "drafting" or org_id not in (
+            contract.purchaser_org_id, contract.supplier_org_id):
+        return {}
+    facts = with_clauses(await current_facts(session, contract), clauses)
+    return await render_draft(facts, contract.draft + 1)
+
+
 async def new_draft(session: AsyncSession, contract_id: int, clauses: list[Clause], *,
-                    org_id: int, actor: Actor, at: datetime) -> ContractDraft:
+                    org_id: int, actor: Actor, at: datetime,
+                    rendered: Rendered | None = None) -> ContractDraft:
     """A negotiated draft: only the other clauses change (条例 Art. 57 keeps price, subject,
     quality and duration as awarded), and only before the first signature."""
     contract = await _contract(session, contract_id)
@@ -215,7 +249,7 @@ async def new_draft(session: AsyncSession, contract_id: int, clauses: list[Claus
                        "drafts)")
     facts = with_clauses(await current_facts(session, contract), clauses)
     number = contract.draft + 1
-    pdf = await asyncio.to_thread(contract_pdf, facts, number)
+    pdf = await _pdf(facts, number, rendered)
     digest = sha256_hex(pdf)
     draft = ContractDraft(contract_id=contract.id, number=number, facts=_facts_json(facts),
                           pdf=pdf, sha256=digest, created_by=actor.user_id, created_at=at)

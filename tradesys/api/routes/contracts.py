@@ -291,10 +291,16 @@ async def list_contracts(call: Call) -> Result:
                  "the host)", tag="contracts", status=201)
 async def contract_from_award(call: Call) -> Response:
     section_id = call.path_int("section_id")
+    assert call.principal is not None
+    # Draft 1 is rendered in a read transaction first (slow: WeasyPrint); the command uses
+    # it if the facts still match.
+    async with call.services.db.reading() as session:
+        rendered = await from_award.prerender_from_award(session, call.principal, section_id,
+                                                         call.services.rules)
 
     async def work(session: AsyncSession, principal: Principal) -> Result:
         contract = await from_award.create_from_award(session, principal, section_id,
-                                                      call.services.rules, call.now)
+                                                      call.services.rules, call.now, rendered)
         # The host is no party and cannot read the contract: the answer is what it may know.
         return {"id": contract.id, "award_id": contract.award_id, "section_id": section_id,
                 "project_id": contract.project_id, "state": contract.state,
@@ -352,10 +358,15 @@ async def propose_draft(call: Call) -> Response:
     contract_id = call.path_int("contract_id")
     body: DraftIn = call.body
 
+    assert call.principal is not None
+    async with call.services.db.reading() as session:  # rendered first, as above
+        rendered = await store.prerender_draft(session, contract_id, list(body.clauses),
+                                               org_id=call.principal.org_id)
+
     async def work(session: AsyncSession, principal: Principal) -> Result:
         draft = await store.new_draft(session, contract_id, list(body.clauses),
                                       org_id=principal.org_id, actor=principal.actor,
-                                      at=call.now)
+                                      at=call.now, rendered=rendered)
         return {"contract_id": contract_id, "number": draft.number, "sha256": draft.sha256}
 
     return await call.command(work, status=201)
