@@ -111,6 +111,8 @@ def test_members_sign_the_report_and_the_host_sees_it_final(
                     expect(page.locator("#status")).to_contain_text("不同意见已写入评标报告")
                     expect(page.locator("#report-state")).to_contain_text(dissent)
                     quality.check(page, "evaluate-report-dissent")
+                else:  # someone has signed: the report can no longer change
+                    expect(page.get_by_role("button", name="提交不同意见")).to_be_hidden()
                 page.get_by_role("button", name="签名并签署评标报告").click()
                 expect(page.locator("#status")).to_contain_text("您已用本人的签名密钥签署评标报告")
                 expect(page.locator("#report-state")).to_contain_text("您已签署")

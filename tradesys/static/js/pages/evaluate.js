@@ -322,7 +322,7 @@ function collectScores() {
 }
 
 /** The member's own registered signing key whose private key is kept in this browser. */
-async function mySigningKey() {
+async function mySigningKey(what = '评分表') {
   const [list, local] = await Promise.all([get('/keys'), localKeyIds('signing')]);
   const mine = list.items.filter((key) => key.purpose === 'signing' && !key.revoked_at
     && key.user_id === user.id && local.has(key.key_id)).sort((a, b) => b.id - a.id);
@@ -330,8 +330,8 @@ async function mySigningKey() {
     const pair = await loadLocal(key.key_id, 'signing');
     if (pair) return { keyId: key.key_id, pair };
   }
-  const error = new Error('评分表须用您本人的签名密钥签名，本浏览器中没有您已登记的签名密钥。');
-  error.content = el('p', {}, '评分表须用您本人的签名密钥签名，本浏览器中没有您已登记的签名密钥。请先',
+  const error = new Error(`${what}须用您本人的签名密钥签名，本浏览器中没有您已登记的签名密钥。`);
+  error.content = el('p', {}, `${what}须用您本人的签名密钥签名，本浏览器中没有您已登记的签名密钥。请先`,
     el('a', { href: 'keys.html', target: '_blank', rel: 'noopener' }, '生成并登记签名密钥'),
     '（在新窗口打开），然后回到本页提交。');
   throw error;
@@ -461,7 +461,7 @@ async function signReport(event) {
     if (await sha256Hex(canonicalBytes(body)) !== reportView.sha256) {
       throw new Error('本机计算的评标报告摘要与服务器的不一致，未签名，请联系平台。');
     }
-    const { keyId, pair } = await mySigningKey();
+    const { keyId, pair } = await mySigningKey('评标报告');
     const message = canonicalBytes({ type: REPORT_SIGNATURE, report_id: reportView.report.report_id,
       member_id: myMemberId(), body_sha256: reportView.sha256 });
     const signature = await sign(pair.privateKey, message);
