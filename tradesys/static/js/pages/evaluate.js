@@ -7,7 +7,7 @@
 // Nothing here decides anything: the server checks every range, majority and signature again.
 // The page checks the ranges first so that a sheet with a mistake is never signed or sent.
 
-import { get, post } from '../api.js';
+import { ApiError, get, post } from '../api.js';
 import { loadLocal, localKeyIds } from '../keyring.js';
 import { initLayout } from '../layout.js';
 import { sign } from '../signing.js';
@@ -322,7 +322,7 @@ function collectScores() {
 }
 
 /** The member's own registered signing key whose private key is kept in this browser. */
-async function mySigningKey() {
+async function mySigningKey(what = '评分表') {
   const [list, local] = await Promise.all([get('/keys'), localKeyIds('signing')]);
   const mine = list.items.filter((key) => key.purpose === 'signing' && !key.revoked_at
     && key.user_id === user.id && local.has(key.key_id)).sort((a, b) => b.id - a.id);
@@ -330,8 +330,8 @@ async function mySigningKey() {
     const pair = await loadLocal(key.key_id, 'signing');
     if (pair) return { keyId: key.key_id, pair };
   }
-  const error = new Error('评分表须用您本人的签名密钥签名，本浏览器中没有您已登记的签名密钥。');
-  error.content = el('p', {}, '评分表须用您本人的签名密钥签名，本浏览器中没有您已登记的签名密钥。请先',
+  const error = new Error(`${what}须用您本人的签名密钥签名，本浏览器中没有您已登记的签名密钥。`);
+  error.content = el('p', {}, `${what}须用您本人的签名密钥签名，本浏览器中没有您已登记的签名密钥。请先`,
     el('a', { href: 'keys.html', target: '_blank', rel: 'noopener' }, '生成并登记签名密钥'),
     '（在新窗口打开），然后回到本页提交。');
   throw error;
@@ -379,6 +379,106 @@ function sheetDone(sha, matches) {
   $('#sheet-done-heading').focus();
 }
 
+// ---------------------------------------------------------------------------- the report
+
+const REPORT_SIGNATURE = 'tradesys.evaluation-report-signature';
+let reportView = null;
+
+function myMemberId() {
+  return `seat-${seat.seat}`;
+}
+
+async function loadReport() {
+  const state = $('#report-state');
+  $('#report-actions').hidden = true;
+  clear($('#report-candidates'));
+  try {
+    reportView = await get(`/sections/${sectionId}/evaluation/report`);
+  } catch (error) {
+    reportView = null;
+    if (error instanceof ApiError && error.code === 'report_not_drafted') {
+      state.textContent = '评标报告尚未起草。';
+      return;
+    }
+    throw error;
+  }
+  const report = reportView.report;
+  const names = new Map(report.bidders.map((b) => [b.credit_code, b.name]));
+  const mine = report.signatures.find((s) => s.member_id === myMemberId());
+  const dissent = report.dissent.find((d) => d.member_id === myMemberId());
+  const signed = report.signatures.filter((s) => s.status === 'signed').length;
+  state.textContent = `${reportView.final ? '评标报告已定稿' : '评标报告待签署'}：`
+    + `已签 ${signed} / ${report.committee.length} 人。`
+    + (mine ? (mine.status === 'signed' ? '您已签署。' : '您被记录为拒签（视为同意）。') : '您尚未签署。')
+    + (dissent ? `您的不同意见已记录：${dissent.opinion}（理由：${dissent.reasons}）。` : '');
+  $('#report-candidates').append(report.candidates.length
+    ? el('ol', { class: 'link-list' }, ...report.candidates.map((c) => el('li', {},
+      `第 ${c.rank} 名：${names.get(c.credit_code) ?? c.credit_code}`)))
+    : el('p', { class: 'empty' }, '评标报告没有推荐中标候选人。'));
+  if (mine) return;
+  $('#report-actions').hidden = false;
+  $('#report-sha').textContent = reportView.sha256;
+  $('#dissent-form').hidden = Boolean(dissent) || report.signatures.length > 0;
+}
+
+async function submitDissent(event) {
+  event.preventDefault();
+  clearMessages();
+  const opinion = $('#dissent-opinion');
+  const reasons = $('#dissent-reasons');
+  let first = null;
+  for (const [control, message] of [[opinion, '请写明不同意见'], [reasons, '请写明不同意见的理由']]) {
+    const missing = !control.value.trim();
+    setControlMessage(control, missing ? message : null);
+    if (missing) first = first || control;
+  }
+  if (first) {
+    first.focus();
+    showError(new Error('不同意见须写明意见和理由；尚未提交。'));
+    return;
+  }
+  const done = busy(event.target);
+  try {
+    await post(`/sections/${sectionId}/evaluation/report/dissent`,
+      { opinion: opinion.value.trim(), reasons: reasons.value.trim() });
+    await loadReport();
+    showStatus('您的不同意见已写入评标报告。');
+  } catch (error) {
+    showError(error);
+  } finally {
+    done();
+  }
+}
+
+async function signReport(event) {
+  event.preventDefault();
+  clearMessages();
+  const done = busy(event.target);
+  try {
+    await loadReport();
+    if (!reportView || $('#report-actions').hidden) throw new Error('没有待您签署的评标报告。');
+    const { signatures, ...body } = reportView.report;
+    if (await sha256Hex(canonicalBytes(body)) !== reportView.sha256) {
+      throw new Error('本机计算的评标报告摘要与服务器的不一致，未签名，请联系平台。');
+    }
+    const { keyId, pair } = await mySigningKey('评标报告');
+    const message = canonicalBytes({ type: REPORT_SIGNATURE, report_id: reportView.report.report_id,
+      member_id: myMemberId(), body_sha256: reportView.sha256 });
+    const signature = await sign(pair.privateKey, message);
+    await post(`/sections/${sectionId}/evaluation/report/signatures`, { key_id: keyId, signature });
+    await loadReport();
+    showStatus('您已用本人的签名密钥签署评标报告。');
+  } catch (error) {
+    if (error && error.content) {
+      append(clear($('#alert')), el('div', { class: 'alert-box' }, error.content));
+    } else {
+      showError(error);
+    }
+  } finally {
+    done();
+  }
+}
+
 // ---------------------------------------------------------------------------- conflict
 
 async function declareConflict(event) {
@@ -420,6 +520,7 @@ async function openSection() {
   reviewForm();
   scoreForm();
   $('#section-page').hidden = false;
+  await loadReport();
 }
 
 async function main() {
@@ -435,6 +536,8 @@ async function main() {
   $('#review-form').addEventListener('submit', submitReview);
   $('#score-form').addEventListener('submit', submitSheet);
   $('#conflict-form').addEventListener('submit', declareConflict);
+  $('#dissent-form').addEventListener('submit', submitDissent);
+  $('#report-sign-form').addEventListener('submit', signReport);
   sectionId = idParam('section');
   try {
     if (sectionId) await openSection();

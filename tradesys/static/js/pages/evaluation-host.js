@@ -9,7 +9,7 @@ import { ApiError, get, post, request } from '../api.js';
 import { canManageProjects, initLayout } from '../layout.js';
 import {
   $, busy, clear, clearMessages, el, formatMoney, idParam, label, setControlMessage,
-  showError, showStatus,
+  showError, showStatus, timeEl,
 } from '../ui.js';
 import { centsOf, formatPoints } from '../evaluation.js';
 
@@ -265,6 +265,98 @@ async function askExplanation(event) {
   }
 }
 
+// ---------------------------------------------------------------------------- the report
+
+const ANSWERS = { signed: '已签', refused: '拒签（未陈述理由，视为同意）' };
+const SEATS = { expert: '评标专家', procurer_representative: '招标人代表' };
+
+/** One row per committee member: their seat, whether they signed, and their dissent. */
+function signatureRows(report) {
+  const answers = new Map(report.signatures.map((s) => [s.member_id, s]));
+  const dissent = new Map(report.dissent.map((d) => [d.member_id, d]));
+  return report.committee.map((m) => {
+    const answer = answers.get(m.member_id);
+    const objection = dissent.get(m.member_id);
+    const status = answer ? label(ANSWERS, answer.status) : '待签';
+    return el('tr', { dataset: { member: m.member_id } },
+      el('td', {}, m.name, m.role === 'chair' ? '（组长）' : ''),
+      el('td', {}, label(SEATS, m.seat)),
+      el('td', { class: 'report-status' }, status,
+        answer && answer.signed_at ? el('span', { class: 'hint' }, ' ', timeEl(answer.signed_at)) : ''),
+      el('td', {}, objection
+        ? `不同意见：${objection.opinion}；理由：${objection.reasons}` : '—'));
+  });
+}
+
+function showReport(view) {
+  const report = view.report;
+  const names = new Map(report.bidders.map((b) => [b.credit_code, b.name]));
+  const scores = new Map(report.aggregate.map((a) => [a.credit_code, a]));
+  const signed = report.signatures.filter((s) => s.status === 'signed').length;
+  const answered = report.signatures.length;
+  const total = report.committee.length;
+  const box = clear($('#report'));
+  box.append(el('p', { id: 'report-state' }, view.final
+    ? `评标报告已定稿（${answered} / ${total} 位成员已签署或记录拒签）。`
+    : `评标报告待签署：已签 ${signed} 人，待签 ${total - answered} 人（共 ${total} 人）。`),
+  el('dl', { class: 'facts' },
+    el('dt', {}, '起草时间'), el('dd', {}, timeEl(view.drafted_at)),
+    el('dt', {}, '定稿时间'), el('dd', {}, view.final_at ? timeEl(view.final_at) : '尚未定稿'),
+    el('dt', {}, '报告摘要（SHA-256）'), el('dd', {}, el('code', { class: 'hash' }, view.sha256))));
+  box.append(report.candidates.length
+    ? el('div', { class: 'table-wrap', role: 'region', 'aria-labelledby': 'candidates-caption', tabindex: '0' },
+      el('table', { class: 'data-table' },
+        el('caption', { id: 'candidates-caption' }, '推荐的中标候选人（按排名）'),
+        el('thead', {}, el('tr', {}, ...['排名', '投标人', '统一社会信用代码', '得分']
+          .map((t) => el('th', { scope: 'col' }, t)))),
+        el('tbody', { id: 'report-candidates' }, ...report.candidates.map((c) => el('tr', {},
+          el('td', {}, `第 ${c.rank} 名`),
+          el('td', {}, names.get(c.credit_code) ?? '—'),
+          el('td', {}, el('code', {}, c.credit_code)),
+          el('td', { class: 'num' }, scores.get(c.credit_code)?.score ?? '—'))))))
+    : el('p', { class: 'empty' }, '评标报告没有推荐中标候选人。'));
+  box.append(el('div', { class: 'table-wrap', role: 'region', 'aria-labelledby': 'signatures-caption', tabindex: '0' },
+    el('table', { class: 'data-table' },
+      el('caption', { id: 'signatures-caption' }, '成员签署情况'),
+      el('thead', {}, el('tr', {}, ...['成员', '类别', '签署', '不同意见']
+        .map((t) => el('th', { scope: 'col' }, t)))),
+      el('tbody', { id: 'signature-rows' }, ...signatureRows(report)))));
+  box.append(el('p', {}, el('a', { id: 'report-pdf',
+    href: `api/v1/sections/${sectionId}/evaluation/report.pdf`, target: '_blank', rel: 'noopener' },
+  '评标报告 PDF（在新窗口打开）')));
+}
+
+async function loadReport() {
+  $('#draft-report').hidden = true;
+  try {
+    showReport(await get(`/sections/${sectionId}/evaluation/report`));
+  } catch (error) {
+    if (!(error instanceof ApiError)) throw error;
+    const box = clear($('#report'));
+    if (error.code === 'report_not_drafted') {
+      box.append(el('p', { class: 'empty' }, '尚未起草评标报告。评标完成后可起草。'));
+      $('#draft-report').hidden = false;
+    } else {
+      box.append(el('p', { class: 'empty' }, error.message));
+    }
+  }
+}
+
+async function draftReport(event) {
+  clearMessages();
+  const button = event.currentTarget;
+  button.disabled = true;
+  try {
+    await post(`/sections/${sectionId}/evaluation/report`);
+    showStatus('评标报告已起草，等待评标委员会成员签署。');
+    await loadReport();
+  } catch (error) {
+    showError(error);
+  } finally {
+    button.disabled = false;
+  }
+}
+
 // ---------------------------------------------------------------------------- start
 
 async function main() {
@@ -286,14 +378,19 @@ async function main() {
   $('#panel-form').addEventListener('submit', drawPanel);
   $('#explain-form').addEventListener('submit', askExplanation);
   $('#refresh').addEventListener('click', () => loadProgress().catch(showError));
+  $('#refresh-report').addEventListener('click', () => loadReport().catch(showError));
+  $('#draft-report').addEventListener('click', draftReport);
   criterionRow({ category: 'technical' });
   $('#host-page').hidden = false;
   try {
-    await Promise.all([loadScheme(), loadPanel(), loadProgress()]);
+    await Promise.all([loadScheme(), loadPanel(), loadProgress(), loadReport()]);
   } catch (error) {
     showError(error);
   }
-  setInterval(() => { loadProgress().catch(() => {}); }, POLL_MS);
+  setInterval(() => {
+    loadProgress().catch(() => {});
+    loadReport().catch(() => {});
+  }, POLL_MS);
 }
 
 main();
