@@ -71,6 +71,19 @@ def test_public_key_forms() -> None:
         assert public_key_bytes(load_public_key(form)) == raw
 
 
+def test_a_der_key_ending_in_a_whitespace_byte_is_read_whole() -> None:
+    """The DER SPKI ends with the point's last byte; when that byte was 0x20, 0x0a or the like the
+    parser once stripped it as if the key were text, and refused one key in about forty."""
+    spki = serialization.PublicFormat.SubjectPublicKeyInfo
+    while True:
+        key = generate_private_key()
+        der = key.public_key().public_bytes(serialization.Encoding.DER, spki)
+        if der[-1:].isspace():
+            break
+    assert public_key_bytes(load_public_key(der)) == public_key_bytes(key)
+    assert public_key_bytes(load_public_key(der[-65:])) == public_key_bytes(key)  # the raw point
+
+
 @pytest.mark.parametrize("bad", [b"", b"\x04" + bytes(64), "not base64!", b64u(b"\x04" * 65),
                                  b"-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----"])
 def test_invalid_public_keys_are_refused(bad) -> None:

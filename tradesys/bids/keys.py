@@ -88,12 +88,16 @@ def load_public_key(data: bytes | str | PublicKey) -> PublicKey:
             raise EnvelopeError("bad_public_key", "公钥不是 P-256 (public key is not P-256)")
         return data
     raw = data.encode("ascii", "replace") if isinstance(data, str) else bytes(data)
-    if not (len(raw) == PUBLIC_KEY_LEN and raw[0] == 4):  # a raw point may end in 0x20 or 0x0a
+    # Binary forms are taken as they are: a raw point or a DER SPKI may end in a byte that is
+    # whitespace (0x20, 0x0a, ...), and stripping it once made one key in ~40 unparseable.
+    binary = isinstance(data, bytes | bytearray | memoryview) and (
+        (len(raw) == PUBLIC_KEY_LEN and raw[0] == 4) or raw[:1] == b"\x30")
+    if not binary:
         raw = raw.strip()
     try:
         if raw.startswith(b"-----BEGIN"):
             key = serialization.load_pem_public_key(raw)
-        elif raw[:1] == b"\x30":
+        elif binary and raw[:1] == b"\x30":
             key = serialization.load_der_public_key(raw)
         else:
             if len(raw) != PUBLIC_KEY_LEN:
