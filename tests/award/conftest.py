@@ -38,15 +38,19 @@ ITEMS = ("signed_sealed", "qualified", "single_offer", "responsive")
 
 
 @dataclass
-class Reported:
+class Scored:
     opened: Opened
     members: list[Party]
     keys: dict[int, SigningKey]
-    report: dict[str, Any]
 
     @property
     def section_id(self) -> int:
         return self.opened.section_id
+
+
+@dataclass
+class Reported(Scored):
+    report: dict[str, Any]
 
 
 async def review_all(client: httpx.AsyncClient, url: str, member: Party, bids: dict[str, str],
@@ -67,12 +71,12 @@ async def sign(client: httpx.AsyncClient, url: str, member: Party, key: SigningK
         "key_id": key.key_id, "signature": confirmation.sign(key.private_key, message)})
 
 
-async def drafted_report(client: httpx.AsyncClient, flow: Flow, seed: Seed,
+async def scored_section(client: httpx.AsyncClient, flow: Flow, seed: Seed,
                          clock: AdjustableClock, app: Starlette, pool: Pool,  # noqa: F811
                          *, failing: frozenset[str] = frozenset(),
-                         scheme: dict[str, Any] | None = COMPREHENSIVE) -> Reported:
-    """Opened, reviewed (``failing`` bidders fail ``qualified`` with three of five votes),
-    scored, drafted; nobody has signed yet."""
+                         scheme: dict[str, Any] | None = COMPREHENSIVE) -> Scored:
+    """Opened, reviewed (``failing`` bidders fail ``qualified`` with three of five votes) and
+    scored: the report can be drafted."""
     prices = PRICES if scheme is not None else {k: PRICES[k] for k in
                                                 ("bidder1", "bidder2", "bidder3")}
     opened = await opened_section(client, flow, seed, clock, app, prices, scheme)
@@ -90,9 +94,20 @@ async def drafted_report(client: httpx.AsyncClient, flow: Flow, seed: Seed,
                                      json=signed_sheet(keys[member.user_id], opened, sha,
                                                        scores))
             assert sent.status_code == 201, sent.text
-    drafted = await client.post(f"{url}/report", headers=seed.agency.auth)
+    return Scored(opened, members, keys)
+
+
+async def drafted_report(client: httpx.AsyncClient, flow: Flow, seed: Seed,
+                         clock: AdjustableClock, app: Starlette, pool: Pool,  # noqa: F811
+                         *, failing: frozenset[str] = frozenset(),
+                         scheme: dict[str, Any] | None = COMPREHENSIVE) -> Reported:
+    """:func:`scored_section`, then drafted; nobody has signed yet."""
+    scored = await scored_section(client, flow, seed, clock, app, pool, failing=failing,
+                                  scheme=scheme)
+    drafted = await client.post(f"/api/v1/sections/{scored.section_id}/evaluation/report",
+                                headers=seed.agency.auth)
     assert drafted.status_code == 201, drafted.text
-    return Reported(opened, members, keys, drafted.json()["report"])
+    return Reported(scored.opened, scored.members, scored.keys, drafted.json()["report"])
 
 
 async def sign_all(client: httpx.AsyncClient, reported: Reported) -> dict[str, Any]:

@@ -2,23 +2,26 @@
 ranked candidates and every member's signature as 待签; each member makes a signing key on
 keys.html, and on evaluate.html one first records a dissent (its markup shown as text), then
 all sign with their browser keys; the host's page then shows every member 已签, the report
-final, and its PDF link answers a PDF.
+final, and its PDF link answers a PDF. A second test drafts the report in the host's page and,
+after the signing period, records a silent member's refusal there (记录拒签).
 
-The state before (a section scored and its report drafted, nobody signed) is made through the
-API by the award tests' helpers in a thread of their own, as in test_award.py.
+The state before (a section scored, and for the first test its report drafted, nobody signed)
+is made through the API by the award tests' helpers in a thread of their own, as in
+test_award.py.
 """
 
 from __future__ import annotations
 
 import asyncio
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 
 import httpx
 import pytest
 from asgi_lifespan import LifespanManager
 from playwright.sync_api import Browser, Page, expect
 
-from tests.award.conftest import Reported, drafted_report
+from tests.award.conftest import Reported, Scored, drafted_report, scored_section
 from tests.browser import quality
 from tests.browser.test_award import Browsers
 from tests.browser.test_bid import PASSWORD
@@ -27,12 +30,15 @@ from tests.support import Flow, Seed
 from tradesys.app import create_app
 from tradesys.clock import AdjustableClock
 from tradesys.demo.server import InProcessServer
+from tradesys.documents import evaluation_report as documents
+from tradesys.opening import confirmation
 from tradesys.settings import Settings
 
 pytestmark = pytest.mark.browser
 
 
-async def _drafted(settings: Settings, clock: AdjustableClock, seed: Seed) -> Reported:
+async def _prepared(settings: Settings, clock: AdjustableClock, seed: Seed,
+                    draft: bool) -> Scored:
     app = create_app(settings, clock=clock, run_scheduler=False)
     async with LifespanManager(app):
         transport = httpx.ASGITransport(app=app, client=("203.0.113.7", 50000))
@@ -42,13 +48,21 @@ async def _drafted(settings: Settings, clock: AdjustableClock, seed: Seed) -> Re
                                                       "expert") for n in range(5)]
             for expert in experts:
                 await save_profile(client, seed.admin, expert)
-            return await drafted_report(client, flow, seed, clock, app,
-                                        Pool(experts, {}, experts[0]))
+            prepare = drafted_report if draft else scored_section
+            return await prepare(client, flow, seed, clock, app, Pool(experts, {}, experts[0]))
 
 
 def drafted(settings: Settings, clock: AdjustableClock, seed: Seed) -> Reported:
     with ThreadPoolExecutor(1) as pool:
-        return pool.submit(asyncio.run, _drafted(settings, clock, seed)).result()
+        state = pool.submit(asyncio.run, _prepared(settings, clock, seed, True)).result()
+    assert isinstance(state, Reported)
+    return state
+
+
+def scored(settings: Settings, clock: AdjustableClock, seed: Seed) -> Scored:
+    """Every member has reviewed and scored; the report is not drafted yet."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, _prepared(settings, clock, seed, False)).result()
 
 
 def make_second_signing_key(page: Page) -> None:
@@ -149,3 +163,73 @@ def test_members_sign_the_report_and_the_host_sees_it_final(
     # Signed with the keys made in the browsers, not the ones the set-up registered.
     assert not {s["key_id"] for s in signed} & {k.key_id for k in state.keys.values()}
     assert [d["opinion"] for d in view["report"]["dissent"]] == [dissent]
+
+
+def test_the_host_drafts_the_report_and_records_a_silent_members_refusal(
+        browser: Browser, settings: Settings, clock: AdjustableClock, seed: Seed) -> None:
+    """The host drafts the report in the page; four members sign (through the API: signing in
+    the page is the test above); the fifth neither signs nor dissents. No 记录拒签 button while
+    the signing period runs; once the server's clock is past it, the host records the refusal in
+    the page and the report is final, the member shown as 拒签 (taken to agree, 条例 Art. 53).
+    The host works at phone width throughout."""
+    state = scored(settings, clock, seed)
+    section_id = state.section_id
+    with InProcessServer(create_app(settings, clock=clock, run_scheduler=False)) as server:
+        people = Browsers(browser, server)
+        api = httpx.Client(base_url=f"{server.url}/api/v1")
+        try:
+            host = people.page(seed.agency, width=390, height=844)
+            host.goto(f"/evaluation.html?section={section_id}")
+            expect(host.locator("#report")).to_contain_text("尚未起草评标报告")
+            host.get_by_role("button", name="起草评标报告").click()
+            expect(host.locator("#status")).to_contain_text("评标报告已起草")
+            expect(host.locator("#report-state")).to_contain_text(
+                f"已签 0 人，待签 {len(state.members)} 人")
+            expect(host.get_by_role("button", name="起草评标报告")).to_be_hidden()
+            expect(host.locator("#sign-until")).to_contain_text("届满后")
+
+            url = f"/sections/{section_id}/evaluation/report"
+            view = api.get(url, headers=seed.agency.auth).json()
+            report = view["report"]
+            for member, entry in zip(state.members[:-1], report["committee"], strict=False):
+                message = documents.signing_message(report, entry["member_id"])
+                key = state.keys[member.user_id]
+                answer = api.post(f"{url}/signatures", headers=member.auth, json={
+                    "key_id": key.key_id,
+                    "signature": confirmation.sign(key.private_key, message)})
+                assert answer.status_code == 200, answer.text
+            seat, silent = report["committee"][-1]["member_id"], report["committee"][-1]["name"]
+            host.get_by_role("button", name="刷新评标报告").click()
+            expect(host.locator("#report-state")).to_contain_text(
+                f"已签 {len(state.members) - 1} 人，待签 1 人")
+            row = host.locator(f'#signature-rows tr[data-member="{seat}"]')
+            expect(row).to_contain_text("待签")
+            expect(host.locator("button.refuse")).to_have_count(0)  # the period still runs
+
+            # The next day (the host's login session of yesterday has expired): the period
+            # is over by the server's clock.
+            clock.advance(timedelta(hours=24))
+            host.context.close()
+            host = people.page(seed.agency, width=390, height=844)
+            host.goto(f"/evaluation.html?section={section_id}")
+            row = host.locator(f'#signature-rows tr[data-member="{seat}"]')
+            expect(host.locator("#sign-until")).to_contain_text("已届满")
+            refuse = host.get_by_role("button", name=f"记录{silent}拒签（视为同意）")
+            expect(refuse).to_be_visible()
+            expect(host.locator("button.refuse")).to_have_count(1)  # the signed have none
+            quality.check(host, "evaluation-host-report-refusable")
+            refuse.click()
+            expect(host.locator("#status")).to_contain_text("已记录该成员拒签")
+            expect(host.locator("#report-state")).to_contain_text("评标报告已定稿")
+            expect(row).to_contain_text("拒签（未陈述理由，视为同意）")
+            expect(host.locator("button.refuse")).to_have_count(0)
+            quality.check(host, "evaluation-host-report-refused")
+            final = api.get(url, headers=seed.agency.auth).json()
+        finally:
+            api.close()
+            people.close()
+        assert people.problems == []
+    assert final["final"] is True
+    statuses = {s["member_id"]: s["status"] for s in final["report"]["signatures"]}
+    assert statuses[seat] == "refused"
+    assert sorted(statuses.values()) == ["refused"] + ["signed"] * (len(state.members) - 1)

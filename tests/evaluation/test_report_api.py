@@ -6,7 +6,7 @@ nothing."""
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import httpx
 from starlette.applications import Starlette
@@ -159,6 +159,10 @@ async def test_report_drafted_dissented_signed_refused_final(
                                 json={"seat": 4})
     assert refused.status_code == 200, refused.text
     assert refused.json()["final"] is False
+    # The page shows when the period ends: the rule book's hours after the draft.
+    drafted_at = datetime.fromisoformat(refused.json()["drafted_at"])
+    assert (datetime.fromisoformat(refused.json()["sign_until"])
+            == drafted_at + timedelta(hours=24))
     signed = await client.post(f"{url}/report/signatures", headers=members[4].auth,
                                json=signature(members[4], current))
     assert signed.status_code == 200, signed.text

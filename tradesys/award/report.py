@@ -253,7 +253,7 @@ async def record_refusal(session: AsyncSession, principal: Principal, section_id
                        "that seat)")
     if any(a.member_id == member.id for a in await _answers(session, section_id)):
         raise Conflict("report_answered", "该成员已签署 (that member has already signed)")
-    due = report.drafted_at + timedelta(hours=ctx.rules.report_sign_hours)
+    due = _sign_until(ctx, report)
     if now < due:
         raise Conflict("signing_period_open", "签署期限未到，不能记录拒签 (the members have "
                        f"until {isoformat_utc(due)} to sign)",
@@ -283,10 +283,16 @@ async def full_report(session: AsyncSession, section_id: int,
     return body
 
 
+def _sign_until(ctx: review.Context, report: EvaluationReport) -> datetime:
+    """The end of the signing period: after it the host may record a silent member's refusal."""
+    return report.drafted_at + timedelta(hours=ctx.rules.report_sign_hours)
+
+
 async def _view(session: AsyncSession, ctx: review.Context,
                 report: EvaluationReport) -> dict[str, Any]:
     return {"section_id": ctx.section.id, "sha256": report.sha256,
             "drafted_at": isoformat_utc(report.drafted_at),
+            "sign_until": isoformat_utc(_sign_until(ctx, report)),
             "final": report.final_at is not None,
             "final_at": None if report.final_at is None else isoformat_utc(report.final_at),
             "report": await full_report(session, ctx.section.id, ctx)}

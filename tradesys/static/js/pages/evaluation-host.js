@@ -8,9 +8,10 @@
 import { ApiError, get, post, request } from '../api.js';
 import { canManageProjects, initLayout } from '../layout.js';
 import {
-  $, busy, clear, clearMessages, el, formatMoney, idParam, label, setControlMessage,
+  $, busy, clear, clearMessages, el, formatMoney, idParam, label, parseInstant, setControlMessage,
   showError, showStatus, timeEl,
 } from '../ui.js';
+import { serverNow, sync as syncClock } from '../clock.js';
 import { centsOf, formatPoints } from '../evaluation.js';
 
 const METHODS = { lowest_price: '经评审的最低投标价法', comprehensive: '综合评估法' };
@@ -270,19 +271,34 @@ async function askExplanation(event) {
 const ANSWERS = { signed: '已签', refused: '拒签（未陈述理由，视为同意）' };
 const SEATS = { expert: '评标专家', procurer_representative: '招标人代表' };
 
-/** One row per committee member: their seat, whether they signed, and their dissent. */
-function signatureRows(report) {
+/** Whether the signing period is over by the server's clock (never the browser's own). */
+function signingOver(view) {
+  const now = serverNow();
+  const until = parseInstant(view.sign_until);
+  return Boolean(now && until && now >= until);
+}
+
+/** One row per committee member: their seat, whether they signed, and their dissent. After the
+ * signing period a member who has not answered gets a 记录拒签 button (条例 Art. 53: a refusal
+ * without reasons counts as agreeing; the server checks the period again). */
+function signatureRows(view) {
+  const report = view.report;
   const answers = new Map(report.signatures.map((s) => [s.member_id, s]));
   const dissent = new Map(report.dissent.map((d) => [d.member_id, d]));
+  const refusable = !view.final && signingOver(view);
   return report.committee.map((m) => {
     const answer = answers.get(m.member_id);
     const objection = dissent.get(m.member_id);
     const status = answer ? label(ANSWERS, answer.status) : '待签';
+    const seat = /^seat-(\d+)$/.exec(m.member_id);
     return el('tr', { dataset: { member: m.member_id } },
       el('td', {}, m.name, m.role === 'chair' ? '（组长）' : ''),
       el('td', {}, label(SEATS, m.seat)),
       el('td', { class: 'report-status' }, status,
-        answer && answer.signed_at ? el('span', { class: 'hint' }, ' ', timeEl(answer.signed_at)) : ''),
+        answer && answer.signed_at ? el('span', { class: 'hint' }, ' ', timeEl(answer.signed_at)) : '',
+        !answer && refusable && seat
+          ? el('button', { type: 'button', class: 'refuse', dataset: { seat: seat[1] },
+            'aria-label': `记录${m.name}拒签（视为同意）` }, '记录拒签') : ''),
       el('td', {}, objection
         ? `不同意见：${objection.opinion}；理由：${objection.reasons}` : '—'));
   });
@@ -301,6 +317,10 @@ function showReport(view) {
     : `评标报告待签署：已签 ${signed} 人，待签 ${total - answered} 人（共 ${total} 人）。`),
   el('dl', { class: 'facts' },
     el('dt', {}, '起草时间'), el('dd', {}, timeEl(view.drafted_at)),
+    el('dt', {}, '签署期限'), el('dd', { id: 'sign-until' }, timeEl(view.sign_until),
+      view.final ? '' : el('span', { class: 'hint' }, signingOver(view)
+        ? '（已届满：未签署也未提出不同意见的成员可记录为拒签，视为同意）'
+        : '（届满后，未签署也未提出不同意见的成员可记录为拒签）')),
     el('dt', {}, '定稿时间'), el('dd', {}, view.final_at ? timeEl(view.final_at) : '尚未定稿'),
     el('dt', {}, '报告摘要（SHA-256）'), el('dd', {}, el('code', { class: 'hash' }, view.sha256))));
   box.append(report.candidates.length
@@ -320,7 +340,7 @@ function showReport(view) {
       el('caption', { id: 'signatures-caption' }, '成员签署情况'),
       el('thead', {}, el('tr', {}, ...['成员', '类别', '签署', '不同意见']
         .map((t) => el('th', { scope: 'col' }, t)))),
-      el('tbody', { id: 'signature-rows' }, ...signatureRows(report)))));
+      el('tbody', { id: 'signature-rows' }, ...signatureRows(view)))));
   box.append(el('p', {}, el('a', { id: 'report-pdf',
     href: `api/v1/sections/${sectionId}/evaluation/report.pdf`, target: '_blank', rel: 'noopener' },
   '评标报告 PDF（在新窗口打开）')));
@@ -339,6 +359,28 @@ async function loadReport() {
     } else {
       box.append(el('p', { class: 'empty' }, error.message));
     }
+  }
+}
+
+/** Refresh on request: the server's clock is measured again first, so a period that ended
+ * since the page was opened is judged by the server's time now. */
+async function refreshReport() {
+  await syncClock().catch(() => {});
+  await loadReport();
+}
+
+async function recordRefusal(event) {
+  const button = event.target.closest('button.refuse');
+  if (!button) return;
+  clearMessages();
+  button.disabled = true;
+  try {
+    await post(`/sections/${sectionId}/evaluation/report/refusals`, { seat: Number(button.dataset.seat) });
+    showStatus('已记录该成员拒签（未陈述理由，视为同意）。');
+    await loadReport();
+  } catch (error) {
+    button.disabled = false;
+    showError(error);
   }
 }
 
@@ -378,7 +420,8 @@ async function main() {
   $('#panel-form').addEventListener('submit', drawPanel);
   $('#explain-form').addEventListener('submit', askExplanation);
   $('#refresh').addEventListener('click', () => loadProgress().catch(showError));
-  $('#refresh-report').addEventListener('click', () => loadReport().catch(showError));
+  $('#refresh-report').addEventListener('click', () => refreshReport().catch(showError));
+  $('#report').addEventListener('click', recordRefusal);
   $('#draft-report').addEventListener('click', draftReport);
   criterionRow({ category: 'technical' });
   $('#host-page').hidden = false;
