@@ -14,6 +14,7 @@ bytes, which only the signing party's own calls use.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 from typing import Any
@@ -122,8 +123,11 @@ async def contract_json(session: AsyncSession, principal: Principal,
         "parties": {"purchaser": _party(purchaser), "supplier": _party(supplier)},
         "your_field": mine,
         "facts": json.loads(current.facts),
+        # Each draft's negotiable clauses, so a party sees what changed between two drafts
+        # (only the clauses can change: 条例 Art. 57).
         "drafts": [{"number": d.number, "sha256": d.sha256,
-                    "created_at": isoformat_utc(d.created_at), "created_by": d.created_by}
+                    "created_at": isoformat_utc(d.created_at), "created_by": d.created_by,
+                    "clauses": json.loads(d.facts).get("clauses", [])}
                    for d in drafts],
         "signatures": [_signature_json(by_field[name], serials) if name in by_field
                        else {"field": name, "state": "unsigned"} for name in FIELDS],
@@ -136,6 +140,17 @@ def _signature_json(row: ContractSignature, serials: dict[int, str]) -> dict[str
             "certifies": row.certify, "prepared_at": isoformat_utc(row.prepared_at),
             "signed_at": isoformat_utc(row.signed_at) if row.signed_at else None,
             "sha256": row.signed_sha256}
+
+
+async def prepared_json(session: AsyncSession, row: ContractSignature) -> dict[str, Any]:
+    """What the signer's browser needs to sign a preparation: the bytes, and which registered
+    key (the certificate's) must sign them, so the page picks its own copy of that key."""
+    certificate = await session.get_one(SignerCertificate, row.certificate_id)
+    return {"contract_id": row.contract_id, "prepare_id": prepare_id(row.signed_attributes),
+            "field": row.field, "certifies": row.certify,
+            "certificate": certificate.serial, "key_id": certificate.key_id,
+            "signed_attributes": base64.b64encode(row.signed_attributes).decode("ascii"),
+            "algorithm": {"name": "ECDSA", "namedCurve": "P-256", "hash": "SHA-256"}}
 
 
 def report_json(report: ContractReport) -> dict[str, Any]:

@@ -382,10 +382,7 @@ async def prepare_signature(call: Call) -> Response:
         row = await store.prepare_signature(session, authority, contract_id,
                                             user_id=principal.user_id, org_id=principal.org_id,
                                             actor=principal.actor, at=call.now)
-        attributes = base64.b64encode(row.signed_attributes).decode("ascii")
-        return {"contract_id": contract_id, "prepare_id": views.prepare_id(row.signed_attributes),
-                "field": row.field, "certifies": row.certify, "signed_attributes": attributes,
-                "algorithm": {"name": "ECDSA", "namedCurve": "P-256", "hash": "SHA-256"},
+        return {**await views.prepared_json(session, row),
                 "request": signing_request(contract_id, row.field, row.signed_attributes)}
 
     return await call.command(work)

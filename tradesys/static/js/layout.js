@@ -12,6 +12,7 @@ const NAV = [
   ['projects.html', '我的项目', 'in'],
   ['agency.html', '项目登记', 'manager'],
   ['evaluate.html', '评标工作台', 'member'],
+  ['contract.html', '合同网签', 'contracts'],
   ['keys.html', '加密密钥与签名密钥', 'keys'],
   ['console.html', '平台运维', 'admin'],
   ['login.html', '登录', 'out'],
@@ -99,6 +100,8 @@ function showNav(user) {
     const visible = (want === 'in' && user) || (want === 'out' && !user)
       || (want === 'manager' && canManageProjects(user))
       || (want === 'keys' && canSign(user))
+      || (want === 'contracts' && Boolean(user)
+        && ['procurer', 'bidder', 'supervisor'].includes(user.role))
       || (want === 'member' && Boolean(user) && ['expert', 'procurer'].includes(user.role))
       || (want === 'admin' && Boolean(user) && user.role === 'admin');
     item.hidden = !visible;
