@@ -30,6 +30,7 @@ from contracts.facts import Clause, ContractFacts, with_clauses
 from contracts.generation import FIELDS, contract_pdf, sha256_hex
 from contracts.models import Contract, ContractDraft, ContractSignature, SignerCertificate
 from contracts.pki import CertificateAuthority, Revoked, SignerName, load_certificate
+from contracts.publication import publish_contract_notice
 from contracts.verify import verify_contract_async
 from tradesys.bids.keyring import signing_key
 from tradesys.bids.keys import load_public_key
@@ -444,12 +445,17 @@ async def accept_signed_file(session: AsyncSession, authority: Authority, contra
 async def _concluded(session: AsyncSession, contract: Contract, actor: Actor,
                      at: datetime) -> None:
     """The contract is signed by both parties: ``contract.concluded``, its own event, reported
-    to the platform as CONTRACT_PERFORMANCE (and an OCDS ``contract`` release) when the
-    contract belongs to a project. It carries the facts the report states (no person's name:
+    to the platform as CONTRACT_PERFORMANCE (and an OCDS ``contract`` release), and its public
+    version on the notices (contracts/publication.py), when the contract belongs to a project.
+    It carries the facts the report states (no person's name:
     the representatives stay out of the public record)."""
     if contract.project_id is None:
         return
     facts = await current_facts(session, contract)
+    assert actor.user_id is not None, "a contract is concluded by a signer"
+    notice = await publish_contract_notice(session, facts, project_id=contract.project_id,
+                                           sha256=contract.sha256, user_id=actor.user_id,
+                                           at=at)
     await append_event(session, actor=actor, at=at, aggregate_type="contract",
                        aggregate_id=contract.id, project_id=contract.project_id,
                        type="contract.concluded", report_as="CONTRACT_PERFORMANCE",
@@ -463,7 +469,7 @@ async def _concluded(session: AsyncSession, contract: Contract, actor: Actor,
                            "price": facts.price, "currency": facts.currency,
                            "subject": facts.subject, "duration_days": facts.duration_days,
                            "quality": facts.quality, "sha256": contract.sha256,
-                           "signed_at": isoformat_utc(at)})
+                           "signed_at": isoformat_utc(at), "notice_id": notice.id})
 
 
 async def _store_upload(session: AsyncSession, authority: Authority, contract: Contract,

@@ -238,21 +238,32 @@ def test_publicity_objection_award_and_notices(
             expect(host.get_by_role("heading", name="记录中标人放弃中标")).to_be_visible()
             expect(host.locator("#award-form")).to_be_hidden()
             quality.check(host, "award-host-awarded")
+            # The host makes the contract from the award (draft 1); a second time is refused.
+            expect(host.locator("#contract-link")).to_be_hidden()  # the host is no party
+            host.get_by_role("button", name="由中标结果生成合同").click()
+            expect(host.locator("#status")).to_contain_text("合同已由中标结果生成（第 1 稿")
+            host.get_by_role("button", name="由中标结果生成合同").click()
+            expect(host.locator("#alert")).to_contain_text("该中标结果已生成合同")
             # The owner of an entrusted tender follows the award but is not its host.
             procurer.reload()
             expect(procurer.locator("#notice-rows tr")).to_have_count(4)
             expect(procurer.locator("#decline-form")).to_be_hidden()
             expect(procurer.locator("#award-form")).to_be_hidden()
+            procurer.get_by_role("link", name="到“合同网签”查看、比较各稿并签署合同").click()
+            expect(procurer.locator("#list-rows tr")).to_have_count(1)
 
             # The winner downloads its award notice; a losing bidder its result notice.
             won = people.page(winner, width=390, height=844)
             won.goto(url)
             expect(won.locator("#mine-result")).to_have_text("本单位中标")
+            expect(won.locator("#contract-link")).to_be_visible()
+            expect(won.locator("#make-contract")).to_be_hidden()
             quality.check(won, "award-winner")
             award_pdf = pdf_text(won, "下载中标通知书（PDF）", tmp_path, "award.pdf")
             assert "中标通知书" in award_pdf and names[candidates[0]] in award_pdf
             bidder.reload()
             expect(bidder.locator("#mine-result")).to_have_text("未中标")
+            expect(bidder.locator("#contract-part")).to_be_hidden()
             expect(bidder.get_by_role("link", name="下载中标通知书（PDF）")).to_have_count(0)
             quality.check(bidder, "award-loser")
             result_pdf = pdf_text(bidder, "下载中标结果通知书（PDF）", tmp_path, "result.pdf")
@@ -349,6 +360,8 @@ def test_a_decline_then_the_next_candidate(
             won = people.page(party_of[candidates[1]])
             won.goto(url)
             expect(won.locator("#mine-result")).to_have_text("本单位中标")
+            expect(won.locator("#contract-link")).to_be_visible()
+            expect(won.locator("#make-contract")).to_be_hidden()
             expect(won.get_by_role("link", name="下载中标通知书（PDF）")).to_have_count(1)
             lost = people.page(party_of[candidates[0]])
             lost.goto(url)

@@ -50,6 +50,7 @@ from tradesys.clock import AdjustableClock
 from tradesys.demo.server import InProcessServer
 from tradesys.events.log import Actor
 from tradesys.events.models import Event
+from tradesys.identity.models import User
 from tradesys.services import Services
 from tradesys.settings import Settings
 
@@ -606,3 +607,22 @@ async def test_a_concluded_contract_is_reported_as_contract_performance(
     assert release_errors(release) == [] and release["tag"] == ["contract"]
     [signed] = release["contracts"]
     assert signed["status"] == "active" and signed["awardID"].endswith(seed.bidder1.credit_code)
+
+    # Its public version (合同公告) is on the public notices, for anyone: the facts, both
+    # organisations' credit codes and the signed file's SHA-256, and no person's name.
+    listed = (await client.get("/api/v1/notices")).json()["items"]
+    [public] = [n for n in listed if n["kind"] == "contract"]
+    assert public["title"].endswith("合同公告") and facts.section.code in public["title"]
+    notice = (await client.get(f"/api/v1/notices/{public['id']}")).json()
+    for fact in (facts.award_id, facts.purchaser.credit_code, facts.supplier.credit_code,
+                 "35,200,000.00", "叁仟伍佰贰拾万元整", f"{facts.duration_days} 日历天", sha256):
+        assert fact in notice["content"], fact
+    async with services.db.reading() as session:
+        people = (await session.execute(select(User.display_name))).scalars().all()
+        concluded = (await session.execute(select(Event.payload).where(
+            Event.type == "contract.concluded"))).scalar_one()
+    text = notice["content"] + notice["title"]
+    for organisation in (facts.purchaser.name, facts.supplier.name):  # named after the users here
+        text = text.replace(organisation, "")
+    assert not [name for name in people if name in text]
+    assert json.loads(concluded)["notice_id"] == public["id"]

@@ -50,6 +50,7 @@ class NoticeKind(StrEnum):
     CANDIDATES = "candidates"  # 中标候选人公示
     RESULT = "result"  # 中标结果公告
     FAILED = "failed"  # 招标失败公告
+    CONTRACT = "contract"  # 合同公告 (contracts/publication.py)
 
 
 class ReportSet(StrEnum):

@@ -114,6 +114,7 @@ export const BID_STATES = { valid: '有效', replaced: '已被替换', withdrawn
 
 export const NOTICE_KINDS = {
   tender: '招标公告', termination: '终止公告', candidates: '中标候选人公示', result: '中标结果公告',
+  contract: '合同公告',
   failed: '招标失败公告',
 };
 

@@ -185,6 +185,13 @@ function renderAward() {
     if (left.some((c) => c.credit_code === was)) select.value = was;
   }
   $('#decline-form').hidden = !(host && standing);
+  // The contract: generated from the standing award by the host or the procurer; the parties
+  // (the procurer, the winner) read and sign it on contract.html.
+  const role = state.user.role;
+  const winner = role === 'bidder' && standing && standing.credit_code === s.own_credit_code;
+  $('#contract-part').hidden = !(standing && (state.manager || winner));
+  $('#make-contract').hidden = !(standing && state.manager);
+  $('#contract-link').hidden = !(standing && (role === 'procurer' || winner));
   const rows = [];
   for (const a of awards) {
     for (const n of a.notices) {
@@ -348,6 +355,20 @@ function onDecline(event, textarea) {
     { reason: textarea.value.trim() }), '已记录放弃中标。');
 }
 
+async function onMakeContract(event) {
+  clearMessages();
+  const button = event.currentTarget;
+  button.disabled = true;
+  try {
+    const made = await post(`/sections/${state.sectionId}/contract`);
+    showStatus(`合同已由中标结果生成（第 ${made.draft} 稿，SHA-256 ${made.sha256.slice(0, 12)}…）：合同双方可在“合同网签”中查看、比较各稿并签署。`);
+  } catch (error) {
+    showError(error);
+  } finally {
+    button.disabled = false;
+  }
+}
+
 // ---------------------------------------------------------------------------- start
 
 async function main() {
@@ -374,6 +395,7 @@ async function main() {
   $('#award-form').addEventListener('submit', onAward);
   $('#decline-form').addEventListener('submit', (e) => onDecline(e, $('#dc-reason')));
   $('#decline-own-form').addEventListener('submit', (e) => onDecline(e, $('#do-reason')));
+  $('#make-contract').addEventListener('click', onMakeContract);
   $('#refresh').addEventListener('click', () => { clearMessages(); load().catch(showError); });
   $('#award-page').hidden = false;
   try {

@@ -22,8 +22,8 @@ function bidCell(notice, section) {
   return '—';
 }
 
-/** The notices after the evaluation (公示, 结果, 失败) have no tendering times of their own. */
-const AFTER_EVALUATION = new Set(['candidates', 'result', 'failed']);
+/** The notices after the evaluation (公示, 结果, 失败, 合同) have no tendering times of their own. */
+const AFTER_EVALUATION = new Set(['candidates', 'result', 'failed', 'contract']);
 
 function render(notice, user) {
   document.title = `${notice.title} — 电子招标投标交易平台`;
