@@ -6,8 +6,9 @@ for one returned in time."""
 
 from __future__ import annotations
 
+import asyncio
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -16,7 +17,15 @@ import pytest
 from sqlalchemy import select
 from starlette.applications import Starlette
 
-from contracts.securities import OVERDUE, RETURNED
+from contracts.securities import (
+    OVERDUE,
+    RETURNED,
+    STATE_NAMES,
+    ReturnState,
+    SecurityDue,
+    due_at,
+    security_jobs,
+)
 from contracts.store import create_contract
 from tests.contracts.conftest import facts_for
 from tests.contracts.test_http import http_signer, sign
@@ -169,6 +178,10 @@ async def test_securities_are_due_five_days_after_signing_returned_once_and_flag
     clock.advance(timedelta(seconds=1))
     await app.state.scheduler.run_once()
     await app.state.scheduler.run_once()
+    # And two runs at once (as two processes would): each re-checks under the lock.
+    [job] = security_jobs(services.rules)
+    runs = await asyncio.gather(job(services.db, clock), job(services.db, clock))
+    assert runs == [[], []]
     [lapse] = await _events(services, OVERDUE)
     assert (lapse["credit_code"], lapse["amount"], lapse["winner"], lapse["return_days"]) == (
         seed.bidder2.credit_code, "10000.00", False, 5)
@@ -235,6 +248,23 @@ async def test_bad_returns_are_refused_and_change_nothing(
         "/api/v1/sections/999999/contract/bid-securities/returns", headers=seed.procurer.auth,
         json=_return(winner)))
     assert await _events(services, RETURNED) == []
-    # And the good one still goes through.
-    done = await client.post(returns, headers=seed.agency.auth, json=_return(winner))
-    assert done.status_code == 201, done.text
+    # The good one goes through once, even when sent twice at the same time.
+    answers = await asyncio.gather(*(client.post(returns, headers=party.auth,
+                                                 json=_return(winner))
+                                     for party in (seed.agency, seed.procurer)))
+    assert sorted(a.status_code for a in answers) == [201, 409], [a.text for a in answers]
+    assert len(await _events(services, RETURNED)) == 1
+
+
+def test_a_security_is_pending_until_its_due_time_then_overdue_unless_returned() -> None:
+    concluded = T0 + timedelta(hours=3)
+    due = due_at(concluded, 5)
+    assert due == concluded + timedelta(days=5)
+    item = SecurityDue(security_id=1, org_id=2, name="bidder", credit_code="X" * 18,
+                       method="bank_transfer", amount="1.00", status="confirmed", winner=False,
+                       due_at=due, returned=None, flagged=False)
+    assert item.state(due - timedelta(microseconds=1)) is ReturnState.PENDING
+    assert item.state(due) is ReturnState.OVERDUE
+    returned = replace(item, returned={"returned_at": isoformat_utc(due)})
+    assert returned.state(due + timedelta(days=9)) is ReturnState.RETURNED
+    assert {STATE_NAMES[s] for s in ReturnState} == {"待退还", "已退还", "逾期"}
