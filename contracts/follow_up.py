@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.models import Contract
+from contracts.securities import security_jobs
 from tradesys.award import stage as stages
 from tradesys.award.decision import AWARDED
 from tradesys.award.models import Award
@@ -96,4 +97,5 @@ def contract_jobs(rules: RuleBook) -> tuple[Job, ...]:
                 flagged.append(row_id)
         return flagged
 
-    return (flag_overdue_contracts,)
+    # The bid securities' return after the signing (条例 Art. 57): contracts/securities.py.
+    return (flag_overdue_contracts, *security_jobs(rules))

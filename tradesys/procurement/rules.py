@@ -70,6 +70,9 @@ class PeriodRules:
     #: The contract is signed within this many days of the award notice (法 Art. 46); printed
     #: on the award notice.
     contract_days: int = 30
+    #: The bid securities (投标保证金) are returned, with the bank's interest, to the winner
+    #: and the other bidders within this many days of the contract's signing (条例 Art. 57).
+    bid_security_return_days: int = 5
 
 
 DEFAULT_RULES: dict[Procedure, PeriodRules] = {

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+from datetime import datetime
 from typing import Annotated, Any
 
 from cryptography.hazmat.primitives.serialization import Encoding
@@ -28,7 +29,7 @@ from pydantic import Field
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import Response
 
-from contracts import from_award, responders, store, views
+from contracts import from_award, responders, securities, store, views
 from contracts.cli import signing_request
 from contracts.facts import Clause
 from contracts.pki import certificate_pem
@@ -38,7 +39,9 @@ from contracts.verify import verify_contract_async
 from tradesys.api.errors import BadRequest, TooLarge, UnsupportedMediaType
 from tradesys.api.pagination import PAGE, cursor_id, decode_cursor, encode_cursor, parse_limit
 from tradesys.api.routing import BINARY, Call, Content, Result, Router
+from tradesys.clock import isoformat_utc
 from tradesys.identity.principal import Principal
+from tradesys.procurement.commands import Amount, CreditCode
 from tradesys.strict import ONE_LINE, Strict
 
 router = Router()
@@ -84,6 +87,16 @@ class DraftIn(Strict):
     awarded (条例 Art. 57)."""
 
     clauses: Annotated[list[Clause], Field(max_length=200)]
+
+
+class SecurityReturnIn(Strict):
+    """A bidder's security returned (条例 Art. 57): whose (its credit code), the bank's or the
+    guarantor's reference of the return, the interest paid with it, a note."""
+
+    credit_code: CreditCode
+    reference: Annotated[str, ONE_LINE, Field(min_length=1, max_length=100)]
+    interest: Amount | None = None
+    note: Annotated[str, ONE_LINE, Field(min_length=1, max_length=500)] | None = None
 
 
 class CompleteIn(Strict):
@@ -450,3 +463,55 @@ async def verify_contract(call: Call) -> Result:
     result: dict[str, Any] = views.report_json(report)
     result.update({"contract_id": contract_id, "state": state, "sha256": digest})
     return result
+
+
+# --- bid securities after the signing (条例 Art. 57) -------------------------------------------
+
+
+def _security_json(item: securities.SecurityDue, now: datetime) -> dict[str, Any]:
+    state = item.state(now)
+    returned = item.returned
+    return {"org_id": item.org_id, "name": item.name, "credit_code": item.credit_code,
+            "winner": item.winner, "method": item.method, "amount": item.amount,
+            "security_status": item.status, "due_at": isoformat_utc(item.due_at),
+            "state": state.value, "state_name": securities.STATE_NAMES[state],
+            "returned": None if returned is None else {
+                key: returned[key] for key in ("returned_at", "interest", "reference", "note",
+                                               "late")}}
+
+
+@router.endpoint("GET", "/sections/{section_id:int}/contract/bid-securities",
+                 summary="投标保证金退还情况 (after the contract is signed: each bidder's "
+                 "security, its due time and state 待退还/已退还/逾期; the procurer, the host, "
+                 "supervisors; a bidder its own)", tag="contracts")
+async def list_security_returns(call: Call) -> Result:
+    section_id = call.path_int("section_id")
+
+    async def work(session: AsyncSession, principal: Principal | None) -> Result:
+        assert principal is not None
+        ledger = await securities.ledger_for(session, principal, section_id,
+                                             call.services.rules)
+        return {"section_id": section_id, "contract_id": ledger.conclusion.contract_id,
+                "award_id": ledger.conclusion.award_id,
+                "concluded_at": isoformat_utc(ledger.conclusion.concluded_at),
+                "return_days": ledger.return_days, "due_at": isoformat_utc(ledger.due_at),
+                "items": [_security_json(item, call.now) for item in ledger.items]}
+
+    return await call.read(work)
+
+
+@router.endpoint("POST", "/sections/{section_id:int}/contract/bid-securities/returns",
+                 summary="登记退还投标保证金 (the procurer or the host records one bidder's "
+                 "security as returned, with interest; once per bidder)", tag="contracts",
+                 body=SecurityReturnIn, status=201)
+async def record_security_return(call: Call) -> Response:
+    section_id = call.path_int("section_id")
+    body: SecurityReturnIn = call.body
+
+    async def work(session: AsyncSession, principal: Principal) -> Result:
+        payload = await securities.record_return(
+            session, principal, section_id, call.services.rules, credit_code=body.credit_code,
+            interest=body.interest, reference=body.reference, note=body.note, at=call.now)
+        return {"section_id": section_id, **payload}
+
+    return await call.command(work, status=201)
