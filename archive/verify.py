@@ -16,7 +16,9 @@
    against the head (RFC 9162); the metadata's event count and head match.
 4. **The index** names every payload file with its manifest SHA-256, and nothing else.
 5. **Signed records**: every bid receipt, and every award and result notice with its detached
-   signature, under the platform key the bag carries (``data/keys/receipt-key.pem``).
+   signature, under the platform key the bag carries (``data/keys/receipt-key.pem``); every
+   expert's score sheet and report signature, against the event that took it (which names
+   the signing key and is itself proved in the log).
 6. With a **later tree head** (and, if it is larger, the consistency proof from the archive's
    head to it, as ``GET /api/v1/log/consistency?from=&to=`` serves it): the later head is the
    archive key's and the log it covers extends the archive's unchanged.
@@ -55,9 +57,11 @@ from archive.seal import SIGNATURE_FILE, verify_seal
 from archive.tree_head import TreeHead, verify_tree_head
 from tradesys.bids.receipts import verify_receipt_file
 from tradesys.clock import parse_instant
+from tradesys.documents.evaluation_report import signing_message
 from tradesys.documents.notices import verify_notice
 from tradesys.events.canonical import canonical_json
 from tradesys.events.log import GENESIS_HASH, event_hash_material
+from tradesys.opening import confirmation
 from tradesys.signatures import load_public_pem, pem_exact, same_key
 
 ALGORITHMS = ("sha256", "sha512")
@@ -299,7 +303,13 @@ def _event(number: int, line: bytes, report: Report) -> dict[str, Any] | None:
     return event
 
 
-def _log(root: Path, key: Ed25519PublicKey, report: Report) -> TreeHead | None:
+#: Events whose payload carries an expert's signature, checked against the archived files.
+SIGNED_EVENTS = ("evaluation.score_sheet_submitted", "evaluation.report_signed")
+
+
+def _log(root: Path, key: Ed25519PublicKey, report: Report,
+         signed: list[dict[str, Any]]) -> TreeHead | None:
+    """Checks the log; appends to ``signed`` the events of :data:`SIGNED_EVENTS`."""
     head = None
     published = _json(root, f"data/{TREE_HEAD_FILE}", report)
     if published is not None:
@@ -341,6 +351,8 @@ def _log(root: Path, key: Ed25519PublicKey, report: Report) -> TreeHead | None:
             report.fail("event 1: does not start the chain")
         previous = event
         seen.add(seq)
+        if event["type"] in SIGNED_EVENTS:
+            signed.append(event)
         proof = proofs.get(seq)
         if proof is None:
             report.fail(f"event {seq}: has no inclusion proof")
@@ -435,6 +447,63 @@ def _signed_records(root: Path, entries: list[dict[str, Any]], report: Report) -
                 report.fail(f"{path}: the notice is not genuine ({why})")
 
 
+def _payload(event: dict[str, Any]) -> dict[str, Any]:
+    try:
+        value = json.loads(event["payload"])
+    except (TypeError, ValueError):
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def _expert_signatures(root: Path, entries: list[dict[str, Any]],
+                       signed: list[dict[str, Any]], report: Report) -> None:
+    """Each expert's score sheet and report signature: the archived file is the one the log's
+    event names (the event is proved in the log), and the signature in that event, by the
+    signing key it names, holds over the file's bytes (ECDSA P-256, r ‖ s base64url, as the
+    platform checked when it took it)."""
+    sheets = {p.get("sha256"): (e, p) for e in signed
+              if e["type"] == SIGNED_EVENTS[0] for p in [_payload(e)]}
+    bodies: dict[str, bytes] = {}
+    for entry in entries:
+        path, kind = entry.get("path"), entry.get("kind")
+        if not isinstance(path, str) or not (root / path).is_file():
+            continue
+        if kind == "score_sheet":
+            data = (root / path).read_bytes()
+            found = sheets.pop(hashlib.sha256(data).hexdigest(), None)
+            if found is None:
+                report.fail(f"{path}: no score sheet the log names (an edited or added sheet)")
+            elif found[1].get("document") != data.decode("utf-8", "replace") or not \
+                    confirmation.verify(str(found[1].get("public_key")), data,
+                                        str(found[1].get("signature"))):
+                report.fail(f"{path}: the expert's signature does not hold over the sheet")
+            else:
+                report.count("expert score sheets")
+        elif kind == "evaluation_report_body":
+            data = (root / path).read_bytes()
+            bodies[hashlib.sha256(data).hexdigest()] = data
+    for event, _payload_of in sheets.values():
+        report.fail(f"event {event['seq']}: names a score sheet the archive does not hold")
+    for event in (e for e in signed if e["type"] == SIGNED_EVENTS[1]):
+        payload = _payload(event)
+        body = bodies.get(str(payload.get("sha256")))
+        if body is None:
+            report.fail(f"event {event['seq']}: names an evaluation report body the archive "
+                        "does not hold")
+            continue
+        try:
+            message = signing_message(json.loads(body), f"seat-{payload.get('seat')}")
+        except (ValueError, KeyError, TypeError):
+            report.fail(f"event {event['seq']}: the report body it names is malformed")
+            continue
+        if (payload.get("message") != message.decode() or not confirmation.verify(
+                str(payload.get("public_key")), message, str(payload.get("signature")))):
+            report.fail(f"event {event['seq']}: the expert's report signature does not hold "
+                        "over the archived report")
+        else:
+            report.count("expert report signatures")
+
+
 def _later(head: TreeHead | None, key: Ed25519PublicKey, later: Any, consistency: Any,
            report: Report) -> None:
     given = verify_tree_head(key, later)
@@ -488,11 +557,13 @@ def verify_archive(path: Path, *, key: Ed25519PublicKey | None = None,
     digests = _bag(root, files, report)
     trusted = _trust_key(root, key, report)
     head = None
+    signed: list[dict[str, Any]] = []
     if trusted is not None:
         _seal(root, trusted, digests, report)
-        head = _log(root, trusted, report)
+        head = _log(root, trusted, report, signed)
         if later_head is not None:
             _later(head, trusted, later_head, consistency, report)
     entries = _index(root, files, digests, report)
     _signed_records(root, entries, report)
+    _expert_signatures(root, entries, signed, report)
     return report

@@ -99,6 +99,12 @@ def swap(root: Path) -> None:
     second.write_bytes(a)
 
 
+def edit_sheet(root: Path) -> None:
+    sheet = sorted((root / "data/sections/001/evaluation/score-sheets").glob("*[0-9].json"))[0]
+    sheet.write_bytes(sheet.read_bytes().replace(b'"T1":"3', b'"T1":"4', 1))
+    rehash(root)
+
+
 def other_seal(root: Path) -> None:
     published = json.loads((root / SIGNATURE_FILE).read_bytes())
     forged = sign_seal(Ed25519PrivateKey.generate(), published["seal"])
@@ -161,6 +167,9 @@ TAMPERING: dict[str, tuple[Callable[[Path], None], list[str]]] = {
             (r / "data/sections/001/bids/002/receipt.json").read_bytes().replace(
                 b'"size":', b'"size":1')), rehash(r)), [
         "data/sections/001/bids/002/receipt.json: the bid receipt is not genuine"]),
+    "a score sheet edited, manifests rewritten": (edit_sheet, [
+        "no score sheet the log names (an edited or added sheet)",
+        "names a score sheet the archive does not hold"]),
 }
 
 
@@ -255,6 +264,7 @@ async def test_a_concluded_project_is_archived_sealed_and_verifiable_offline(
     assert code == 0, err
     assert out.startswith(f"ok: archive {built.sha256}")
     assert "66 inclusion proofs" in out and "4 receipts" in out and "4 notices" in out
+    assert "5 expert score sheets" in out and "5 expert report signatures" in out
 
     check_tampering(built.path, tmp_path)
     tampered = tmp_path / "tampered" / "edited-tag-file"
