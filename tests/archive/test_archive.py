@@ -26,6 +26,7 @@ from starlette.applications import Starlette
 from archive.builder import build_archive
 from archive.ending import NotEnded
 from archive.models import ArchiveVersion
+from archive.scheduling import archive_jobs
 from archive.seal import SIGNATURE_FILE, sign_seal
 from archive.tree_head import TreeHead, sign_tree_head
 from archive.verify import verify_archive
@@ -383,3 +384,30 @@ def test_verify_a_folder_that_is_no_archive(tmp_path: Path) -> None:
     assert "bagit.txt: missing (not a bag)" in failures
     assert "data/keys/archive-key.pem: missing" in failures
 
+
+
+async def test_the_scheduler_job_archives_a_project_once_it_has_ended(
+        client: httpx.AsyncClient, flow: Flow, seed: Seed, services: Services, pool: Pool,  # noqa: F811
+        clock: AdjustableClock, app: Starlette) -> None:
+    config = config_of(services)
+    [job] = archive_jobs(config)
+    reported = await drafted_report(client, flow, seed, clock, app, pool,
+                                    failing=frozenset({"bidder3"}), scheme=None)
+    await sign_all(client, reported)
+    recorded = await client.post(f"/api/v1/sections/{reported.section_id}/award/failure",
+                                 headers=seed.agency.auth)
+    assert recorded.status_code == 201, recorded.text
+    # One section failed, the other still waits for its opening: nothing to archive yet.
+    assert await job(services.db, clock) == 0
+    assert await count_rows(services) == (0, 0)
+    await fail_other_section(client, seed, reported)
+    assert await job(services.db, clock) == 1
+    assert await count_rows(services) == (1, 1)
+    assert await job(services.db, clock) == 0  # nothing new
+    [restarted] = archive_jobs(config)  # a new process: catches up, skips what is archived
+    assert await restarted(services.db, clock) == 0
+    assert await count_rows(services) == (1, 1)
+    async with services.db.reading() as session:
+        row = (await session.execute(select(ArchiveVersion))).scalar_one()
+    assert row.project_id == reported.opened.project_id and row.built_by is None
+    assert verify_archive(services.settings.data_dir / row.path).ok
