@@ -31,7 +31,7 @@ import hashlib
 import os
 import shutil
 import unicodedata
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date
@@ -187,8 +187,14 @@ class BagWriter:
         with os.fdopen(fd, "wb") as out:
             out.write(data)
 
-    def finish(self) -> Path:
-        """Writes the manifests, bag-info and tag manifests, then ``bagit.txt`` last."""
+    def finish(self, seal: Callable[[dict[str, bytes]], dict[str, bytes]] | None = None
+               ) -> Path:
+        """Writes the manifests, bag-info and tag manifests, then ``bagit.txt`` last.
+
+        ``seal``, given every tag file written so far (tag manifests included), returns
+        further tag files that no tag manifest lists, written before ``bagit.txt``: a detached
+        signature over the tag manifest cannot be listed in the manifest it signs
+        (RFC 8493 §2.2.1 says tag manifests SHOULD list the other tag files, not MUST)."""
         if self._finished:
             return self.path
         self._sha512.shutdown()
@@ -203,10 +209,18 @@ class BagWriter:
         for name, data in tags.items():
             self._write_tag(name, data)
         tags["bagit.txt"] = BAGIT_TXT
+        listed = sorted(tags)
         for algorithm in ALGORITHMS:
             lines = [f"{hashlib.new(algorithm, tags[name]).hexdigest()}  {name}\n"
-                     for name in sorted(tags)]
-            self._write_tag(f"tagmanifest-{algorithm}.txt", "".join(lines).encode("utf-8"))
+                     for name in listed]
+            manifest = "".join(lines).encode("utf-8")
+            self._write_tag(f"tagmanifest-{algorithm}.txt", manifest)
+            tags[f"tagmanifest-{algorithm}.txt"] = manifest
+        if seal is not None:
+            for name, data in seal(dict(tags)).items():
+                if "/" in name or name in tags or name.startswith(("manifest-", "tagmanifest-")):
+                    raise ValueError(f"seal file {name!r} must be a new top-level tag file")
+                self._write_tag(name, data)
         self._write_tag("bagit.txt", BAGIT_TXT)
         self._finished = True
         return self.path

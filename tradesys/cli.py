@@ -338,6 +338,9 @@ def build_parser() -> argparse.ArgumentParser:
     from contracts.cli import add_parsers as add_contract_parsers
 
     add_contract_parsers(sub, verify)
+    from archive.cli import add_parsers as add_archive_parsers
+
+    add_archive_parsers(verify)
     return parser
 
 

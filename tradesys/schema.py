@@ -4,6 +4,7 @@ It sits beside the composition root, not in ``tradesys.db``: knowing every table
 every layer, and the core must not import the layers above it. Alembic and the tests use it.
 """
 
+from archive import models as _archive  # noqa: F401
 from contracts import models as _contracts  # noqa: F401
 from tradesys.api import idempotency as _idempotency  # noqa: F401
 from tradesys.award import models as _award  # noqa: F401

@@ -203,3 +203,30 @@ def check_amendment(
             f"{rules.min_days_amendment_before_deadline} days before the deadline, or "
             "move the deadline)",
         )
+
+
+# -- archive retention (电子档案保管期限) ---------------------------------------------------
+
+#: Retention categories of GB/T 18894-2016 (电子文件归档与电子档案管理规范): permanent
+#: (永久), and fixed terms of 30 and 10 years (定期30年, 定期10年). docs/rules.md "Archive".
+RETENTION_PERMANENT, RETENTION_30_YEARS, RETENTION_10_YEARS = "permanent", "30y", "10y"
+RETENTION_YEARS: dict[str, int | None] = {
+    RETENTION_PERMANENT: None, RETENTION_30_YEARS: 30, RETENTION_10_YEARS: 10}
+RETENTION_TITLES = {RETENTION_PERMANENT: "永久", RETENTION_30_YEARS: "定期30年",
+                    RETENTION_10_YEARS: "定期10年"}
+#: Rights in land, minerals and state property are title records: kept for good.
+RETENTION_PERMANENT_TRADE_TYPES = frozenset({"land_mineral", "state_property"})
+#: Government procurement files are kept at least 15 years from the end of the procurement
+#: (政府采购法 Art. 42), so never in the 10-year category, even without a contract.
+RETENTION_AT_LEAST_15_YEARS_TRADE_TYPES = frozenset({"gov_procurement"})
+
+
+def retention_for(trade_type: str, concluded: bool) -> str:
+    """The retention category of a project's archive: permanent for title records; 30 years
+    for a project that ended in a contract (and for any government procurement); 10 years for
+    one that ended without any contract (every section failed or cancelled)."""
+    if trade_type in RETENTION_PERMANENT_TRADE_TYPES:
+        return RETENTION_PERMANENT
+    if concluded or trade_type in RETENTION_AT_LEAST_15_YEARS_TRADE_TYPES:
+        return RETENTION_30_YEARS
+    return RETENTION_10_YEARS
