@@ -45,36 +45,13 @@ from archive.ending import ProjectEnding  # noqa: E402
 from archive.records import Item  # noqa: E402
 from archive.tree_head import TreeHead, sign_tree_head  # noqa: E402
 from archive.verify import verify_archive  # noqa: E402
+from bench.runs import MIB, proc_status, reset_peak, write_random_file  # noqa: E402
 from tradesys.procurement.models import Project  # noqa: E402
 from tradesys.procurement.rules import RuleBook  # noqa: E402
 from tradesys.reporting.facts import ReportingSettings  # noqa: E402
 
-MIB = 1 << 20
 RATIO_TARGET = 0.35
 MEMORY_TARGET_MIB = 64
-
-
-def write_random_file(path: Path, size: int) -> None:
-    block = os.urandom(16 * MIB)
-    with path.open("wb") as handle:
-        remaining = size
-        while remaining:
-            piece = block[: min(len(block), remaining)]
-            handle.write(piece)
-            remaining -= len(piece)
-
-
-def status() -> dict[str, int]:
-    values = {}
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("Vm") and line.endswith(" kB"):
-            name, value = line.split(":", 1)
-            values[name] = int(value.split()[0]) * 1024
-    return values
-
-
-def reset_peak() -> None:
-    Path("/proc/self/clear_refs").write_text("5")
 
 
 def sha256sum_seconds(files: list[Path]) -> float:
@@ -121,18 +98,18 @@ def main(argv: list[str] | None = None) -> int:
         builds, verifies, build_growth, verify_growth = [], [], 0, 0
         for round_ in range(opts.rounds):
             bag = work / f"bag-{round_}"
-            before = status()["VmRSS"]
-            reset_peak()
+            before = proc_status(os.getpid())["VmRSS"]
+            reset_peak(os.getpid())
             started = time.perf_counter()
             _write(plan_for(files, key, now), config, bag, now)
             builds.append(time.perf_counter() - started)
-            build_growth = max(build_growth, status()["VmHWM"] - before)
-            before = status()["VmRSS"]
-            reset_peak()
+            build_growth = max(build_growth, proc_status(os.getpid())["VmHWM"] - before)
+            before = proc_status(os.getpid())["VmRSS"]
+            reset_peak(os.getpid())
             started = time.perf_counter()
             report = verify_archive(bag)
             verifies.append(time.perf_counter() - started)
-            verify_growth = max(verify_growth, status()["VmHWM"] - before)
+            verify_growth = max(verify_growth, proc_status(os.getpid())["VmHWM"] - before)
             if not report.ok:
                 print("verification failed:", *report.failures, sep="\n  ", file=sys.stderr)
                 return 1

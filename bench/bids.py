@@ -67,9 +67,16 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.runs import ScratchDatabase, loadavg, machine  # noqa: E402
+from bench.runs import (  # noqa: E402
+    MIB,
+    ScratchDatabase,
+    loadavg,
+    machine,
+    proc_status,
+    reset_peak,
+    write_random_file,
+)
 
-MIB = 1 << 20
 UPLOAD_TARGET = 0.40
 MEMORY_TARGET_MIB = 64
 OPEN_TARGET = 0.40
@@ -112,18 +119,6 @@ def openssl_dgst(path: Path, expected: str) -> float:
     if out.split()[0] != expected:
         raise SystemExit(f"openssl dgst and sha256sum disagree on {path}")
     return seconds
-
-
-def write_random_file(path: Path, size: int) -> None:
-    """Random-looking content without paying os.urandom for every byte (it is encrypted
-    anyway: the envelope is indistinguishable from random whatever the plaintext)."""
-    block = os.urandom(16 * MIB)
-    with path.open("wb") as handle:
-        remaining = size
-        while remaining:
-            piece = block[: min(len(block), remaining)]
-            handle.write(piece)
-            remaining -= len(piece)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -181,25 +176,6 @@ def cpu_seconds(pid: int) -> tuple[float, float]:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     tick = os.sysconf("SC_CLK_TCK")
     return int(fields[11]) / tick, int(fields[12]) / tick
-
-
-def proc_status(pid: int) -> dict[str, int]:
-    """VmRSS, VmHWM … of a process, in bytes."""
-    values = {}
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("Vm") and line.endswith(" kB"):
-            name, value = line.split(":", 1)
-            values[name] = int(value.split()[0]) * 1024
-    return values
-
-
-def reset_peak(pid: int) -> bool:
-    """Resets VmHWM to the current RSS (Linux ≥ 4.0: ``echo 5 > /proc/PID/clear_refs``)."""
-    try:
-        Path(f"/proc/{pid}/clear_refs").write_text("5")
-    except OSError:
-        return False
-    return True
 
 
 class RssSampler(threading.Thread):

@@ -1,5 +1,6 @@
 """What every benchmark run needs around it: a description of the machine and its load (the
-figures mean little without them), and a scratch database that is gone afterwards."""
+figures mean little without them), a scratch database that is gone afterwards, large input
+files, and a process's memory figures."""
 
 from __future__ import annotations
 
@@ -74,3 +75,37 @@ class ScratchDatabase:
         if self.admin_url is not None:
             asyncio.run(_pg_admin(self.admin_url,
                                   f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)'))
+
+
+MIB = 1 << 20
+
+
+def write_random_file(path: Path, size: int) -> None:
+    """Random-looking content without paying os.urandom for every byte (it is encrypted
+    anyway: the envelope is indistinguishable from random whatever the plaintext)."""
+    block = os.urandom(16 * MIB)
+    with path.open("wb") as handle:
+        remaining = size
+        while remaining:
+            piece = block[: min(len(block), remaining)]
+            handle.write(piece)
+            remaining -= len(piece)
+
+
+def proc_status(pid: int) -> dict[str, int]:
+    """VmRSS, VmHWM … of a process, in bytes."""
+    values = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("Vm") and line.endswith(" kB"):
+            name, value = line.split(":", 1)
+            values[name] = int(value.split()[0]) * 1024
+    return values
+
+
+def reset_peak(pid: int) -> bool:
+    """Resets VmHWM to the current RSS (Linux ≥ 4.0: ``echo 5 > /proc/PID/clear_refs``)."""
+    try:
+        Path(f"/proc/{pid}/clear_refs").write_text("5")
+    except OSError:
+        return False
+    return True
