@@ -4,29 +4,38 @@ answers and publishes an amendment; the bidders declare their bid securities and
 bids; the deadline passes; the agency confirms the securities; the bids are opened in the hall
 and read out. Results are read back through the API; nothing is done through it.
 
-The seeded parties (tests/conftest.py) are the platform's registered users with their registered
-public keys; a page keeps a party's private key as keys.html's 从备份文件导入 does
-(``keep_key``, tests/browser/test_hall.py). Time moves on the test's clock, never by sleeping;
+The seeded parties (tests/conftest.py) are the platform's registered users; the admin registers
+a third bidder company and its user on 平台运维 (console.html), who logs in with the initial
+password. The admin grants
+the supervisor's department the project on 平台运维; each bidder makes and registers its
+encryption key on keys.html and seals with it; the opening-key holders, whose shares were sealed
+at the announcement to the keys they had registered before, restore those keys on keys.html
+from their backup files (从备份文件导入). Time moves on the test's clock, never by sleeping;
 the scheduler runs, as in the hall tests, for the opening's time-driven steps.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from contextlib import ExitStack
 from dataclasses import replace
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
 from starlette.applications import Starlette
 
 from tests.browser import quality
-from tests.browser.support import Person, api, grant_supervisor, person, row
-from tests.browser.test_hall import keep_key, logged_in, seal_bid
-from tests.support import T0, Seed
+from tests.browser.support import Person, api, import_backup, person, row
+from tests.browser.test_hall import logged_in, seal_bid
+from tests.browser.test_ui import log_in
+from tests.support import T0, Party, Seed
 from tradesys.app import create_app
+from tradesys.bids.keys import key_id, make_backup
 from tradesys.clock import AdjustableClock
+from tradesys.demo.scenario import random_credit_code
 from tradesys.demo.server import InProcessServer
 from tradesys.settings import Settings
 
@@ -36,6 +45,8 @@ DOCUMENT = b"%PDF-1.4\n% the tender documents of the whole-tender test\n"
 #: The announced bid deadline, 2026-03-24 09:30 Beijing.
 DEADLINE = T0 + timedelta(days=22, minutes=30)
 PRICES = ("880000.00", "905000.00", "912000.50")
+BACKUP_PASSWORD = "备份密码-whole-tender"
+NEW_BIDDER_PASSWORD = "initial-password-bidder5"
 SHOWN = ("880,000.00 元", "905,000.00 元", "912,000.50 元")
 
 
@@ -46,7 +57,65 @@ def web_app(settings: Settings, clock: AdjustableClock) -> Starlette:
                       run_scheduler=True)
 
 
-def register_and_announce(page: Page, seed: Seed, server: InProcessServer) -> int:
+def grant_in_console(admin: Page, seed: Seed, project_id: int) -> None:
+    """console.html, as the admin: 授予查看权 to the seeded supervisor's department."""
+    admin.goto("/console.html")
+    admin.get_by_label("项目", exact=True).select_option(value=str(project_id))
+    grant = admin.get_by_role("form", name="授予查看权")
+    grant.get_by_label("监督部门").select_option(value=str(seed.supervisor.org_id))
+    grant.get_by_role("button", name="授权查看").click()
+    expect(admin.locator("#status")).to_contain_text("查看该项目")
+    expect(admin.locator("#grant-rows tr")).to_have_count(1)
+
+
+def register_bidder(admin: Page, key: str) -> Party:
+    """console.html, as the admin: 登记机构 a new bidder company and 创建用户 its user with an
+    initial password (what it logs in with)."""
+    admin.goto("/console.html")
+    code = random_credit_code()
+    name = f"{key} 有限公司"
+    form = admin.get_by_role("form", name="登记机构")
+    form.get_by_label("机构名称").fill(name)
+    form.get_by_label("统一社会信用代码").fill(code)
+    form.get_by_role("button", name="登记机构").click()
+    expect(admin.locator("#status")).to_contain_text(f"已登记机构：{name}")
+    users = admin.get_by_role("form", name="创建用户")
+    users.get_by_label("所属机构").select_option(label=name)
+    users.get_by_label("用户名").fill(key)
+    users.get_by_label("姓名").fill(f"{key} 投标专员")
+    users.get_by_label("角色").select_option(label="投标人")
+    users.get_by_label("初始密码").fill(NEW_BIDDER_PASSWORD)
+    users.get_by_role("button", name="创建用户").click()
+    expect(admin.locator("#status")).to_contain_text(f"已创建用户：{key}（投标人）")
+    return Party(key=key, role="bidder", username=key, password=NEW_BIDDER_PASSWORD,
+                 credit_code=code)
+
+
+def make_bid_key(page: Page) -> None:
+    """keys.html, as a bidder: 生成加密密钥, save its backup, 登记公钥 (the key stays in this
+    browser, non-extractable, and bid.html seals to the platform's opening key with it)."""
+    page.goto("/keys.html")
+    generate = page.get_by_role("form", name="生成加密密钥")
+    generate.get_by_label("备份密码", exact=True).fill(BACKUP_PASSWORD)
+    generate.get_by_label("再次输入备份密码").fill(BACKUP_PASSWORD)
+    generate.get_by_role("button", name="生成密钥对").click()
+    expect(page.get_by_role("heading", name="新密钥已生成")).to_be_focused()
+    with page.expect_download():
+        page.get_by_role("link", name="下载备份文件").click()
+    page.get_by_role("button", name="登记公钥").click()
+    expect(page.get_by_role("status")).to_contain_text("公钥已登记（投标文件加密密钥）")
+
+
+def restore_key(who: Person, party: Party, folder: Path) -> None:
+    """keys.html, as an opening-key holder: 从备份文件导入 the backup of the key it registered
+    before the announcement (its share of the opening key is sealed to that key)."""
+    assert party.private_key is not None
+    path = folder / f"{party.key}-backup.json"
+    path.write_text(json.dumps(make_backup(party.private_key, BACKUP_PASSWORD.encode())))
+    import_backup(who.page, path, BACKUP_PASSWORD, key_id(party.private_key))
+
+
+def register_and_announce(page: Page, admin: Page, seed: Seed) -> int:
     """agency.html: 项目登记 (one section), 上传招标文件, 发布公告; the project's id."""
     page.goto("/agency.html")
     page.get_by_label("项目名称").fill("闽侯县第二中学操场改造工程")
@@ -67,9 +136,9 @@ def register_and_announce(page: Page, seed: Seed, server: InProcessServer) -> in
     expect(page).to_have_url(re.compile(r"/agency\.html\?project=\d+$"))
     project_id = int(page.url.rsplit("=", 1)[1])
     # The supervisor holds an opening-key share: the admin grants its department the project
-    # (a supervisor sees, and holds shares of, only the projects it was granted); the page
-    # asks for the holders again on reload.
-    grant_supervisor(server, seed, project_id)
+    # on 平台运维 (a supervisor sees, and holds shares of, only the projects it was granted);
+    # the agency's page asks for the holders again on reload.
+    grant_in_console(admin, seed, project_id)
     page.reload()
     page.get_by_label("招标文件", exact=True).set_input_files(
         files=[{"name": "招标文件.pdf", "mimeType": "application/pdf", "buffer": DOCUMENT}])
@@ -94,13 +163,19 @@ def open_tender(page: Page, project_id: int) -> None:
 
 
 def test_a_whole_tender_only_through_pages(browser: Browser, server: InProcessServer,
-                                           seed: Seed, clock: AdjustableClock) -> None:
-    parties = [seed.bidder1, seed.bidder2, seed.bidder3]  # three: fewer fail the tender
-    names = [f"{party.key} 有限公司" for party in parties]
+                                           seed: Seed, clock: AdjustableClock,
+                                           tmp_path: Path) -> None:
     with ExitStack() as stack:
         host = person(stack, browser, server, "host")
         logged_in(host, seed.agency)
-        project_id = register_and_announce(host.page, seed, server)
+        admin = person(stack, browser, server, "admin")
+        log_in(admin.page, seed.admin.username, seed.admin.password)
+        expect(admin.page).to_have_url(re.compile(r"/console\.html$"))
+        # Three bidders (fewer fail the tender): two registered before, one the admin
+        # registers now on the console.
+        parties = [seed.bidder1, seed.bidder2, register_bidder(admin.page, "bidder5")]
+        names = [f"{party.key} 有限公司" for party in parties]
+        project_id = register_and_announce(host.page, admin.page, seed)
         with api(server, seed.agency) as client:
             project = client.get(f"/projects/{project_id}").json()
         section = project["sections"][0]
@@ -147,7 +222,7 @@ def test_a_whole_tender_only_through_pages(browser: Browser, server: InProcessSe
             declare.get_by_role("button", name="申报保证金").click()
             expect(who.page.get_by_role("region", name=f"{section['code']} 保证金情况")
                    ).to_contain_text("已申报，待核验")
-            keep_key(who, party)
+            make_bid_key(who.page)
             seal_bid(who, section["id"], price, f"项目经理{party.key}")
             who.page.goto("/projects.html")
             expect(who.page.locator("#project-rows tr", has_text=project["name"])).to_contain_text(
@@ -161,7 +236,7 @@ def test_a_whole_tender_only_through_pages(browser: Browser, server: InProcessSe
         for who, party in zip(holders, (seed.agency, seed.procurer, seed.supervisor),
                               strict=True):
             logged_in(who, party)
-            keep_key(who, party)
+            restore_key(who, party, tmp_path)
         for who, party in zip(bidders, parties, strict=True):
             logged_in(who, party)
         everyone = [*holders, *bidders]
