@@ -7,9 +7,14 @@
 2. **Write** the bag (in a worker thread; stored files streamed, never read whole):
    ``data/<records…>``, ``data/log/events.jsonl`` (every stored field, so each hash
    recomputes), ``data/log/proofs.jsonl``, ``data/log/tree-head.json``,
-   ``data/keys/archive-key.pem`` (the trust root, overridable by the verifier),
+   ``data/keys/archive-key.pem`` (the trust root, overridable by the verifier), and with a
+   time-stamping authority (``ArchiveConfig.stamps``) ``data/log/tree-head.tsr`` (an RFC 3161
+   token over the tree head file's bytes) and ``data/keys/trust-roots.pem`` (the roots its
+   tokens and the contracts' signatures chain to),
    ``data/archive.json`` (the descriptive metadata), ``data/index.json`` (what each file
-   is), bag-info, manifests, then the seal (archive/seal.py) before ``bagit.txt``.
+   is), bag-info, manifests, then the seal (archive/seal.py) and its RFC 3161 token
+   (``archive-signature.tsr``, over the seal file's bytes; bag-info announces it, so that
+   removing it is caught) before ``bagit.txt``.
 3. **Record** (one write transaction): the ``archives`` row and the ``archive.built`` event
    naming the archive's SHA-256. If that fails the bag is removed: there is never a bag the
    log does not name.
@@ -22,13 +27,16 @@ never written over (``archive_exists``).
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import re
 import shutil
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, Protocol
 
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -39,7 +47,7 @@ from archive.ending import CONTRACTS, ENDING_TITLES, ProjectEnding, project_endi
 from archive.index import index_document
 from archive.models import ArchiveVersion
 from archive.records import Collector, Item, Stores, organisations, record
-from archive.seal import SIGNATURE_FILE, seal_document, sign_seal
+from archive.seal import SIGNATURE_FILE, TIMESTAMP_FILE, seal_document, sign_seal
 from tradesys.clock import Clock, isoformat_utc
 from tradesys.db.database import Database
 from tradesys.errors import Conflict, NotFound
@@ -61,9 +69,26 @@ FORMAT_VERSION = 1
 EVENTS_FILE, PROOFS_FILE = "log/events.jsonl", "log/proofs.jsonl"
 TREE_HEAD_FILE, KEY_FILE, RECEIPT_KEY_FILE = (
     "log/tree-head.json", "keys/archive-key.pem", "keys/receipt-key.pem")
+TREE_HEAD_STAMP_FILE, TRUST_ROOTS_FILE = "log/tree-head.tsr", "keys/trust-roots.pem"
+#: The bag-info field that announces the seal's time stamp (bag-info is in the tag manifests,
+#: which the seal signs: a removed token is noticed).
+SEAL_STAMP_FIELD = "Tradesys-Seal-Timestamp"
 METADATA_FILE, INDEX_FILE = "archive.json", "index.json"
 #: Events read per query.
 BATCH = 1000
+
+
+class Stamps(Protocol):
+    """A time-stamping authority, as the composition root hands it in (the contract PKI's,
+    contracts/timestamps.py: ``archive`` does not import ``contracts``, DESIGN.md §3)."""
+
+    def stamp(self, digest: bytes, at: datetime) -> bytes:
+        """The DER RFC 3161 ``TimeStampToken`` over a SHA-256 digest, at ``at``."""
+        ...
+
+    def trust_roots(self) -> list[x509.Certificate]:
+        """The roots its tokens and the contracts' signatures chain to."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -76,6 +101,9 @@ class ArchiveConfig:
     #: The platform key that signs receipts and award notices: its public half goes into the
     #: archive so that they can be checked offline.
     receipt_key: Ed25519PublicKey | None = None
+    #: The TSA that stamps the tree head and the seal; None: no time stamps (then the
+    #: archive's time rests on its signed tree head alone).
+    stamps: Stamps | None = None
 
     @property
     def root(self) -> Path:
@@ -227,6 +255,9 @@ async def _metadata(session: AsyncSession, config: ArchiveConfig, ending: Projec
         ("Tradesys-Tree-Size", str(tree_size)),
         ("Tradesys-Tree-Root", root_hash),
     ]
+    if config.stamps is not None:
+        info.append((SEAL_STAMP_FIELD, f"{TIMESTAMP_FILE} (RFC 3161, SHA-256 of "
+                     f"{SIGNATURE_FILE})"))
     for role, value in (("招标人", metadata["parties"]["procurer"]),
                         ("招标代理机构", metadata["parties"]["agency"]), *(
                             ("投标人", b) for b in bidders)):
@@ -286,8 +317,11 @@ def _write(plan: _Plan, config: ArchiveConfig, path: Path, now: datetime) -> tup
             tagmanifest_sha256=tags["tagmanifest-sha256.txt"],
             tagmanifest_sha512=tags["tagmanifest-sha512.txt"], sealed_at=isoformat_utc(now))
         sealed["sha256"] = document["tagmanifest_sha256"]
-        return {SIGNATURE_FILE: canonical_json(sign_seal(config.archive_key, document))
-                + b"\n"}
+        signature = canonical_json(sign_seal(config.archive_key, document)) + b"\n"
+        if config.stamps is None:
+            return {SIGNATURE_FILE: signature}
+        return {SIGNATURE_FILE: signature, TIMESTAMP_FILE: config.stamps.stamp(
+            hashlib.sha256(signature).digest(), now)}
 
     try:
         bag = BagWriter(path, plan.bag_info, bagging_date=now.date())
@@ -303,16 +337,24 @@ def _write(plan: _Plan, config: ArchiveConfig, path: Path, now: datetime) -> tup
             finally:
                 if not isinstance(source, list):
                     source.close()
+        head = canonical_json(plan.tree_head) + b"\n"
         log_items = [
             Item(EVENTS_FILE, "events", "项目事件日志（JSON Lines）", now,
                  b"".join(plan.event_lines)),
             Item(PROOFS_FILE, "inclusion_proofs", "事件包含证明（RFC 9162）", now,
                  b"".join(plan.proof_lines)),
-            Item(TREE_HEAD_FILE, "tree_head", "签名树头（归档时全日志）", now,
-                 canonical_json(plan.tree_head) + b"\n"),
+            Item(TREE_HEAD_FILE, "tree_head", "签名树头（归档时全日志）", now, head),
             Item(KEY_FILE, "archive_key", "归档签名公钥（信任根）", now,
                  public_key_pem(config.archive_key.public_key()).encode()),
         ]
+        if config.stamps is not None:
+            log_items.append(Item(TREE_HEAD_STAMP_FILE, "tree_head_timestamp",
+                                  "签名树头的时间戳（RFC 3161）", now, config.stamps.stamp(
+                                      hashlib.sha256(head).digest(), now)))
+            log_items.append(Item(TRUST_ROOTS_FILE, "trust_roots",
+                                  "时间戳与合同签名的信任根证书", now, b"".join(
+                                      c.public_bytes(serialization.Encoding.PEM)
+                                      for c in config.stamps.trust_roots())))
         if config.receipt_key is not None:
             log_items.append(Item(RECEIPT_KEY_FILE, "receipt_key", "平台回执与通知书签名公钥",
                                   now, public_key_pem(config.receipt_key).encode()))

@@ -281,16 +281,23 @@ class Collector:
                  record(row_json(opening)), section)
         events = await _all(self.session, select(Event).where(
             Event.aggregate_type == "opening", Event.aggregate_id == str(section.id),
-            Event.type.in_(("opening.closed", "opening.failed"))).order_by(Event.seq))
+            Event.type.in_(("opening.record_generated", "opening.closed", "opening.failed")))
+            .order_by(Event.seq))
         for event in events:
             payload = json.loads(event.payload)
             sha = payload.get("record_sha256")
             if not isinstance(sha, str):
                 continue
-            title = "开标记录" if event.type == "opening.closed" else "开标记录（流标）"
+            # The draft is what the bidders signed (开标记录确认); the final record quotes it.
+            kind, title = {"opening.record_generated": ("opening_record_draft",
+                                                        "开标记录（草稿，供投标人确认）"),
+                           "opening.closed": ("opening_record", "开标记录"),
+                           "opening.failed": ("opening_record", "开标记录（流标）")}[event.type]
             name = f"{base}/opening/record-{sha[:12]}"
-            self.add(f"{name}.json", "opening_record", title, event.occurred_at,
+            self.add(f"{name}.json", kind, title, event.occurred_at,
                      self.stores.by_sha(self.stores.records, sha, ".json"), section)
+            if kind == "opening_record_draft":
+                continue
             pdf = payload.get("pdf_sha256")
             if isinstance(pdf, str):
                 self.add(f"{name}.pdf", "opening_record_pdf", f"{title}（PDF）",

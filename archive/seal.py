@@ -20,8 +20,9 @@ version and the previous version's hash. The **archive's SHA-256** is ``tagmanif
 the hash of the file that lists the hashes of everything else.
 
 The seal lives in the tag file ``archive-signature.json`` (:data:`SIGNATURE_FILE`), the one
-tag file no tag manifest lists (it cannot be listed in what it signs); the verifier accepts no
-other unlisted file.
+tag file no tag manifest lists (it cannot be listed in what it signs) but for its RFC 3161 time
+stamp ``archive-signature.tsr`` (:data:`TIMESTAMP_FILE`); the verifier accepts no other
+unlisted file.
 """
 
 from __future__ import annotations
@@ -37,6 +38,9 @@ from tradesys.signatures import key_fingerprint, sign_canonical, verify_canonica
 SEAL_TYPE = "tradesys.archive-seal"
 SEAL_VERSION = 1
 SIGNATURE_FILE = "archive-signature.json"
+#: The RFC 3161 token over the bytes of :data:`SIGNATURE_FILE` (when the platform has a TSA):
+#: it proves the seal existed at the token's time, whatever later happens to the archive key.
+TIMESTAMP_FILE = "archive-signature.tsr"
 _FIELDS = frozenset({"type", "version", "platform_code", "project_code", "archive_version",
                      "previous_sha256", "tagmanifest_sha256", "tagmanifest_sha512",
                      "sealed_at"})

@@ -36,10 +36,10 @@ import os
 import re
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from archive import merkle
@@ -53,8 +53,10 @@ from archive.builder import (
     RECEIPT_KEY_FILE,
     TREE_HEAD_FILE,
 )
-from archive.seal import SIGNATURE_FILE, verify_seal
+from archive.report import Report
+from archive.seal import SIGNATURE_FILE, TIMESTAMP_FILE, verify_seal
 from archive.tree_head import TreeHead, verify_tree_head
+from archive.verify_pki import PkiChecks, check_pki
 from tradesys.bids.receipts import verify_receipt_file
 from tradesys.clock import parse_instant
 from tradesys.documents.evaluation_report import signing_message
@@ -71,24 +73,6 @@ EVENT_FIELDS = ("seq", "prev_hash", "aggregate_type", "aggregate_id", "aggregate
                 "project_id", "payload", "actor_user_id", "actor_org_id", "ip", "user_agent",
                 "occurred_at", "hash")
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
-
-
-@dataclass
-class Report:
-    failures: list[str] = field(default_factory=list)
-    #: What was checked, counted (for the summary line).
-    checked: dict[str, int] = field(default_factory=dict)
-    archive_sha256: str | None = None
-
-    @property
-    def ok(self) -> bool:
-        return not self.failures
-
-    def fail(self, message: str) -> None:
-        self.failures.append(message)
-
-    def count(self, what: str, n: int = 1) -> None:
-        self.checked[what] = self.checked.get(what, 0) + n
 
 
 def _walk(root: Path, report: Report) -> set[str]:
@@ -177,7 +161,8 @@ def _bag(root: Path, files: set[str], report: Report) -> dict[str, dict[str, str
             report.fail(f"{extra}: not in {name} (an added or renamed file)")
     report.count("payload files", len(payload))
     tag_files = files - payload
-    unlisted_allowed = {"tagmanifest-sha256.txt", "tagmanifest-sha512.txt", SIGNATURE_FILE}
+    unlisted_allowed = {"tagmanifest-sha256.txt", "tagmanifest-sha512.txt", SIGNATURE_FILE,
+                        TIMESTAMP_FILE}
     for algorithm in ALGORITHMS:
         name = f"tagmanifest-{algorithm}.txt"
         entries = _manifest(root, name, algorithm, report)
@@ -304,7 +289,8 @@ def _event(number: int, line: bytes, report: Report) -> dict[str, Any] | None:
 
 
 #: Events whose payload carries an expert's signature, checked against the archived files.
-SIGNED_EVENTS = ("evaluation.score_sheet_submitted", "evaluation.report_signed")
+SIGNED_EVENTS = ("evaluation.score_sheet_submitted", "evaluation.report_signed",
+                 "opening.record_confirmed")
 
 
 def _log(root: Path, key: Ed25519PublicKey, report: Report,
@@ -504,6 +490,51 @@ def _expert_signatures(root: Path, entries: list[dict[str, Any]],
             report.count("expert report signatures")
 
 
+def _opening_confirmations(root: Path, entries: list[dict[str, Any]],
+                           signed: list[dict[str, Any]], report: Report) -> None:
+    """Each bidder's confirmation of an opening record (开标记录确认): the final record lists
+    it with what was signed; the signed message is the one ``tradesys.opening.confirmation``
+    builds from the record's section, the draft's SHA-256 and the bidder's credit code; the
+    draft it confirms is in the archive with that hash; the signature holds under the key it
+    names; and the log holds the event that took it (same key, same signature)."""
+    taken = {(p.get("record_sha256"), p.get("public_key"), p.get("signature"))
+             for e in signed if e["type"] == "opening.record_confirmed" for p in [_payload(e)]}
+    drafts = {e.get("sha256") for e in entries if e.get("kind") == "opening_record_draft"}
+    for entry in entries:
+        path = entry.get("path")
+        if entry.get("kind") != "opening_record" or not isinstance(path, str):
+            continue
+        try:
+            record = json.loads((root / path).read_bytes())
+            section_code = record["section"]["code"]
+            items = record.get("confirmations") or []
+            if not isinstance(items, list):
+                raise TypeError("confirmations")
+        except (OSError, ValueError, KeyError, TypeError):
+            report.fail(f"{path}: not an opening record")
+            continue
+        for number, item in enumerate(items, start=1):
+            where = f"{path}: confirmation {number}"
+            if not isinstance(item, dict):
+                report.fail(f"{where}: malformed")
+                continue
+            sha, credit = item.get("record_sha256"), item.get("credit_code")
+            message = confirmation.message(str(section_code), str(sha), str(credit))
+            if item.get("signed") != json.loads(message):
+                report.fail(f"{where}: what it says was signed is not the confirmation of "
+                            "this record by this bidder")
+            elif sha != record.get("draft_sha256") or sha not in drafts:
+                report.fail(f"{where}: confirms a record the archive does not hold as this "
+                            "record's draft")
+            elif not confirmation.verify(str(item.get("public_key")), message,
+                                         str(item.get("signature"))):
+                report.fail(f"{where}: the bidder's signature does not hold")
+            elif (sha, item.get("public_key"), item.get("signature")) not in taken:
+                report.fail(f"{where}: the log holds no such confirmation")
+            else:
+                report.count("opening record confirmations")
+
+
 def _later(head: TreeHead | None, key: Ed25519PublicKey, later: Any, consistency: Any,
            report: Report) -> None:
     given = verify_tree_head(key, later)
@@ -546,8 +577,12 @@ def _later(head: TreeHead | None, key: Ed25519PublicKey, later: Any, consistency
 
 
 def verify_archive(path: Path, *, key: Ed25519PublicKey | None = None,
-                   later_head: Any = None, consistency: Any = None) -> Report:
-    """Every check of the module's docstring; the report names each failure."""
+                   later_head: Any = None, consistency: Any = None,
+                   checks: PkiChecks | None = None,
+                   trust_roots: list[x509.Certificate] | None = None) -> Report:
+    """Every check of the module's docstring; the report names each failure. ``checks``
+    validates time stamps and contract signatures (archive/verify_pki.py); ``trust_roots``
+    pins their roots instead of the archive's own."""
     report = Report()
     root = Path(path)
     if not root.is_dir():
@@ -566,4 +601,9 @@ def verify_archive(path: Path, *, key: Ed25519PublicKey | None = None,
     entries = _index(root, files, digests, report)
     _signed_records(root, entries, report)
     _expert_signatures(root, entries, signed, report)
+    _opening_confirmations(root, entries, signed, report)
+    # On a thread of its own: the PKI checks run pyHanko's coroutines on an event loop of their
+    # own, which a caller already inside one (an async test, a server) could not host.
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(check_pki, root, entries, checks, trust_roots, report).result()
     return report

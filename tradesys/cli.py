@@ -11,11 +11,15 @@ import os
 import sys
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tradesys.demo.duration import DEFAULT as DEMO_OPENING_IN
 from tradesys.demo.duration import parse_opening_in
 from tradesys.reporting.cli import add_platform_parsers
 from tradesys.settings import Settings
+
+if TYPE_CHECKING:
+    from archive.verify_pki import PkiChecks
 
 
 def port_number(text: str) -> int:
@@ -340,8 +344,15 @@ def build_parser() -> argparse.ArgumentParser:
     add_contract_parsers(sub, verify)
     from archive.cli import add_parsers as add_archive_parsers
 
-    add_archive_parsers(verify)
+    add_archive_parsers(verify, pki_checks=_pki_checks)
     return parser
+
+
+def _pki_checks() -> PkiChecks:
+    """The contract PKI's checks for ``verify archive`` (imported only when it runs)."""
+    from contracts.timestamps import PkiEvidenceChecks
+
+    return PkiEvidenceChecks()
 
 
 def main(argv: list[str] | None = None) -> int:

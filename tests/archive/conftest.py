@@ -11,6 +11,7 @@ import httpx
 from starlette.applications import Starlette
 
 from archive.builder import ArchiveConfig
+from contracts.timestamps import AuthorityStamps
 from tests.award.conftest import Reported, drafted_report, sign_all
 from tests.contracts.test_http import http_signer, sign
 from tests.evaluation.conftest import Pool, opening_command
@@ -30,7 +31,8 @@ def config_of(services: Services) -> ArchiveConfig:
     return ArchiveConfig(
         data_dir=services.settings.data_dir, platform_code=services.settings.platform_code,
         archive_key=services.tree_heads.key, reporting=services.reporting,
-        rules=services.rules, receipt_key=services.receipt_key.public_key())
+        rules=services.rules, receipt_key=services.receipt_key.public_key(),
+        stamps=AuthorityStamps(services.settings))
 
 
 async def fail_other_section(client: httpx.AsyncClient, seed: Seed, reported: Reported) -> None:

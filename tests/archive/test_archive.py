@@ -11,6 +11,7 @@ import asyncio
 import hashlib
 import json
 import shutil
+import subprocess
 import sys
 from collections.abc import Callable
 from datetime import timedelta
@@ -19,6 +20,7 @@ from pathlib import Path
 import bagit
 import httpx
 import pytest
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import func, select
 from starlette.applications import Starlette
@@ -29,7 +31,9 @@ from archive.models import ArchiveVersion
 from archive.scheduling import archive_jobs
 from archive.seal import SIGNATURE_FILE, sign_seal
 from archive.tree_head import TreeHead, sign_tree_head
-from archive.verify import verify_archive
+from archive.verify import Report, verify_archive
+from contracts.pki import CertificateAuthority
+from contracts.timestamps import PkiEvidenceChecks
 from tests.archive.conftest import awarded, conclude, config_of, fail_other_section
 from tests.award.conftest import drafted_report, sign_all
 from tests.evaluation.conftest import Pool, pool  # noqa: F401  (the fixture)
@@ -48,6 +52,28 @@ async def run_cli(*args: str) -> tuple[int, str, str]:
     out, err = await process.communicate()
     assert process.returncode is not None
     return process.returncode, out.decode(), err.decode()
+
+
+#: The contract PKI's checks, as ``tradesys verify archive`` runs them.
+CHECKS = PkiEvidenceChecks()
+
+
+def verified(path: Path) -> Report:
+    return verify_archive(path, checks=CHECKS)
+
+
+def assert_openssl_verifies(bag: Path, token: str, data: str, tmp_path: Path) -> None:
+    """A stock tool agrees: ``openssl ts -verify`` over the file's bytes, trusting only the
+    archive's own roots (the TSA's chain from the token itself)."""
+    chain = tmp_path / "tsa-chain.pem"
+    chain.write_bytes(subprocess.run(
+        ["openssl", "pkcs7", "-inform", "DER", "-print_certs", "-in", str(bag / token)],
+        check=True, capture_output=True).stdout)
+    checked = subprocess.run(
+        ["openssl", "ts", "-verify", "-data", str(bag / data), "-in", str(bag / token),
+         "-token_in", "-CAfile", str(bag / "data/keys/trust-roots.pem"), "-untrusted",
+         str(chain)], capture_output=True, text=True)
+    assert checked.returncode == 0 and "Verification: OK" in checked.stdout, checked.stderr
 
 
 def rehash(root: Path) -> None:
@@ -121,7 +147,15 @@ def other_log_head(root: Path) -> None:
     (root / "data/log/tree-head.json").write_bytes(canonical_json(forged.as_json()) + b"\n")
 
 
+def replace_contract(root: Path) -> None:
+    """A forger swaps the signed contract for its unsigned draft and rewrites the manifests."""
+    folder = next((root / "data/contracts").iterdir())
+    (folder / "contract.pdf").write_bytes(sorted((folder / "drafts").iterdir())[0].read_bytes())
+    rehash(root)
+
+
 ENVELOPE = "data/sections/001/bids/001/envelope.bin"
+STAMP = "archive-signature.tsr"
 #: (what is done to a copy of the bag, what the failures must name).
 TAMPERING: dict[str, tuple[Callable[[Path], None], list[str]]] = {
     "same-size edit of a bid": (lambda r: flip(r / ENVELOPE),
@@ -171,6 +205,19 @@ TAMPERING: dict[str, tuple[Callable[[Path], None], list[str]]] = {
     "a score sheet edited, manifests rewritten": (edit_sheet, [
         "no score sheet the log names (an edited or added sheet)",
         "names a score sheet the archive does not hold"]),
+    "the seal's time stamp is the tree head's": (lambda r: (r / STAMP).write_bytes(
+        (r / "data/log/tree-head.tsr").read_bytes()), [
+        f"{STAMP}: not a valid time stamp of archive-signature.json (the token stamps "
+        "another digest)"]),
+    "the seal's time stamp edited": (lambda r: flip(r / STAMP, at=-300), [
+        f"{STAMP}: not a valid time stamp of archive-signature.json"]),
+    "the seal's time stamp removed": (lambda r: (r / STAMP).unlink(), [
+        f"{STAMP}: missing (the time stamp cannot be checked)"]),
+    "the tree head's time stamp edited, manifests rewritten": (lambda r: (
+        flip(r / "data/log/tree-head.tsr", at=-300), rehash(r)), [
+        "data/log/tree-head.tsr: not a valid time stamp of data/log/tree-head.json"]),
+    "the signed contract replaced by its draft, manifests rewritten": (replace_contract, [
+        "contract.pdf: 签名不全"]),
 }
 
 
@@ -179,7 +226,7 @@ def check_tampering(bag: Path, tmp_path: Path) -> None:
         copy = tmp_path / "tampered" / name.replace(" ", "-").replace(",", "")
         shutil.copytree(bag, copy)
         tamper(copy)
-        failures = verify_archive(copy).failures
+        failures = verified(copy).failures
         assert failures, name
         for text in expected:
             assert any(text in f for f in failures), (name, text, failures)
@@ -266,6 +313,11 @@ async def test_a_concluded_project_is_archived_sealed_and_verifiable_offline(
     assert out.startswith(f"ok: archive {built.sha256}")
     assert "66 inclusion proofs" in out and "4 receipts" in out and "4 notices" in out
     assert "5 expert score sheets" in out and "5 expert report signatures" in out
+    assert "2 time stamps" in out and "1 signed contracts" in out
+    assert_openssl_verifies(built.path, "archive-signature.tsr", "archive-signature.json",
+                            tmp_path)
+    assert_openssl_verifies(built.path, "data/log/tree-head.tsr", "data/log/tree-head.json",
+                            tmp_path)
 
     check_tampering(built.path, tmp_path)
     tampered = tmp_path / "tampered" / "edited-tag-file"
@@ -316,6 +368,14 @@ async def test_a_concluded_project_is_archived_sealed_and_verifiable_offline(
     assert code == 1 and "not the trusted archive key given" in err
     code, _out, err = await run_cli(str(built.path), "--tree-head", str(tmp_path / "none.json"))
     assert code == 2 and "cannot read" in err
+    # Trust pinned to another CA's root: neither the time stamps nor the contract hold.
+    other_root = tmp_path / "other-root.pem"
+    other_root.write_bytes(CertificateAuthority.create(clock.now(), base_url="http://x").root
+                           .public_bytes(serialization.Encoding.PEM))
+    code, _out, err = await run_cli(str(built.path), "--trust", str(other_root))
+    assert code == 1, err
+    assert "FAILED: archive-signature.tsr: not a valid time stamp" in err
+    assert "does not chain to a trusted root" in err and "contract.pdf: " in err
 
 
 async def test_a_failed_tender_is_archived_and_a_rebuild_is_a_new_version(
@@ -339,7 +399,7 @@ async def test_a_failed_tender_is_archived_and_a_rebuild_is_a_new_version(
     await fail_other_section(client, seed, reported)
     first = await build_archive(services.db, clock, config, reported.opened.project_id)
     bagit.Bag(str(first.path)).validate(fast=False)
-    assert verify_archive(first.path).ok
+    assert verified(first.path).ok
     metadata = json.loads((first.path / "data/archive.json").read_bytes())
     assert [s["ending"] for s in metadata["sections"]] == ["tender_failed", "opening_failed"]
     assert metadata["retention"]["category"] == "10y"  # works, no contract
@@ -354,7 +414,7 @@ async def test_a_failed_tender_is_archived_and_a_rebuild_is_a_new_version(
     second = await build_archive(services.db, clock, config, reported.opened.project_id)
     assert second.version == 2 and second.path.name == "v2"
     assert second.previous_sha256 == first.sha256 != second.sha256
-    assert verify_archive(second.path).ok
+    assert verified(second.path).ok
     assert json.loads((second.path / SIGNATURE_FILE).read_bytes())["seal"][
         "previous_sha256"] == first.sha256
     assert json.loads((second.path / "data/archive.json").read_bytes())[
@@ -410,4 +470,4 @@ async def test_the_scheduler_job_archives_a_project_once_it_has_ended(
     async with services.db.reading() as session:
         row = (await session.execute(select(ArchiveVersion))).scalar_one()
     assert row.project_id == reported.opened.project_id and row.built_by is None
-    assert verify_archive(services.settings.data_dir / row.path).ok
+    assert verified(services.settings.data_dir / row.path).ok
