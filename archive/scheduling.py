@@ -9,9 +9,12 @@ second build, never the scheduler's). A project whose ending event leaves other 
 under way is checked again at its next ending event. A build that fails (a stored file
 missing) is logged and tried again after the next start, not at every pass.
 
-Not wired into ``tradesys/app.py`` yet: enabling it archives every project the moment it ends,
-which adds ``archive.built`` events to every test and demo that takes a project to its end;
-the lead decides when (docs/archive.md).
+Wired into ``tradesys/app.py``'s scheduler beside the contract jobs (``build_archive_config``
+makes its configuration from the running system's keys and settings): every project is
+archived at the first pass after it ends, so an ``archive.built`` event follows the ending
+event of any project taken to its end with the scheduler running (``tradesys demo`` included).
+A pass that builds a large archive holds the scheduler's other jobs until it is done (the bag
+is written in a worker thread, so the server itself is not held).
 """
 
 from __future__ import annotations

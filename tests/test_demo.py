@@ -8,6 +8,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import bagit
+
 from tradesys.documents.evaluation_report import check_report, signing_message
 from tradesys.events.canonical import canonical_json
 from tradesys.opening import confirmation
@@ -34,7 +36,8 @@ def test_demo_runs_to_the_signed_contract(empty_database: str, tmp_path: Path) -
                                 "upload_documents", "announce", "obtain_documents", "questions",
                                 "clarify", "bids", "bid_deadline", "opening", "panel", "review",
                                 "explanation", "scores", "report", "publicity", "objection",
-                                "publicity_end", "award", "contract", "reports", "verify_log"]
+                                "publicity_end", "award", "contract", "archive", "reports",
+                                "verify_log"]
     assert len(summary["receipts"]) == 3
     for receipt in summary["receipts"]:
         assert Path(receipt).is_relative_to(out)
@@ -74,6 +77,7 @@ def test_demo_runs_to_the_signed_contract(empty_database: str, tmp_path: Path) -
     events = [json.loads(line) for line in Path(summary["artifacts"]["events"]).open()]
     assert [e["type"] for e in events].count("section.closed") == 2
     _check_evaluation_award_and_contract(summary, out, events)
+    _check_archive(summary, out, events)
     verify = _cli("verify", "log", "--database", empty_database)
     assert verify.returncode == 0, verify.stderr
 
@@ -135,6 +139,32 @@ def _check_evaluation_award_and_contract(summary: dict[str, Any], out: Path,
                              check=False)
     assert poppler.stdout.count("Signature Validation: Signature is Valid.") == 2, (
         poppler.stdout + poppler.stderr)
+
+
+def _check_archive(summary: dict[str, Any], out: Path, events: list[dict[str, Any]]) -> None:
+    """The scheduler archived the ended project once (both sections: the contract concluded,
+    the other 流标); the bag passes our offline verifier in a separate process and the
+    ``bagit`` package's full validation (every file re-hashed, not ``fast``)."""
+    path = Path(summary["archive"])
+    assert path.is_absolute() and path.is_relative_to(out) and path.name == "v1"
+    assert summary["artifacts"]["archive"] == summary["archive"]
+    built = [e for e in events if e["type"] == "archive.built"]
+    assert len(built) == 1 and built[0]["project_id"] == summary["project_id"]
+    assert built[0]["payload"]["version"] == 1
+    assert built[0]["seq"] > max(e["seq"] for e in events if e["type"] == "contract.concluded")
+    verified = _cli("verify", "archive", str(path))
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+    assert verified.stdout.startswith(f"ok: archive {built[0]['payload']['sha256']}")
+    # The bidders' confirmations of the opening record, the time stamps on the tree head and
+    # the seal, and the signed contract were each checked (not only hashed).
+    for checked in ("opening record confirmations", "2 time stamps", "1 signed contracts"):
+        assert checked in verified.stdout, verified.stdout
+    bag = bagit.Bag(str(path))
+    assert bag.version_info == (1, 0) and set(bag.algorithms) == {"sha256", "sha512"}
+    bag.validate(fast=False)
+    metadata = json.loads((path / "data" / "archive.json").read_text(encoding="utf-8"))
+    assert [s["ending"] for s in metadata["sections"]] == ["concluded", "opening_failed"]
+    assert metadata["project"]["code"] == summary["project_code"]
 
 
 def test_demo_exits_non_zero_when_a_step_fails(tmp_path: Path) -> None:

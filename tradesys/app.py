@@ -19,8 +19,11 @@ from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
+from archive.builder import ArchiveConfig
 from archive.publication import TreeHeadPublisher
+from archive.scheduling import archive_jobs
 from contracts.follow_up import contract_jobs
+from contracts.timestamps import AuthorityStamps
 from hall.access import AccessWatch
 from hall.backplane import PostgresBackplane
 from hall.rooms import Rooms
@@ -78,6 +81,19 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     )
 
 
+def build_archive_config(services: Services) -> ArchiveConfig:
+    """What the archive builder needs, from the running system's parts: the archive key is
+    the one that signs the public tree heads (one trust root for heads and archives), and the
+    receipt key's public half goes into each bag so receipts and notices check offline."""
+    settings = services.settings
+    archive_key = (services.tree_heads.key if services.tree_heads is not None
+                   else load_or_create_key(settings.archive_key_file))
+    return ArchiveConfig(
+        data_dir=settings.data_dir, platform_code=settings.platform_code,
+        archive_key=archive_key, reporting=services.reporting, rules=services.rules,
+        receipt_key=services.receipt_key.public_key(), stamps=AuthorityStamps(settings))
+
+
 def build_relay(services: Services) -> Relay | None:
     settings = services.settings
     if not settings.platform_url:
@@ -101,7 +117,8 @@ def create_app(
     scheduler = Scheduler(
         services.db, services.clock, interval=settings.scheduler_interval,
         jobs=JOBS + opening_jobs(services.rules, services.uploads.store,
-                                 settings.data_dir / "opened") + contract_jobs(services.rules),
+                                 settings.data_dir / "opened") + contract_jobs(services.rules)
+        + archive_jobs(build_archive_config(services)),
         on_change=services.committed)
     relay = build_relay(services)
     if relay is not None:

@@ -11,11 +11,11 @@ import httpx
 from starlette.applications import Starlette
 
 from archive.builder import ArchiveConfig
-from contracts.timestamps import AuthorityStamps
 from tests.award.conftest import Reported, drafted_report, sign_all
 from tests.contracts.test_http import http_signer, sign
 from tests.evaluation.conftest import Pool, opening_command
 from tests.support import Flow, Seed
+from tradesys.app import build_archive_config
 from tradesys.clock import AdjustableClock
 from tradesys.services import Services
 
@@ -27,12 +27,9 @@ class Ended:
 
 
 def config_of(services: Services) -> ArchiveConfig:
+    """The configuration the running app's scheduler job uses."""
     assert services.tree_heads is not None
-    return ArchiveConfig(
-        data_dir=services.settings.data_dir, platform_code=services.settings.platform_code,
-        archive_key=services.tree_heads.key, reporting=services.reporting,
-        rules=services.rules, receipt_key=services.receipt_key.public_key(),
-        stamps=AuthorityStamps(services.settings))
+    return build_archive_config(services)
 
 
 async def fail_other_section(client: httpx.AsyncClient, seed: Seed, reported: Reported) -> None:

@@ -34,7 +34,13 @@ from archive.tree_head import TreeHead, sign_tree_head
 from archive.verify import Report, verify_archive
 from contracts.pki import CertificateAuthority
 from contracts.timestamps import PkiEvidenceChecks
-from tests.archive.conftest import awarded, conclude, config_of, fail_other_section
+from tests.archive.conftest import (
+    awarded,
+    conclude,
+    config_of,
+    fail_other_section,
+    failed_project,
+)
 from tests.award.conftest import drafted_report, sign_all
 from tests.evaluation.conftest import Pool, pool  # noqa: F401  (the fixture)
 from tests.support import Flow, Seed, table_counts
@@ -470,4 +476,24 @@ async def test_the_scheduler_job_archives_a_project_once_it_has_ended(
     async with services.db.reading() as session:
         row = (await session.execute(select(ArchiveVersion))).scalar_one()
     assert row.project_id == reported.opened.project_id and row.built_by is None
+    assert verified(services.settings.data_dir / row.path).ok
+
+
+async def test_the_apps_scheduler_archives_an_ended_project(
+        client: httpx.AsyncClient, flow: Flow, seed: Seed, services: Services, pool: Pool,  # noqa: F811
+        clock: AdjustableClock, app: Starlette) -> None:
+    """The job is in the running app's job list (tradesys/app.py): its own pass, not a job
+    built by the test, archives the project at the first pass after it ended, and only once."""
+    ended = await failed_project(client, flow, seed, clock, app, pool)
+    assert await count_rows(services) == (0, 0)
+    await app.state.scheduler.run_once()
+    assert await count_rows(services) == (1, 1)
+    await app.state.scheduler.run_once()
+    assert await count_rows(services) == (1, 1)
+    async with services.db.reading() as session:
+        row = (await session.execute(select(ArchiveVersion))).scalar_one()
+        event = (await session.execute(select(Event).where(
+            Event.type == "archive.built"))).scalar_one()
+    assert row.project_id == event.project_id == ended.project_id and row.built_by is None
+    assert event.actor_user_id is None
     assert verified(services.settings.data_dir / row.path).ok

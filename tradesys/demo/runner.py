@@ -13,6 +13,9 @@ from typing import Any
 import httpx
 from sqlalchemy import select
 
+from archive.models import ArchiveVersion
+from archive.verify import verify_archive
+from contracts.timestamps import PkiEvidenceChecks
 from tradesys.app import create_app
 from tradesys.clock import AdjustableClock, SystemClock
 from tradesys.db.database import Database
@@ -27,6 +30,10 @@ from tradesys.receiver.app import create_receiver_app
 from tradesys.reporting.validation import release_package_errors
 from tradesys.settings import Settings, default_sqlite_url
 from tradesys.signatures import load_or_create_key
+
+#: How long the demo waits for the scheduler to archive the ended project (it passes every
+#: 0.2 s; the build itself takes about a second).
+ARCHIVE_WAIT_SECONDS = 120.0
 
 #: How far before the real time the demo's server clock starts: more than the periods it moves
 #: through (about 26 days to the end of the publicity).
@@ -63,6 +70,38 @@ async def _verify_and_export(url: str, out_file: Path) -> dict[str, Any]:
         return {"ok": report.ok, "checked": report.checked, "reason": report.reason}
     finally:
         await db.dispose()
+
+
+async def _archive_path(url: str, project_id: int, out_dir: Path) -> Path:
+    """The first version's bag, once the scheduler has built it (polled, bounded)."""
+    db = Database(url, null_pool=True)
+    try:
+        deadline = time.monotonic() + ARCHIVE_WAIT_SECONDS
+        while True:
+            async with db.reading() as session:
+                relative = (await session.execute(select(ArchiveVersion.path).where(
+                    ArchiveVersion.project_id == project_id, ArchiveVersion.version == 1))
+                ).scalar_one_or_none()
+            if relative is not None:
+                return (out_dir / relative).resolve()
+            if time.monotonic() > deadline:
+                raise DemoFailure("archive", "the scheduler did not archive the project in "
+                                  f"{ARCHIVE_WAIT_SECONDS:.0f} s")
+            await asyncio.sleep(0.05)
+    finally:
+        await db.dispose()
+
+
+def _await_archive(url: str, state: DemoState, out_dir: Path) -> None:
+    """The project has ended with its contract signed (its other section 流标 at the opening):
+    the running scheduler archives it at its next pass, as it would any project (one bag, both
+    sections). The demo waits for the bag and checks it as ``tradesys verify archive`` does."""
+    path = asyncio.run(_archive_path(url, state.project["id"], out_dir))
+    result = verify_archive(path, checks=PkiEvidenceChecks())
+    if not result.ok:
+        raise DemoFailure("archive", "; ".join(result.failures[:5]))
+    state.artifacts["archive"] = str(path)
+    state.results["archive"] = str(path)
 
 
 def _await_reports(client: httpx.Client, receiver_url: str, state: DemoState, out_dir: Path,
@@ -143,6 +182,7 @@ def run_demo(out_dir: Path, database_url: str | None = None) -> dict[str, Any]:
             scenario.step("publicity_end", lambda: award.end_publicity(scenario, time.sleep))
             scenario.step("award", lambda: award.award(scenario))
             scenario.step("contract", lambda: contract.contract(scenario))
+            scenario.step("archive", lambda: _await_archive(url, state, out_dir))
             scenario.step("reports", lambda: _await_reports(
                 client, receiver.url, state, out_dir, summary))
     except DemoFailure as failure:
@@ -169,6 +209,7 @@ def run_demo(out_dir: Path, database_url: str | None = None) -> dict[str, Any]:
         evaluation_report=state.results.get("evaluation_report"),
         contract=state.results.get("contract"),
         trust_root=state.results.get("trust_root"),
+        archive=state.results.get("archive"),
         log=chain,
         artifacts=state.artifacts,
     )
