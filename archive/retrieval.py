@@ -360,6 +360,33 @@ def _header(name: str, *, size: int, mtime: int, folder: bool) -> bytes:
     return info.tobuf(tarfile.PAX_FORMAT, "utf-8", "strict")
 
 
+def _end_blocks(sent: int) -> int:
+    """The end of the archive: two zero blocks, then zeros to a whole record (as tarfile
+    writes it)."""
+    end = 2 * _BLOCK
+    return end + -(sent + end) % _RECORD
+
+
+def tar_length(root: Path, top: str, built_at: datetime) -> int:
+    """The exact length of :func:`tar_stream`'s bytes, from one walk of the bag's folder (sizes
+    and headers, no file read): the download's ``Content-Length``, so that a client (or the
+    server, which refuses to send more) sees a stream cut short. Blocking: call it in a worker
+    thread."""
+    mtime = int(built_at.timestamp())
+    sent = len(_header(top, size=0, mtime=mtime, folder=True))
+    try:
+        for name, _path, info in _members(root):
+            folder = stat.S_ISDIR(info.st_mode)
+            sent += len(_header(f"{top}/{name}", size=info.st_size, mtime=mtime,
+                                folder=folder))
+            if not folder:
+                sent += info.st_size + -info.st_size % _BLOCK
+    except OSError as exc:
+        raise Damaged("archive_damaged", "档案目录不可读 (the stored bag's folder cannot be "
+                      "read; run tradesys verify archive)") from exc
+    return sent + _end_blocks(sent)
+
+
 async def tar_stream(root: Path, top: str, built_at: datetime) -> AsyncIterator[bytes]:
     """The bag under ``root`` as a tar stream with every member below ``top/``; every member's
     time is the build's (so the same bag always gives the same bytes)."""
@@ -388,7 +415,4 @@ async def tar_stream(root: Path, top: str, built_at: datetime) -> AsyncIterator[
         if padding:
             sent += padding
             yield b"\0" * padding
-    # The end of the archive: two zero blocks, then zeros to a whole record (as tarfile writes).
-    end = 2 * _BLOCK
-    end += -(sent + end) % _RECORD
-    yield b"\0" * end
+    yield b"\0" * _end_blocks(sent)

@@ -25,7 +25,7 @@ from starlette.applications import Starlette
 
 from archive.builder import Built, build_archive
 from archive.models import ArchiveVersion
-from archive.retrieval import beijing_days, tar_stream
+from archive.retrieval import beijing_days, tar_length, tar_stream
 from archive.verify import verify_archive
 from tests.archive.conftest import config_of, failed_project
 from tests.evaluation.conftest import Pool, pool  # noqa: F401  (the fixture)
@@ -167,7 +167,15 @@ async def test_readers_read_the_metadata_a_file_and_the_whole_bag_others_get_404
         assert response.headers["content-disposition"] == (
             f"attachment; filename=\"{code}-v1.tar\"; filename*=UTF-8''{code}-v1.tar")
         assert response.headers["etag"] == f'"{first.sha256}"'
+        assert response.headers["content-length"] == str(len(response.content))
         assert len(response.content) % tarfile.RECORDSIZE == 0
+    head = await client.head(f"{base}/download", headers=seed.admin.auth)
+    assert head.status_code == 200 and head.content == b""
+    assert head.headers["content-length"] == str(len(response.content))
+    head = await client.head(f"{base}/files/data/index.json", headers=seed.admin.auth)
+    assert head.status_code == 200 and head.content == b""
+    assert head.headers["content-length"] == str(len((first.path / "data/index.json")
+                                                     .read_bytes()))
     target = tmp_path / "extracted"
     with tarfile.open(fileobj=io.BytesIO(response.content), mode="r:") as tar:
         names = tar.getnames()
@@ -202,6 +210,11 @@ async def test_readers_read_the_metadata_a_file_and_the_whole_bag_others_get_404
     assert response.status_code == 503 and response.json()["error"]["code"] == "archive_damaged"
     response = await client.get(f"{base}/files/data/index.json", headers=seed.admin.auth)
     assert response.status_code == 503 and response.json()["error"]["code"] == "archive_damaged"
+    for broken in (b"{", b'{"files": 1}', b'{"files": [{"size": "big"}]}', b"[]"):
+        (first.path / "data/index.json").write_bytes(broken)
+        response = await client.get(base, headers=seed.admin.auth)
+        assert response.status_code == 503, (broken, response.text)
+        assert response.json()["error"]["code"] == "archive_damaged"
 
 
 async def test_the_search_by_code_party_and_date_paged_and_its_bad_parameters(
@@ -342,3 +355,4 @@ async def test_the_tar_stream_holds_one_chunk_whatever_the_file_size(tmp_path: P
         tracemalloc.stop()
     assert peak < 8 * 1024 * 1024, peak
     assert total % tarfile.RECORDSIZE == 0 and total > 48 * 1024 * 1024
+    assert total == tar_length(root, "top", datetime(2026, 3, 2, tzinfo=UTC))

@@ -15,6 +15,7 @@ from datetime import date
 from typing import Any
 from urllib.parse import quote
 
+from pydantic import BaseModel, Field, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import Response, StreamingResponse
 
@@ -46,6 +47,54 @@ TO = Param("to", "query", _DAY, description="built on or before this day (YYYY-M
            "time)")
 TAR = Content(("application/x-tar",), BINARY)
 FILE = Content(("application/octet-stream",), BINARY)
+
+
+class ArchiveProject(BaseModel):
+    id: int
+    code: str
+    name: str
+
+
+class ArchiveSummary(BaseModel):
+    """One built version of a project's archive (the ``archives`` row)."""
+
+    id: int
+    project: ArchiveProject
+    version: int = Field(description="1, 2, …: a correction is a new version")
+    built_at: str = Field(description="the build's instant, UTC")
+    sha256: str = Field(description="the archive's SHA-256: of its tagmanifest-sha256.txt")
+    previous_sha256: str | None
+    payload_files: int
+    payload_octets: int
+
+
+class ArchivePage(BaseModel):
+    items: list[ArchiveSummary]
+    next_cursor: str | None
+
+
+class IndexEntry(BaseModel):
+    """What one payload file is (data/index.json)."""
+
+    path: str | None = Field(description="in the bag: data/…; GET …/files/{path}")
+    kind: str | None
+    title: str | None = Field(description="中文题名")
+    date: str | None
+    section: str | None
+    size: int | None
+    sha256: str | None
+    original_name: str | None
+
+
+class ArchiveDetail(ArchiveSummary):
+    tree_size: int
+    root_hash: str
+    retention: dict[str, Any] | None = Field(description="category, title, years, until")
+    parties: dict[str, Any] | None = Field(description="procurer, agency, bidders, suppliers "
+                                           "(name, credit_code)")
+    sections: list[Any] | None
+    dates: dict[str, Any] | None
+    files: list[IndexEntry]
 
 
 def _day(call: Call, name: str) -> date | None:
@@ -84,7 +133,7 @@ def _search(call: Call) -> retrieval.Search:
 
 @router.endpoint("GET", "/archives", summary="档案检索 (the archives the caller may read, newest "
                  "first: by project code, party credit code and build date)", tag="archives",
-                 params=(CODE, CREDIT_CODE, FROM, TO, *PAGE))
+                 params=(CODE, CREDIT_CODE, FROM, TO, *PAGE), response=ArchivePage)
 async def list_archives(call: Call) -> Result:
     search = _search(call)
     limit = search.limit
@@ -94,8 +143,10 @@ async def list_archives(call: Call) -> Result:
         rows = await retrieval.search_archives(
             session, principal, dataclasses.replace(search, limit=limit + 1))
         more = len(rows) > limit
-        return {"items": [retrieval.summary_json(row, project) for row, project in rows[:limit]],
-                "next_cursor": encode_cursor([rows[limit - 1][0].id]) if more else None}
+        return ArchivePage(
+            items=[ArchiveSummary.model_validate(retrieval.summary_json(row, project))
+                   for row, project in rows[:limit]],
+            next_cursor=encode_cursor([rows[limit - 1][0].id]) if more else None)
 
     return await call.read(work)
 
@@ -111,12 +162,16 @@ async def _readable(call: Call) -> retrieval.Readable:
 
 @router.endpoint("GET", ARCHIVE, summary="档案 (one archive version: project, version, build "
                  "time, SHA-256, retention, parties, and every index entry: kind, Chinese title, "
-                 "date, file)", tag="archives")
+                 "date, file)", tag="archives", response=ArchiveDetail)
 async def get_archive(call: Call) -> Result:
     readable = await _readable(call)
     detail: dict[str, Any] = await asyncio.to_thread(
         retrieval.archive_detail, call.services.settings.data_dir, readable)
-    return detail
+    try:
+        return ArchiveDetail.model_validate(detail)
+    except ValidationError as exc:  # the stored index is not as the builder wrote it
+        raise retrieval.Damaged("archive_damaged", "档案索引格式不符 (the stored archive's index "
+                                "is not as written; run tradesys verify archive)") from exc
 
 
 @router.endpoint("GET", ARCHIVE + "/files/{path:path}", summary="档案中的一个文件 (one file the "
@@ -132,6 +187,9 @@ async def get_archive_file(call: Call) -> Response:
     headers = {"Content-Length": str(listed.size), "ETag": f'"{listed.sha256}"',
                "Cache-Control": "private, no-cache",
                "Content-Disposition": _attachment(name)}
+    if call.request.method == "HEAD":
+        await asyncio.to_thread(listed.handle.close)
+        return Response(b"", media_type="application/octet-stream", headers=headers)
     return StreamingResponse(retrieval.file_chunks(listed.handle, listed.size),
                              media_type="application/octet-stream", headers=headers)
 
@@ -145,8 +203,11 @@ async def download_archive(call: Call) -> Response:
         raise retrieval.Damaged("archive_damaged", "档案目录缺失 (the stored bag is missing; "
                                 "run tradesys verify archive)")
     top = retrieval.download_name(readable.project, readable.row)
+    length = await asyncio.to_thread(retrieval.tar_length, root, top, readable.row.built_at)
     headers = {"Cache-Control": "private, no-cache", "ETag": f'"{readable.row.sha256}"',
-               "Content-Disposition": _attachment(f"{top}.tar")}
+               "Content-Disposition": _attachment(f"{top}.tar"), "Content-Length": str(length)}
+    if call.request.method == "HEAD":  # the headers only: the bag is not read
+        return Response(b"", media_type="application/x-tar", headers=headers)
     return StreamingResponse(retrieval.tar_stream(root, top, readable.row.built_at),
                              media_type="application/x-tar", headers=headers)
 
