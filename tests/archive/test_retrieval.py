@@ -139,7 +139,7 @@ async def test_readers_read_the_metadata_a_file_and_the_whole_bag_others_get_404
         "data/%2E/index.json", "DATA/index.json", "data/index.json/", "data/index.json%20",
         "%20data/index.json", "tagmanifest-sha256.txt", "tagmanifest-sha512.txt",
         "archive-signature.json", "data/planted.txt", "data", "data/", "data/log", "",
-        "data/%E6%A1%A3%E6%A1%88.json", "x" * 5000,
+        "data/%E6%A1%A3%E6%A1%88.json", "x" * 5000, "data/%FF.json", "%C0%AE%C0%AE/bagit.txt",
     ]
     for path in refused:
         response = await client.get(f"{base}/files/{path}", headers=seed.admin.auth)
