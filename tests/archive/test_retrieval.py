@@ -31,9 +31,12 @@ from tests.archive.conftest import config_of, failed_project
 from tests.evaluation.conftest import Pool, pool  # noqa: F401  (the fixture)
 from tests.support import Flow, Party, Seed
 from tradesys.api.routes.archives import _attachment
+from tradesys.app import create_app
 from tradesys.clock import DISPLAY_TZ, AdjustableClock
+from tradesys.demo.server import InProcessServer
 from tradesys.identity.credit_code import make_credit_code
 from tradesys.services import Services
+from tradesys.settings import Settings
 
 
 async def archived(client: httpx.AsyncClient, flow: Flow, seed: Seed, services: Services,
@@ -71,7 +74,7 @@ def stored_files(root: Path) -> dict[str, bytes]:
 
 async def test_readers_read_the_metadata_a_file_and_the_whole_bag_others_get_404(
         client: httpx.AsyncClient, flow: Flow, seed: Seed, services: Services, pool: Pool,  # noqa: F811
-        clock: AdjustableClock, app: Starlette, tmp_path: Path) -> None:
+        clock: AdjustableClock, app: Starlette, tmp_path: Path, settings: Settings) -> None:
     project_id, first, second = await archived(client, flow, seed, services, pool, clock, app)
     v1, v2 = await row_ids(services)
     base = f"/api/v1/archives/{v1}"
@@ -194,6 +197,25 @@ async def test_readers_read_the_metadata_a_file_and_the_whole_bag_others_get_404
     with tarfile.open(fileobj=io.BytesIO(second_tar.content), mode="r:") as tar:
         tar.extractall(tmp_path / "second", filter="data")
     assert stored_files(tmp_path / "second" / f"{code}-v2") == stored_files(second.path)
+
+    # Through a real server (uvicorn over a socket): streamed in many chunks of the declared
+    # length; a client that hangs up half-way leaves the server serving.
+    with InProcessServer(create_app(settings, clock=clock, run_scheduler=False)) as server:
+        async with httpx.AsyncClient(base_url=server.url, headers=seed.admin.auth,
+                                     timeout=60) as http:
+            digest, chunks = hashlib.sha256(), 0
+            async with http.stream("GET", f"{base}/download") as streamed:
+                assert streamed.status_code == 200
+                assert streamed.headers["content-length"] == str(len(response.content))
+                assert "transfer-encoding" not in streamed.headers
+                async for chunk in streamed.aiter_raw():
+                    digest.update(chunk)
+                    chunks += 1
+            assert digest.hexdigest() == hashlib.sha256(response.content).hexdigest()
+            assert chunks > 1
+            async with http.stream("GET", f"{base}/download") as cut:
+                await anext(cut.aiter_raw(1024))
+            assert (await http.get(base)).status_code == 200
 
     # A supervisor whose grant is taken back reads nothing more.
     revoked = await client.delete(f"/api/v1/projects/{project_id}/supervisors/"
