@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from tradesys.api.routes import (
+    archives,
     award,
     bidding,
     contracts,
@@ -23,6 +24,6 @@ from tradesys.api.routing import Router
 def api_router() -> Router:
     router = Router()
     for module in (public, identity, projects, entrustments, tendering, bidding, opening, platform,
-                   evaluation, award, contracts, log, operations):
+                   evaluation, award, contracts, log, archives, operations):
         router.endpoints.extend(module.router.endpoints)
     return router
