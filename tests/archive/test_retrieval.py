@@ -27,6 +27,7 @@ from archive.builder import Built, build_archive
 from archive.models import ArchiveVersion
 from archive.retrieval import beijing_days, tar_length, tar_stream
 from archive.verify import verify_archive
+from contracts.timestamps import PkiEvidenceChecks
 from tests.archive.conftest import config_of, failed_project
 from tests.evaluation.conftest import Pool, pool  # noqa: F401  (the fixture)
 from tests.support import Flow, Party, Seed
@@ -189,7 +190,7 @@ async def test_readers_read_the_metadata_a_file_and_the_whole_bag_others_get_404
     assert bag.version_info == (1, 0)
     bag.validate(fast=False)
     assert stored_files(extracted) == stored_files(first.path)
-    assert verify_archive(extracted).ok
+    assert verify_archive(extracted, checks=PkiEvidenceChecks()).ok
     # The same bag always streams the same bytes.
     again = await client.get(f"{base}/download", headers=seed.admin.auth)
     assert again.content == response.content
