@@ -10,6 +10,13 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
+
+# Cheap argon2id for the suite, which hashes thousands of passwords (docs/operations.md): set
+# before tradesys is imported, and inherited by every CLI the tests start. The production
+# default is tested in tests/identity/test_passwords.py.
+os.environ.setdefault("TRADESYS_ARGON2_TIME_COST", "1")
+os.environ.setdefault("TRADESYS_ARGON2_MEMORY_KIB", "1024")
+os.environ.setdefault("TRADESYS_ARGON2_PARALLELISM", "1")
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path

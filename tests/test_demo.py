@@ -1,4 +1,5 @@
-"""``tradesys db upgrade`` then ``tradesys demo --json`` on an empty database of each back end."""
+"""``tradesys db upgrade`` then ``tradesys demo --json`` on an empty database of each back end
+(SQLite: the demo's default file in its out folder)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from tradesys.documents.evaluation_report import check_report, signing_message
 from tradesys.events.canonical import canonical_json
 from tradesys.opening import confirmation
 from tradesys.reporting.validation import release_package_errors
+from tradesys.settings import default_sqlite_url
 
 PYHANKO = Path(sys.executable).with_name("pyhanko")
 
@@ -24,14 +26,22 @@ def _cli(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_demo_runs_to_the_signed_contract(empty_database: str, tmp_path: Path) -> None:
-    upgrade = _cli("db", "upgrade", "--database", empty_database)
+    """On SQLite the demo runs on its default database (no ``--database``): a file in its out
+    folder, upgraded beforehand by ``tradesys db upgrade`` like PostgreSQL's."""
+    out = (tmp_path / "artifacts").resolve()
+    by_default = empty_database.startswith("sqlite")
+    url = default_sqlite_url(out) if by_default else empty_database
+    out.mkdir()
+    upgrade = _cli("db", "upgrade", "--database", url)
     assert upgrade.returncode == 0, upgrade.stderr
-    out = tmp_path / "artifacts"
-    demo = _cli("demo", "--json", "--database", empty_database, "--out", str(out))
+    demo = _cli("demo", "--json", *([] if by_default else ["--database", url]), "--out", str(out))
     assert demo.returncode == 0, demo.stderr + demo.stdout
     summary = json.loads(demo.stdout)
     assert summary["ok"] is True
-    assert summary["database"] == empty_database
+    assert summary["database"] == url
+    if by_default:
+        database = Path(summary["artifacts"]["database"])
+        assert database.parent == out and database.exists()
     assert summary["steps"] == ["bootstrap", "organisations", "experts", "register", "scheme",
                                 "upload_documents", "announce", "obtain_documents", "questions",
                                 "clarify", "bids", "bid_deadline", "opening", "panel", "review",
@@ -172,12 +182,3 @@ def test_demo_exits_non_zero_when_a_step_fails(tmp_path: Path) -> None:
     demo = _cli("demo", "--json", "--out", str(tmp_path),
                 "--database", "postgresql+asyncpg://postgres@127.0.0.1:1/nowhere")
     assert demo.returncode != 0
-
-
-def test_demo_by_default_keeps_its_sqlite_file_in_the_out_dir(tmp_path: Path) -> None:
-    demo = _cli("demo", "--json", "--out", str(tmp_path / "run"))
-    assert demo.returncode == 0, demo.stderr
-    summary = json.loads(demo.stdout)
-    database = Path(summary["artifacts"]["database"])
-    assert database.parent == (tmp_path / "run").resolve() and database.exists()
-    assert summary["database"].startswith("sqlite+aiosqlite:///")

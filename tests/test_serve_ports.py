@@ -99,6 +99,9 @@ def test_make_serve_takes_its_ports_from_make_variables(tmp_path: Path) -> None:
         assert httpx.get(f"http://127.0.0.1:{port}/").status_code == 200
         text = log.read_text(errors="replace")
         assert f"reference public service platform at http://127.0.0.1:{receiver_port}" in text
+        # Nothing set: production-strength password hashes, no warning (tests/conftest.py's
+        # cheap ones are stripped with the other TRADESYS_ variables).
+        assert "password hashes are cheap to guess" not in text
         with socket.create_connection(("127.0.0.1", receiver_port), timeout=5):
             pass
     finally:

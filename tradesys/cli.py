@@ -183,6 +183,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
         print(f"tradesys serve: {error}", file=sys.stderr)
         return 2
     configure_logging()
+    from tradesys.settings import WEAK_ARGON2, argon2_parameters, weak_argon2
+
+    if weak_argon2(argon2_parameters()):
+        print(f"tradesys serve: warning: TRADESYS_ARGON2_* are below t={WEAK_ARGON2.time_cost}, "
+              f"{WEAK_ARGON2.memory_kib // 1024} MiB: password hashes are cheap to guess (a "
+              "setting for test suites only)", file=sys.stderr)
     if args.migrate or args.demo:
         upgrade(settings.database_url)
     if args.demo:

@@ -138,6 +138,43 @@ class Settings:
         return self.data_dir / "keys" / "archive-signing.pem"
 
 
+@dataclass(frozen=True)
+class Argon2Parameters:
+    """The argon2id cost of password hashes (RFC 9106 §4's second recommendation by default:
+    t=3, 64 MiB, 4 lanes). A process reads them once, when it first hashes a password
+    (tradesys/identity/passwords.py): a hash carries its own parameters, so hashes made under
+    other ones still verify, and a changed setting applies to passwords set from then on."""
+
+    time_cost: int
+    memory_kib: int
+    parallelism: int
+
+
+#: Below these a hash is cheap to brute-force (OWASP: at least 19 MiB and t=2): allowed only
+#: for test suites, which hash thousands of passwords, and named in a warning at ``serve``.
+WEAK_ARGON2 = Argon2Parameters(time_cost=2, memory_kib=19 * 1024, parallelism=1)
+
+
+def argon2_parameters() -> Argon2Parameters:
+    values = {name: _env(name, default) for name, default in (
+        ("ARGON2_TIME_COST", "3"), ("ARGON2_MEMORY_KIB", "65536"), ("ARGON2_PARALLELISM", "4"))}
+    for name, value in values.items():
+        if not (value.isascii() and value.isdecimal()) or int(value) < 1:
+            raise ValueError(f"TRADESYS_{name} must be a whole number of at least 1")
+    parameters = Argon2Parameters(int(values["ARGON2_TIME_COST"]),
+                                  int(values["ARGON2_MEMORY_KIB"]),
+                                  int(values["ARGON2_PARALLELISM"]))
+    if parameters.memory_kib < 8 * parameters.parallelism:
+        raise ValueError("TRADESYS_ARGON2_MEMORY_KIB must be at least 8 × "
+                         "TRADESYS_ARGON2_PARALLELISM (argon2's minimum)")
+    return parameters
+
+
+def weak_argon2(parameters: Argon2Parameters) -> bool:
+    return (parameters.time_cost < WEAK_ARGON2.time_cost
+            or parameters.memory_kib < WEAK_ARGON2.memory_kib)
+
+
 def parse_list(text: str) -> tuple[str, ...]:
     return tuple(item.strip() for item in text.split(",") if item.strip())
 

@@ -1,11 +1,20 @@
-"""Password hashing with argon2id. A dummy verify keeps unknown users as slow as known ones."""
+"""Password hashing with argon2id. A dummy verify keeps unknown users as slow as known ones.
+
+The cost comes from ``TRADESYS_ARGON2_*`` (tradesys/settings.py ``argon2_parameters``), read
+once per process; the dummy hash has the same cost, so that an unknown user's login takes as
+long as a known one's.
+"""
 
 from __future__ import annotations
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
-_hasher = PasswordHasher()
+from tradesys.settings import argon2_parameters
+
+_parameters = argon2_parameters()
+_hasher = PasswordHasher(time_cost=_parameters.time_cost, memory_cost=_parameters.memory_kib,
+                         parallelism=_parameters.parallelism)
 _DUMMY = _hasher.hash("tradesys-dummy-password")
 
 MIN_LENGTH = 10
