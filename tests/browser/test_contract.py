@@ -1,12 +1,14 @@
 """Online contract signing (合同网签) in chromium, for both parties: each makes a signing key on
 keys.html, asks on contract.html for the certificate of that key, and signs the contract with
 it (the server prepares the CMS signed attributes, the page signs them with WebCrypto, the key
-never leaves the browser). Before signing, the procurer compares the two drafts; afterwards
-the page's verification shows both signatures intact and trusted, with both credit codes.
+never leaves the browser). Before signing, the bidder proposes the second draft in the page
+(stopped in Chinese, with nothing sent, by an empty clause and by two clauses of one title) and
+the procurer compares the two drafts; afterwards the page's verification shows both signatures
+intact and trusted, with both credit codes.
 
-The contract is made through the domain command from made-up facts, and its second draft over
-HTTP, in a thread of their own (as tests/contracts/test_http.py does: the contract's creation
-from an award is tests/contracts/test_from_award.py); everything the parties do is in the page.
+The contract is made through the domain command from made-up facts in a thread of its own (as
+tests/contracts/test_http.py does: the contract's creation from an award is
+tests/contracts/test_from_award.py); everything the parties do is in the page.
 """
 
 from __future__ import annotations
@@ -48,15 +50,34 @@ async def _contract(settings: Settings, clock: AdjustableClock, seed: Seed) -> i
             contract = await create_contract(
                 session, facts_for(seed.procurer, seed.bidder1), project_id=None,
                 actor=Actor(user_id=seed.procurer.user_id), at=clock.now())
-            contract_id = contract.id
-        transport = httpx.ASGITransport(app=app, client=("203.0.113.7", 50000))
-        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
-            drafted = await client.post(
-                f"/api/v1/contracts/{contract_id}/drafts", headers=seed.bidder1.auth,
-                json={"clauses": [{"title": "工程款支付", "text": PAYMENT},
-                                  {"title": "违约责任", "text": PENALTY}]})
-            assert drafted.status_code == 201, drafted.text
-        return contract_id
+            return contract.id
+
+
+def propose_second_draft(bidder: Page, contract_id: int) -> None:
+    """The supplier's user edits the negotiable clauses on contract.html and submits draft 2:
+    an empty clause and a repeated title are stopped in the page with nothing sent."""
+    bidder.goto(f"/contract.html?id={contract_id}")
+    form = bidder.locator("#draft-form")
+    expect(form.locator(".clause-title")).to_have_count(1)
+    expect(form.locator(".clause-title").first).to_have_value("工程款支付")
+    sent: list[str] = []
+    bidder.on("request", lambda r: sent.append(r.url) if r.method == "POST" else None)
+    form.get_by_role("button", name="增加条款").click()
+    form.get_by_role("button", name="提交新一稿").click()
+    expect(form.locator("#clause-title-2-error")).to_have_text("请填写条款标题")
+    expect(form.locator("#clause-text-2-error")).to_have_text("请填写条款内容")
+    form.locator("#clause-title-2").fill("工程款支付")
+    form.locator("#clause-text-2").fill(PENALTY)
+    form.get_by_role("button", name="提交新一稿").click()
+    expect(form.locator("#clause-title-2-error")).to_contain_text("条款标题「工程款支付」重复")
+    assert sent == []
+    quality.check(bidder, "contract-draft-refused")
+    form.locator("#clause-title-2").fill("违约责任")
+    form.locator(".clause-text").first.fill(PAYMENT)
+    form.get_by_role("button", name="提交新一稿").click()
+    expect(bidder.locator("#status")).to_contain_text("已提交第 2 稿")
+    assert len(sent) == 1 and sent[0].endswith(f"/api/v1/contracts/{contract_id}/drafts")
+    expect(bidder.locator("#draft-rows tr")).to_have_count(2)
 
 
 def contract(settings: Settings, clock: AdjustableClock, seed: Seed) -> int:
@@ -81,6 +102,9 @@ def test_both_parties_sign_the_contract_in_their_browsers(
     with InProcessServer(create_app(settings, clock=clock, run_scheduler=False)) as server:
         people = Browsers(browser, server)
         try:
+            bidder = people.page(seed.bidder1)
+            propose_second_draft(bidder, contract_id)
+
             procurer = people.page(seed.procurer, width=390, height=844)
             procurer.goto("/keys.html")
             make_second_signing_key(procurer)
@@ -108,7 +132,7 @@ def test_both_parties_sign_the_contract_in_their_browsers(
             expect(procurer.locator("#contract-state")).to_have_text("签署中")
             expect(procurer.locator("#sign-step")).to_be_hidden()
 
-            bidder = people.page(seed.bidder1)
+            expect(procurer.locator("#draft-form")).to_be_hidden()  # signing has begun
             bidder.goto("/keys.html")
             make_second_signing_key(bidder)
             certify_and_sign(bidder, contract_id)

@@ -14,8 +14,9 @@ import { initLayout } from '../layout.js';
 import { loadLocal, localKeyIds, shortKeyId } from '../keyring.js';
 import { sign } from '../signing.js';
 import {
-  $, append, capitalAmount, clear, clearMessages, creditCodeEl, el, formatMoney, idParam, label,
-  parseInstant, showError, showStatus, timeEl,
+  $, append, busy, capitalAmount, clear, clearMessages, creditCodeEl, el, fieldLabelIn,
+  formatMoney, idParam, label, markInvalid, parseInstant, setControlMessage, showError,
+  showStatus, timeEl,
 } from '../ui.js';
 
 const STATES = { drafting: '拟定中（未签署）', signing: '签署中', signed: '已签署（双方）' };
@@ -30,6 +31,10 @@ const MODIFICATIONS = {
   ANNOTATIONS: '批注', OTHER: '其他修改',
 };
 const SIGNER_ROLES = ['procurer', 'bidder'];
+//: The server's bounds (contracts/facts.py Clause, tradesys/api/routes/contracts.py DraftIn).
+const MAX_CLAUSES = 200;
+const MAX_TITLE = 100;
+const MAX_TEXT = 4000;
 const READER_ROLES = [...SIGNER_ROLES, 'supervisor'];
 
 let user = null;
@@ -150,6 +155,102 @@ function showDiff(event) {
     return el('li', { class: 'diff-changed' }, el('strong', {}, `修改条款「${c.title}」：`),
       el('p', {}, '原文：', el('del', {}, c.before)), el('p', {}, '新文：', el('ins', {}, c.text)));
   })));
+}
+
+// ---------------------------------------------------------------------------- a new draft
+
+let clauseRows = 0;
+
+/** One editable clause: its title and text, and a button that removes it. */
+function clauseRow(clause = { title: '', text: '' }) {
+  clauseRows += 1;
+  const n = clauseRows;
+  const title = el('input', {
+    id: `clause-title-${n}`, type: 'text', required: true, maxlength: String(MAX_TITLE),
+    autocomplete: 'off', value: clause.title, class: 'clause-title',
+  });
+  const text = el('textarea', {
+    id: `clause-text-${n}`, required: true, maxlength: String(MAX_TEXT), rows: '3',
+    class: 'clause-text',
+  });
+  text.value = clause.text;
+  const remove = el('button', { type: 'button', class: 'remove-clause' }, '删除本条');
+  const row = el('li', { class: 'clause-row' },
+    el('div', { class: 'field' }, el('label', { for: title.id }, '条款标题'), title),
+    el('div', { class: 'field' }, el('label', { for: text.id }, '条款内容'), text),
+    el('p', { class: 'actions' }, remove));
+  remove.setAttribute('aria-label', `删除条款「${clause.title || '新条款'}」`);
+  remove.addEventListener('click', () => {
+    row.remove();
+    $('#add-clause').disabled = false;
+    numberClauses();
+  });
+  return row;
+}
+
+/** Each row's data-field is the index the server names in a refusal (clauses.N.title). */
+function numberClauses() {
+  const rows = $('#draft-clauses').querySelectorAll('.clause-row');
+  rows.forEach((row, index) => {
+    row.querySelector('.clause-title').dataset.field = `clauses.${index}.title`;
+    row.querySelector('.clause-text').dataset.field = `clauses.${index}.text`;
+  });
+  $('#add-clause').disabled = rows.length >= MAX_CLAUSES;
+}
+
+function showDraftForm() {
+  const form = $('#draft-form');
+  form.hidden = !SIGNER_ROLES.includes(user.role) || !view.your_field || view.state !== 'drafting';
+  if (form.hidden) return;
+  clear($('#draft-clauses')).append(...view.facts.clauses.map((c) => clauseRow(c)));
+  numberClauses();
+}
+
+function addClause() {
+  const row = clauseRow();
+  $('#draft-clauses').append(row);
+  numberClauses();
+  row.querySelector('input').focus();
+}
+
+/** The form's clauses, or null when two share a title (marked next to the second). */
+function draftClauses(form) {
+  const seen = new Set();
+  const clauses = [];
+  let duplicate = null;
+  for (const row of form.querySelectorAll('.clause-row')) {
+    const title = row.querySelector('.clause-title');
+    const text = row.querySelector('.clause-text');
+    const name = title.value.trim();
+    if (seen.has(name)) {
+      setControlMessage(title, `条款标题「${name}」重复：每条条款的标题须不同`);
+      duplicate = duplicate || title;
+    }
+    seen.add(name);
+    clauses.push({ title: name, text: text.value });
+  }
+  if (duplicate) duplicate.focus();
+  return duplicate ? null : clauses;
+}
+
+async function proposeDraft(event) {
+  event.preventDefault();
+  clearMessages();
+  const form = event.currentTarget;
+  const clauses = draftClauses(form);
+  if (!clauses) return;
+  const done = busy(form);
+  try {
+    const made = await post(`/contracts/${contractId}/drafts`, { clauses });
+    view = await get(`/contracts/${contractId}`);
+    render();
+    showStatus(`已提交第 ${made.number} 稿（摘要 ${made.sha256.slice(0, 16)}…），请对方审阅。`);
+  } catch (error) {
+    if (error instanceof ApiError) markInvalid(form, error.details);
+    showError(error, { fieldLabel: fieldLabelIn(form) });
+  } finally {
+    done();
+  }
 }
 
 function showSignatures() {
@@ -306,6 +407,7 @@ async function verifyContract(event) {
 function render() {
   showFacts();
   showDrafts();
+  showDraftForm();
   showSignatures();
 }
 
@@ -334,6 +436,8 @@ async function main() {
     return;
   }
   $('#diff-form').addEventListener('submit', showDiff);
+  $('#draft-form').addEventListener('submit', proposeDraft);
+  $('#add-clause').addEventListener('click', addClause);
   $('#issue-certificate').addEventListener('click', issueCertificate);
   $('#sign-contract').addEventListener('click', signContract);
   $('#verify').addEventListener('click', verifyContract);
