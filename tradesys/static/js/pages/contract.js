@@ -349,6 +349,7 @@ async function signContract(event) {
     view = await post(`/contracts/${contractId}/signatures/complete`,
       { prepare_id: prepared.prepare_id, signature: toBase64(signature) });
     render();
+    await showSecurities();
     showStatus(view.state === 'signed'
       ? '您已签署合同，双方均已签署：合同已加盖时间戳并可下载、验证。'
       : '您已签署合同，等待对方签署。');
@@ -357,6 +358,89 @@ async function signContract(event) {
     showError(error);
   } finally {
     button.disabled = false;
+  }
+}
+
+// ---------------------------------------------------------------------------- bid securities
+
+const METHODS = {
+  bank_transfer: '银行转账', bank_guarantee: '银行保函', insurance: '保证保险', other: '其他',
+};
+const RETURN_STATES = { pending: '待退还', returned: '已退还', overdue: '逾期未退还' };
+let sectionId = null;
+
+/** The id of the contract's section (by its code, in the project the contract belongs to). */
+async function contractSection() {
+  if (!view.project_id) return null;
+  const project = await get(`/projects/${view.project_id}`);
+  const section = (project.sections ?? []).find((s) => s.code === view.facts.section.code);
+  return section ? section.id : null;
+}
+
+async function showSecurities() {
+  const step = $('#securities-step');
+  step.hidden = true;
+  if (view.state !== 'signed') return;
+  sectionId = sectionId ?? await contractSection();
+  if (!sectionId) return;
+  let ledger;
+  try {
+    ledger = await get(`/sections/${sectionId}/contract/bid-securities`);
+  } catch (error) {
+    if (error instanceof ApiError) return; // no security was due in this section
+    throw error;
+  }
+  step.hidden = false;
+  $('#securities-days').textContent = String(ledger.return_days);
+  clear($('#securities-due')).append(timeEl(ledger.due_at));
+  const rows = clear($('#security-rows'));
+  if (!ledger.items.length) {
+    rows.append(el('tr', {}, el('td', { colspan: '6', class: 'empty' }, '无应退还的投标保证金。')));
+  }
+  for (const item of ledger.items) {
+    const returned = item.returned;
+    rows.append(el('tr', { dataset: { credit: item.credit_code } },
+      el('td', {}, item.name, item.winner ? '（中标人）' : ''),
+      el('td', {}, creditCodeEl(item.credit_code)),
+      el('td', {}, label(METHODS, item.method)),
+      el('td', { class: 'num' }, formatMoney(item.amount)),
+      el('td', { class: 'return-state' }, label(RETURN_STATES, item.state)),
+      el('td', {}, returned
+        ? [timeEl(returned.returned_at), `，凭证 ${returned.reference}`,
+          returned.interest ? `，利息 ${formatMoney(returned.interest)} 元` : '',
+          returned.late ? '（逾期退还）' : '', returned.note ? `；${returned.note}` : '']
+        : '—')));
+  }
+  const open = ledger.items.filter((item) => !item.returned);
+  const form = $('#return-form');
+  form.hidden = user.role !== 'procurer' || view.your_field !== 'purchaser' || !open.length;
+  if (!form.hidden) {
+    clear($('#return-bidder')).append(...open.map((item) => el('option', { value: item.credit_code },
+      `${item.name}（${formatMoney(item.amount)} 元）`)));
+  }
+}
+
+async function recordReturn(event) {
+  event.preventDefault();
+  clearMessages();
+  const form = event.currentTarget;
+  const body = {
+    credit_code: $('#return-bidder').value,
+    reference: $('#return-reference').value.trim(),
+  };
+  if ($('#return-interest').value.trim()) body.interest = $('#return-interest').value.trim();
+  if ($('#return-note').value.trim()) body.note = $('#return-note').value.trim();
+  const done = busy(form);
+  try {
+    await post(`/sections/${sectionId}/contract/bid-securities/returns`, body);
+    form.reset();
+    done();
+    await showSecurities();
+    showStatus('已登记退还投标保证金。');
+  } catch (error) {
+    done();
+    if (error instanceof ApiError) markInvalid(form, error.details);
+    showError(error, { fieldLabel: fieldLabelIn(form) });
   }
 }
 
@@ -423,6 +507,7 @@ async function showContract() {
   $('#contract-page').hidden = false;
   render();
   await showSignStep();
+  await showSecurities();
 }
 
 async function main() {
@@ -438,6 +523,7 @@ async function main() {
   $('#diff-form').addEventListener('submit', showDiff);
   $('#draft-form').addEventListener('submit', proposeDraft);
   $('#add-clause').addEventListener('click', addClause);
+  $('#return-form').addEventListener('submit', recordReturn);
   $('#issue-certificate').addEventListener('click', issueCertificate);
   $('#sign-contract').addEventListener('click', signContract);
   $('#verify').addEventListener('click', verifyContract);
