@@ -55,8 +55,8 @@ from archive.verify import verify_archive
 from archive.verify_pki import PkiChecks
 from tradesys.bids.models import Bid
 from tradesys.clock import DISPLAY_TZ, isoformat_utc
-from tradesys.events.models import Event
 from tradesys.errors import DomainError, NotFound
+from tradesys.events.models import Event
 from tradesys.identity.models import Organisation
 from tradesys.identity.principal import Principal
 from tradesys.identity.roles import ROLE_GRANTS, Grant, Role

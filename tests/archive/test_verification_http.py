@@ -1,9 +1,10 @@
-"""The verifier's result through HTTP, on both back ends (``GET /api/v1/archives/{id}/verification``,
-docs/archive.md "Retrieval"): the offline verifier over the stored bag, as ``tradesys verify
-archive`` runs it. A built archive is ok; a byte flipped in a payload file on disk is a failure
-naming the file (and ok again once restored); a bag swapped for another version's, which
-verifies on its own, fails against the SHA-256 recorded at the build; a missing bag is a 503;
-everyone who may not read the archive gets the same 404 as an id that names nothing.
+"""The verifier's result through HTTP, on both back ends (``GET /api/v1/archives/{id}/
+verification``, docs/archive.md "Retrieval"): the offline verifier over the stored bag, as
+``tradesys verify archive`` runs it. A built archive is ok; a byte flipped in a payload file on
+disk is a failure naming the file (and ok again once restored); a bag swapped for another
+version's, which verifies on its own, fails against the SHA-256 recorded at the build; a missing
+bag is a 503; everyone who may not read the archive gets the same 404 as an id that names
+nothing.
 
 The archives are the ones tests/archive/test_retrieval.py builds (a failed tender archived
 twice), through its helper: no new project flow.
