@@ -124,7 +124,7 @@ def test_every_page_gets_the_one_layout(page: Page, server: InProcessServer, see
     logged_in(page, seed.agency)
     expect(page.locator("#whoami")).to_have_text("agency（招标代理机构）")
     nav = page.get_by_role("navigation", name="主导航")
-    expect(nav.get_by_role("link")).to_have_text(["招标公告", "我的项目", "项目登记",
+    expect(nav.get_by_role("link")).to_have_text(["招标公告", "我的项目", "项目登记", "电子档案",
                                                   "加密密钥与签名密钥"])
     for name, current in PAGES.items():
         if name != "login.html":
