@@ -38,6 +38,7 @@ import json
 import os
 import stat
 import tarfile
+import threading
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -55,7 +56,7 @@ from archive.verify import verify_archive
 from archive.verify_pki import PkiChecks
 from tradesys.bids.models import Bid
 from tradesys.clock import DISPLAY_TZ, isoformat_utc
-from tradesys.errors import DomainError, NotFound
+from tradesys.errors import DomainError, NotFound, TooManyRequests
 from tradesys.events.models import Event
 from tradesys.identity.models import Organisation
 from tradesys.identity.principal import Principal
@@ -454,6 +455,14 @@ async def tar_stream(root: Path, top: str, built_at: datetime) -> AsyncIterator[
 # --- the verifier's result ---------------------------------------------------------------
 
 
+#: Verifications running at once in this process. Each reads a whole bag (gigabytes for a large
+#: project) on a worker thread; unbounded, a few repeated clicks would hold every thread of the
+#: pool that also streams downloads and files. One more is told to come back (429), never
+#: queued on a thread.
+VERIFICATIONS = threading.BoundedSemaphore(2)
+VERIFICATION_RETRY_SECONDS = 30
+
+
 def verify_stored(data_dir: Path, row: ArchiveVersion, *, key: Ed25519PublicKey | None,
                   checks: PkiChecks) -> dict[str, Any]:
     """The offline verifier (archive/verify.py, as ``tradesys verify archive`` runs it) over
@@ -464,12 +473,20 @@ def verify_stored(data_dir: Path, row: ArchiveVersion, *, key: Ed25519PublicKey 
     platform's own archive key (a bag re-sealed with another key fails), and the bag's
     SHA-256 must be the one recorded when it was built (a whole bag swapped for another that
     verifies on its own — another version, another project's — fails). A missing folder is
-    ``503 archive_damaged``, as for the download: the failure would name a server path."""
+    ``503 archive_damaged``, as for the download: the failure would name a server path. At
+    most ``VERIFICATIONS`` at a time; another is ``429 archive_verification_busy``."""
     root = bag_root(data_dir, row)
     if not (root / "bagit.txt").is_file():
         raise Damaged("archive_damaged", "档案目录缺失 (the stored bag is missing; run tradesys "
                       "verify archive)")
-    report = verify_archive(root, key=key, checks=checks)
+    if not VERIFICATIONS.acquire(blocking=False):
+        raise TooManyRequests("archive_verification_busy", "正在校验其他档案，请稍后再试 (other "
+                              "archives are being verified; try again shortly)",
+                              {"retry_after": VERIFICATION_RETRY_SECONDS})
+    try:
+        report = verify_archive(root, key=key, checks=checks)
+    finally:
+        VERIFICATIONS.release()
     failures = list(report.failures)
     if report.archive_sha256 is not None and report.archive_sha256 != row.sha256:
         failures.append(f"{TAG_MANIFEST}: the archive's SHA-256 {report.archive_sha256} is not "

@@ -2,9 +2,9 @@
 verification``, docs/archive.md "Retrieval"): the offline verifier over the stored bag, as
 ``tradesys verify archive`` runs it. A built archive is ok; a byte flipped in a payload file on
 disk is a failure naming the file (and ok again once restored); a bag swapped for another
-version's, which verifies on its own, fails against the SHA-256 recorded at the build; a missing
-bag is a 503; everyone who may not read the archive gets the same 404 as an id that names
-nothing.
+version's, which verifies on its own, fails against the SHA-256 recorded at the build; one
+verification beyond the process's bound is a 429; a missing bag is a 503; everyone who may not
+read the archive gets the same 404 as an id that names nothing.
 
 The archives are the ones tests/archive/test_retrieval.py builds (a failed tender archived
 twice), through its helper: no new project flow.
@@ -18,6 +18,7 @@ import shutil
 import httpx
 from starlette.applications import Starlette
 
+from archive import retrieval
 from tests.archive.test_retrieval import archived, row_ids
 from tests.evaluation.conftest import Pool, pool  # noqa: F401  (the fixture)
 from tests.support import Flow, Seed
@@ -78,6 +79,21 @@ async def test_the_verification_of_the_stored_bag(
     assert body["failures"] == [
         f"tagmanifest-sha256.txt: the archive's SHA-256 {second.sha256} is not the "
         f"{first.sha256} recorded when version 1 was built (another bag)"]
+    assert (await client.get(f"/api/v1/archives/{v2}/verification",
+                             headers=seed.admin.auth)).json()["ok"] is True
+
+    # While as many verifications run as the process allows, one more is told to come back.
+    held = [retrieval.VERIFICATIONS.acquire(blocking=False) for _ in range(2)]
+    try:
+        assert held == [True, True]
+        response = await client.get(f"/api/v1/archives/{v2}/verification",
+                                    headers=seed.admin.auth)
+    finally:
+        for _ in held:
+            retrieval.VERIFICATIONS.release()
+    assert response.status_code == 429, response.text
+    assert response.json()["error"]["code"] == "archive_verification_busy"
+    assert response.headers["retry-after"] == "30"
     assert (await client.get(f"/api/v1/archives/{v2}/verification",
                              headers=seed.admin.auth)).json()["ok"] is True
 
