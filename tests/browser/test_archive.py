@@ -1,6 +1,7 @@
 """电子档案 in chromium (archive.html, docs/ui.md): the procurer searches the archives — a
 credit code with a wrong check character is stopped in the page, in Chinese, with no request
-sent — finds the project's archive by its code and by a bidder's credit code, opens it, reads
+sent — finds the project's archive by its code and by a bidder's credit code and by its
+build's Beijing day (a 止 day before the 起 day is stopped in the page too), opens it, reads
 the index's Chinese titles, downloads one file (its SHA-256 is the one the index shows) and
 runs 校验档案 (✓ and the counts). A bidder of the project has no 电子档案 in the nav and is
 told, in Chinese, that the archive does not exist.
@@ -15,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -29,7 +31,7 @@ from tests.browser.test_award import Browsers
 from tests.evaluation.conftest import Pool, new_user, save_profile
 from tests.support import Flow, Seed
 from tradesys.app import create_app
-from tradesys.clock import AdjustableClock
+from tradesys.clock import DISPLAY_TZ, AdjustableClock
 from tradesys.demo.server import InProcessServer
 from tradesys.settings import Settings
 
@@ -117,6 +119,27 @@ def test_the_procurer_finds_opens_downloads_and_verifies_the_archive(
             form.get_by_label("项目编号").fill("E000000000000000")
             form.get_by_role("button", name="检索").click()
             expect(procurer.locator("#list-empty")).to_be_visible()
+            form.get_by_role("button", name="清除条件").click()
+            expect(rows).to_have_count(1)
+
+            # By 归档日期, Beijing days: the build's day finds it, the day after does not; a
+            # 止 before the 起 is told in the page, nothing sent.
+            day = datetime.fromisoformat(view["built_at"]).astimezone(DISPLAY_TZ).date()
+            form.get_by_label("归档日期（起）").fill(day.isoformat())
+            form.get_by_label("归档日期（止）").fill(day.isoformat())
+            form.get_by_role("button", name="检索").click()
+            expect(procurer.get_by_role("status")).to_contain_text("找到 1 个档案")
+            form.get_by_label("归档日期（起）").fill((day + timedelta(days=1)).isoformat())
+            before = len(sent)
+            form.get_by_role("button", name="检索").click()
+            expect(procurer.locator("#search-to-error")).to_have_text(
+                "归档日期（止）不能早于归档日期（起）")
+            procurer.wait_for_timeout(300)
+            assert len(sent) == before
+            form.get_by_label("归档日期（止）").fill((day + timedelta(days=1)).isoformat())
+            form.get_by_role("button", name="检索").click()
+            expect(procurer.locator("#list-empty")).to_be_visible()
+            assert len(sent) == before + 1
             form.get_by_role("button", name="清除条件").click()
             expect(rows).to_have_count(1)
 

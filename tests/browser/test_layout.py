@@ -37,6 +37,7 @@ PAGES = {
     "tender.html": None,
     "award.html": None,
     "contract.html": "合同网签",
+    "archive.html": "电子档案",
     # The admin's own page: its nav link (shown to the admin only) is marked on it for everyone.
     "console.html": "平台运维",
     "reset.html": None,

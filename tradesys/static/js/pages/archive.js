@@ -167,13 +167,19 @@ function fileHref(archiveId, path) {
   return `api/v1/archives/${archiveId}/files/${path.split('/').map(encodeURIComponent).join('/')}`;
 }
 
+/** A kind (``platform_report.BID_OPENING_RECORD``) that may break after each _ or . only. */
+function kindEl(kind) {
+  const parts = kind.split(/(?<=[_.])/);
+  return el('code', { class: 'kind' }, ...parts.flatMap((part, i) => (i ? [el('wbr'), part] : [part])));
+}
+
 function showIndex(archiveId, view) {
   const rows = clear($('#index-rows'));
   for (const file of view.files) {
     const title = file.title ?? file.path ?? '—';
     rows.append(el('tr', { dataset: { path: file.path ?? '' } },
       el('td', { class: 'file-title' }, title),
-      el('td', {}, file.kind ? el('code', {}, file.kind) : '—'),
+      el('td', {}, file.kind ? kindEl(file.kind) : '—'),
       el('td', {}, file.section ?? '—'),
       el('td', {}, file.date ? timeEl(file.date) : '—'),
       el('td', { class: 'num' }, file.size === null ? '—' : formatSize(file.size)),
