@@ -104,6 +104,11 @@ def test_the_procurer_finds_opens_downloads_and_verifies_the_archive(
                 "统一社会信用代码不正确：须为 18 位，校验位须相符")
             expect(credit).to_be_focused()
             quality.check(procurer, "archive-search-invalid-credit-code")
+            # A project code with a space: stopped too.
+            form.get_by_label("项目编号").fill("E 1")
+            form.get_by_role("button", name="检索").click()
+            expect(procurer.locator("#search-code-error")).to_have_text(
+                "项目编号只含字母、数字和 _ . -，最多 40 个字符")
             procurer.wait_for_timeout(300)
             assert sent == []
 
