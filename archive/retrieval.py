@@ -38,27 +38,33 @@ import json
 import os
 import stat
 import tarfile
+import threading
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from archive.builder import folder_name
 from archive.ending import CONTRACTS
 from archive.models import ArchiveVersion
+from archive.verify import verify_archive
+from archive.verify_pki import PkiChecks
 from tradesys.bids.models import Bid
 from tradesys.clock import DISPLAY_TZ, isoformat_utc
-from tradesys.errors import DomainError, NotFound
+from tradesys.errors import DomainError, NotFound, TooManyRequests
+from tradesys.events.models import Event
 from tradesys.identity.models import Organisation
 from tradesys.identity.principal import Principal
 from tradesys.identity.roles import ROLE_GRANTS, Grant, Role
 from tradesys.procurement.access import grants_of
 from tradesys.procurement.entrustment import GrantStatus
 from tradesys.procurement.models import Project, ProjectGrant, Section
+from tradesys.procurement.rules import RETENTION_TITLES
 
 #: The project grants that let their holders read the project's archive.
 READER_GRANTS = frozenset({Grant.OWNER, Grant.HOST, Grant.SUPERVISOR})
@@ -200,12 +206,39 @@ async def search_archives(session: AsyncSession, principal: Principal,
     return [(row, project) for row, project in (await session.execute(query)).all()]
 
 
-def summary_json(row: ArchiveVersion, project: Project) -> dict[str, Any]:
+async def retention_categories(session: AsyncSession,
+                               rows: list[ArchiveVersion]) -> dict[str, str]:
+    """Each listed version's retention category, by its SHA-256, as its ``archive.built``
+    event recorded it (the event is the truth; the row has no column for it, and a list must
+    not open a bag per line). One query over the projects' archive events."""
+    projects = sorted({str(row.project_id) for row in rows})
+    if not projects:
+        return {}
+    payloads = (await session.execute(select(Event.payload).where(
+        Event.aggregate_type == "archive", Event.aggregate_id.in_(projects),
+        Event.type == "archive.built"))).scalars().all()
+    found: dict[str, str] = {}
+    for text in payloads:
+        payload = json.loads(text)
+        if isinstance(payload, dict) and isinstance(payload.get("retention"), str):
+            found[str(payload.get("sha256"))] = payload["retention"]
+    return found
+
+
+def retention_json(category: str | None) -> dict[str, str] | None:
+    if category is None:
+        return None
+    return {"category": category, "title": RETENTION_TITLES.get(category, category)}
+
+
+def summary_json(row: ArchiveVersion, project: Project,
+                 retention: str | None = None) -> dict[str, Any]:
     return {"id": row.id, "project": {"id": project.id, "code": project.code,
                                       "name": project.name},
             "version": row.version, "built_at": isoformat_utc(row.built_at),
             "sha256": row.sha256, "previous_sha256": row.previous_sha256,
-            "payload_files": row.payload_files, "payload_octets": row.payload_octets}
+            "payload_files": row.payload_files, "payload_octets": row.payload_octets,
+            "retention": retention_json(retention)}
 
 
 # --- one version -------------------------------------------------------------------------
@@ -239,9 +272,10 @@ def archive_detail(data_dir: Path, readable: Readable) -> dict[str, Any]:
     keys = ("path", "kind", "title", "date", "section", "size", "sha256", "original_name")
     files = [{key: entry.get(key) for key in keys} for entry in index["files"]
              if isinstance(entry, dict)]
+    retention = metadata.get("retention")
     return {**summary_json(row, readable.project),
             "tree_size": row.tree_size, "root_hash": row.root_hash,
-            "retention": metadata.get("retention"), "parties": metadata.get("parties"),
+            "retention": retention, "parties": metadata.get("parties"),
             "sections": metadata.get("sections"), "dates": metadata.get("dates"),
             "files": files}
 
@@ -416,3 +450,47 @@ async def tar_stream(root: Path, top: str, built_at: datetime) -> AsyncIterator[
             sent += padding
             yield b"\0" * padding
     yield b"\0" * _end_blocks(sent)
+
+
+# --- the verifier's result ---------------------------------------------------------------
+
+
+#: Verifications running at once in this process. Each reads a whole bag (gigabytes for a large
+#: project) on a worker thread; unbounded, a few repeated clicks would hold every thread of the
+#: pool that also streams downloads and files. One more is told to come back (429), never
+#: queued on a thread.
+VERIFICATIONS = threading.BoundedSemaphore(2)
+VERIFICATION_RETRY_SECONDS = 30
+
+
+def verify_stored(data_dir: Path, row: ArchiveVersion, *, key: Ed25519PublicKey | None,
+                  checks: PkiChecks) -> dict[str, Any]:
+    """The offline verifier (archive/verify.py, as ``tradesys verify archive`` runs it) over
+    the stored bag: ``{ok, archive_sha256, checked, failures}``. Blocking, and it reads every
+    file of the bag: call it in a worker thread.
+
+    Two things beyond the command line, because the platform knows them: ``key`` pins the
+    platform's own archive key (a bag re-sealed with another key fails), and the bag's
+    SHA-256 must be the one recorded when it was built (a whole bag swapped for another that
+    verifies on its own — another version, another project's — fails). A missing folder is
+    ``503 archive_damaged``, as for the download: the failure would name a server path. At
+    most ``VERIFICATIONS`` at a time; another is ``429 archive_verification_busy``."""
+    root = bag_root(data_dir, row)
+    if not (root / "bagit.txt").is_file():
+        raise Damaged("archive_damaged", "档案目录缺失 (the stored bag is missing; run tradesys "
+                      "verify archive)")
+    if not VERIFICATIONS.acquire(blocking=False):
+        raise TooManyRequests("archive_verification_busy", "正在校验其他档案，请稍后再试 (other "
+                              "archives are being verified; try again shortly)",
+                              {"retry_after": VERIFICATION_RETRY_SECONDS})
+    try:
+        report = verify_archive(root, key=key, checks=checks)
+    finally:
+        VERIFICATIONS.release()
+    failures = list(report.failures)
+    if report.archive_sha256 is not None and report.archive_sha256 != row.sha256:
+        failures.append(f"{TAG_MANIFEST}: the archive's SHA-256 {report.archive_sha256} is not "
+                        f"the {row.sha256} recorded when version {row.version} was built (another "
+                        "bag)")
+    return {"ok": not failures, "archive_sha256": report.archive_sha256,
+            "checked": dict(report.checked), "failures": failures}

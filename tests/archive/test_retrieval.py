@@ -259,7 +259,8 @@ async def test_the_search_by_code_party_and_date_paged_and_its_bad_parameters(
     assert listed[1] == {"id": v1, "project": listed[1]["project"], "version": 1,
                          "built_at": listed[1]["built_at"], "sha256": first.sha256,
                          "previous_sha256": None, "payload_files": first.payload_files,
-                         "payload_octets": first.payload_octets}
+                         "payload_octets": first.payload_octets,
+                         "retention": {"category": "10y", "title": "定期10年"}}
     assert listed[0]["previous_sha256"] == first.sha256 == second.previous_sha256
     assert listed[1]["project"]["code"] == code
 

@@ -37,6 +37,7 @@ PAGES = {
     "tender.html": None,
     "award.html": None,
     "contract.html": "合同网签",
+    "archive.html": "电子档案",
     # The admin's own page: its nav link (shown to the admin only) is marked on it for everyone.
     "console.html": "平台运维",
     "reset.html": None,
@@ -124,7 +125,7 @@ def test_every_page_gets_the_one_layout(page: Page, server: InProcessServer, see
     logged_in(page, seed.agency)
     expect(page.locator("#whoami")).to_have_text("agency（招标代理机构）")
     nav = page.get_by_role("navigation", name="主导航")
-    expect(nav.get_by_role("link")).to_have_text(["招标公告", "我的项目", "项目登记",
+    expect(nav.get_by_role("link")).to_have_text(["招标公告", "我的项目", "项目登记", "电子档案",
                                                   "加密密钥与签名密钥"])
     for name, current in PAGES.items():
         if name != "login.html":

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import Response, StreamingResponse
 
 from archive import retrieval
+from contracts.timestamps import PkiEvidenceChecks
 from tradesys.api.errors import BadRequest
 from tradesys.api.pagination import PAGE, cursor_id, decode_cursor, encode_cursor, parse_limit
 from tradesys.api.routing import BINARY, Call, Content, Param, Result, Router
@@ -66,6 +67,9 @@ class ArchiveSummary(BaseModel):
     previous_sha256: str | None
     payload_files: int
     payload_octets: int
+    retention: dict[str, Any] | None = Field(
+        description="保管期限: category (permanent, 30y, 10y) and its Chinese title, as the "
+        "archive.built event recorded it (the metadata endpoint adds years and until)")
 
 
 class ArchivePage(BaseModel):
@@ -84,6 +88,16 @@ class IndexEntry(BaseModel):
     size: int | None
     sha256: str | None
     original_name: str | None
+
+
+class ArchiveVerification(BaseModel):
+    """What the offline verifier found in the stored bag (``tradesys verify archive``)."""
+
+    ok: bool = Field(description="every check holds")
+    archive_sha256: str | None = Field(description="the SHA-256 the bag's seal names (null if "
+                                       "the seal cannot be read)")
+    checked: dict[str, int] = Field(description="what was checked, counted")
+    failures: list[str] = Field(description="each failure, naming the file or event")
 
 
 class ArchiveDetail(ArchiveSummary):
@@ -143,9 +157,11 @@ async def list_archives(call: Call) -> Result:
         rows = await retrieval.search_archives(
             session, principal, dataclasses.replace(search, limit=limit + 1))
         more = len(rows) > limit
+        shown = rows[:limit]
+        retention = await retrieval.retention_categories(session, [row for row, _ in shown])
         return ArchivePage(
-            items=[ArchiveSummary.model_validate(retrieval.summary_json(row, project))
-                   for row, project in rows[:limit]],
+            items=[ArchiveSummary.model_validate(retrieval.summary_json(
+                row, project, retention.get(row.sha256))) for row, project in shown],
             next_cursor=encode_cursor([rows[limit - 1][0].id]) if more else None)
 
     return await call.read(work)
@@ -217,3 +233,18 @@ def _attachment(name: str) -> str:
     letters, digits and ``._-`` (quoted), and the name itself per RFC 6266 / 8187."""
     fallback = re.sub(r"[^A-Za-z0-9._-]", "_", name) or "file"
     return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(name, safe='')}"
+
+
+@router.endpoint("GET", ARCHIVE + "/verification", summary="校验档案 (runs the offline verifier, "
+                 "as tradesys verify archive does, over the stored bag, pinned to this "
+                 "platform's archive key and to the SHA-256 recorded at the build)",
+                 tag="archives", response=ArchiveVerification)
+async def verify_archive_version(call: Call) -> Result:
+    readable = await _readable(call)
+    publisher = call.services.tree_heads
+    key = publisher.key.public_key() if publisher is not None else None
+    # It reads every byte of the bag (gigabytes for a large project): in a worker thread, so
+    # the event loop goes on serving; the verifier's PKI checks run their own loop there.
+    result = await asyncio.to_thread(retrieval.verify_stored, call.services.settings.data_dir,
+                                     readable.row, key=key, checks=PkiEvidenceChecks())
+    return ArchiveVerification.model_validate(result)

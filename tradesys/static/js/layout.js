@@ -13,6 +13,7 @@ const NAV = [
   ['agency.html', '项目登记', 'manager'],
   ['evaluate.html', '评标工作台', 'member'],
   ['contract.html', '合同网签', 'contracts'],
+  ['archive.html', '电子档案', 'archives'],
   ['keys.html', '加密密钥与签名密钥', 'keys'],
   ['console.html', '平台运维', 'admin'],
   ['login.html', '登录', 'out'],
@@ -94,6 +95,11 @@ export function canSign(user) {
   return canHoldKeys(user) || (Boolean(user) && user.role === 'expert');
 }
 
+/** The roles that read archives (the server decides per archive: archive/retrieval.py). */
+export function canReadArchives(user) {
+  return Boolean(user) && ['procurer', 'agency', 'supervisor', 'admin'].includes(user.role);
+}
+
 function showNav(user) {
   for (const item of document.querySelectorAll('[data-auth]')) {
     const want = item.dataset.auth;
@@ -102,6 +108,7 @@ function showNav(user) {
       || (want === 'keys' && canSign(user))
       || (want === 'contracts' && Boolean(user)
         && ['procurer', 'bidder', 'supervisor'].includes(user.role))
+      || (want === 'archives' && canReadArchives(user))
       || (want === 'member' && Boolean(user) && ['expert', 'procurer'].includes(user.role))
       || (want === 'admin' && Boolean(user) && user.role === 'admin');
     item.hidden = !visible;
