@@ -98,14 +98,13 @@ def run_project(opts: argparse.Namespace, work: Path) -> int:
     from archive.builder import build_archive
     from bench.bids import SUMMARY, _check, server, upload
     from contracts.timestamps import PkiEvidenceChecks
-    from tradesys.app import build_archive_config
+    from tradesys.app import build_archive_config, build_services
     from tradesys.bids.keys import PrivateKey
     from tradesys.bids.seal import seal_file
     from tradesys.clock import SystemClock
     from tradesys.db.migrate import upgrade
     from tradesys.demo.runner import bootstrap
     from tradesys.demo.scenario import DemoState, Scenario
-    from tradesys.services import build_services
     from tradesys.settings import Settings, default_sqlite_url
 
     data_dir = work / "project-data"
