@@ -2,11 +2,12 @@
 sha256sum over the same bids.
 
     .venv/bin/python bench/archive.py [--size-mib 1024] [--bids 8] [--rounds 2]
-                                      [--project-bidders 4] [--no-project] [--keep]
+                                      [--project-bidders 3] [--no-project] [--keep]
 
 **The whole project** (issue 14's acceptance point), first: ``tradesys serve`` in a process of
 its own (SQLite, scheduler passes an hour apart), through its HTTP API the demo's parties, a
-project registered and announced; PROJECT_BIDDERS bidders each seal and upload a SIZE/N MiB
+project registered and announced; PROJECT_BIDDERS bidders (at most the demo's three) each seal
+and upload a SIZE/N MiB
 random bid (bench/bids.py's ``upload``: slices, signed receipt checked); the agency cancels the
 tender (终止), which ends the project. The server is stopped and ``archive.builder.
 build_archive`` runs here, as the scheduler's job calls it, over the same database and data
@@ -202,7 +203,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--size-mib", type=int, default=1024)
     parser.add_argument("--bids", type=int, default=8)
     parser.add_argument("--rounds", type=int, default=2)
-    parser.add_argument("--project-bidders", type=int, default=4)
+    parser.add_argument("--project-bidders", type=int, default=3)
     parser.add_argument("--no-project", action="store_true",
                         help="only the bag writing, without the whole project")
     parser.add_argument("--keep", action="store_true", help="keep the work folder")

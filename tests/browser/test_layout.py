@@ -205,22 +205,31 @@ def test_logged_in_header_is_one_line_at_1366(browser: Browser, server: InProces
         page.goto("/index.html")
         expect(page.locator("#server-clock")).to_have_text(re.compile(r"^\d{4}-"))
         out = header_boxes(page)
-        # The agency sees every nav item; a long organisation name must not break the line.
-        logged_in(page, seed.agency)
-        page.goto("/keys.html")
-        expect(page.locator("#clock-offset")).not_to_be_empty()
-        expect(page.locator("#whoami")).to_have_text("agency（招标代理机构）")
+        # Every role's own nav items (the procurer has the most); a long name must not break
+        # the line either.
         long_name = "福州市示范建设工程招标代理有限公司 张工程师（招标代理机构）"
-        for who in ("agency（招标代理机构）", long_name):
-            page.locator("#whoami").evaluate("(node, text) => { node.textContent = text; }", who)
-            inn = header_boxes(page)
-            assert inn["header"] == out["header"], (who, inn, out)
-            # brand, nav, session and clock on one row: every one starts above the brand's end
-            for part in ("nav", "session", "time"):
-                assert inn[part] < inn["brandBottom"], (who, part, inn)
-            assert inn["overflow"] <= 0
-        screenshot(page, "header-1366.png")
+        for party in (seed.procurer, seed.agency, seed.supervisor, seed.bidder1, seed.expert,
+                      seed.admin):
+            log_in(page, party.username, party.password)
+            expect(page.locator("#whoami")).to_be_visible()
+            page.goto("/keys.html" if party is not seed.admin else "/console.html")
+            expect(page.locator("#clock-offset")).not_to_be_empty()
+            expect(page.locator("#whoami")).to_contain_text(f"{party.username}（")
+            for who in (page.locator("#whoami").inner_text(), long_name):
+                page.locator("#whoami").evaluate("(node, text) => { node.textContent = text; }",
+                                                 who)
+                inn = header_boxes(page)
+                assert inn["header"] == out["header"], (party.key, who, inn, out)
+                # brand, nav, session and clock on one row: each starts above the brand's end
+                for part in ("nav", "session", "time"):
+                    assert inn[part] < inn["brandBottom"], (party.key, who, part, inn)
+                assert inn["overflow"] <= 0
+            screenshot(page, f"header-1366-{party.key}.png")
+            page.get_by_role("button", name="退出").click()
+            expect(page.locator("#whoami")).to_be_hidden()
         # At phone width the header wraps, but nothing is wider than the screen.
+        log_in(page, seed.procurer.username, seed.procurer.password)
+        expect(page.locator("#whoami")).to_be_visible()
         page.set_viewport_size({"width": 375, "height": 740})
         assert header_boxes(page)["overflow"] <= 0
         screenshot(page, "header-375.png")
