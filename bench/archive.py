@@ -8,13 +8,13 @@ sha256sum over the same bids.
 its own (SQLite, scheduler passes an hour apart), through its HTTP API the demo's parties, a
 project registered and announced; PROJECT_BIDDERS bidders (at most the demo's three) each seal
 and upload a SIZE/N MiB random bid (bench/bids.py's ``upload``: slices, signed receipt
-checked); the agency cancels the tender (终止), which ends the project. The server is stopped and ``archive.builder.
-build_archive`` runs here, as the scheduler's job calls it, over the same database and data
-folder, timed whole: the read transaction (records, the Merkle tree over the log, every proof),
-the RFC 3161 stamps, the bag with every envelope streamed in, the ``archives`` row and its
-event. Then ``verify_archive`` with the PKI checks (as ``tradesys verify archive``). Baseline:
-``sha256sum`` over the stored envelopes (the bytes the bag holds). Peak growth: this
-process's VmHWM during each minus VmRSS before it.
+checked); the agency cancels the tender (终止), which ends the project. The server is stopped
+and ``archive.builder.build_archive`` runs here, as the scheduler's job calls it, over the
+same database and data folder, timed whole: the read transaction (records, the Merkle tree
+over the log, the proofs), the RFC 3161 stamps, the bag with every envelope streamed in, the
+``archives`` row and its event. Then ``verify_archive`` with the PKI checks (as ``tradesys
+verify archive``). Baseline: ``sha256sum`` over the stored envelopes (the bytes the bag
+holds). Peak growth: this process's VmHWM during each minus VmRSS before it.
 
 **The bag writing alone**, second (the part that grows with the bids, isolated):
 

@@ -88,7 +88,7 @@ def test_demo_runs_to_the_signed_contract(empty_database: str, tmp_path: Path) -
     assert [e["type"] for e in events].count("section.closed") == 2
     _check_evaluation_award_and_contract(summary, out, events)
     _check_archive(summary, out, events)
-    verify = _cli("verify", "log", "--database", empty_database)
+    verify = _cli("verify", "log", "--database", url)
     assert verify.returncode == 0, verify.stderr
 
 
