@@ -19,9 +19,13 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from cryptography import x509
 from sqlalchemy import select
 
+from archive.report import Report
+from archive.verify_pki import check_pki
 from contracts.store import create_contract
+from contracts.timestamps import PkiEvidenceChecks
 from tests.contracts.conftest import facts_for
 from tests.contracts.test_http import complete, http_signer, prepare, refused, sign, stored
 from tests.support import Flow, Party, Seed, assert_error, table_counts
@@ -197,6 +201,22 @@ async def test_a_concluded_contract_is_amended_signed_chained_and_published(
         capture_output=True, text=True, timeout=120, cwd=REPO)
     assert verified.returncode == 0, verified.stdout + verified.stderr
     assert seed.bidder1.credit_code in verified.stdout
+    # the archive verifier checks a concluded amendment (kind contract_amendment_pdf) as a
+    # signed contract: this one holds, the same with one byte flipped does not
+    bag = tmp_path / "bag"
+    (bag / "data/contracts/a").mkdir(parents=True)
+    (bag / "data/contracts/a/001.pdf").write_bytes(signed_pdf)
+    flipped = bytearray(signed_pdf)
+    flipped[pdf.content.index(b"stream", 2000) + 40] ^= 0x01
+    (bag / "data/contracts/a/002.pdf").write_bytes(bytes(flipped))
+    trusted = [x509.load_pem_x509_certificate(root.content)]
+    for name, good in (("001.pdf", True), ("002.pdf", False)):
+        checked = Report()
+        await asyncio.to_thread(check_pki, bag, [
+            {"path": f"data/contracts/a/{name}", "kind": "contract_amendment_pdf"}],
+            PkiEvidenceChecks(), trusted, checked)
+        assert checked.ok is good, checked.failures
+        assert (checked.checked.get("signed amendments") == 1) is good
 
     # its public version: the changed clauses and both hashes, no clause text
     notices = (await client.get("/api/v1/notices")).json()["items"]
