@@ -53,8 +53,9 @@ from contracts.store import (
     _contract,
     _field_of,
     _usable_certificate,
+    complete_or_unavailable,
     current_facts,
-    revocation_data,
+    signing_data,
 )
 from contracts.verify import verify_contract_async
 from tradesys.clock import isoformat_utc
@@ -399,10 +400,10 @@ async def complete_amendment_signature(
                                 signed_attributes=row.signed_attributes)
     last = sum(1 for s in rows.values() if s.field != field and s.state == "signed") \
         == len(FIELDS) - 1
-    validation = await revocation_data(session, authority, at, [cert])
+    validation = await signing_data(session, authority, at, [cert])
     try:
-        signed = await signing.complete_async(
-            prepared, signature, cert=cert, chain=authority.chain,
+        signed = await complete_or_unavailable(
+            authority, prepared, signature, cert=cert, chain=authority.chain,
             timestamper=authority.timestamper(at), validation=validation,
             trust_roots=authority.trust_roots, last=last, at=at)
     except signing.SigningRefused as error:
