@@ -84,6 +84,8 @@ __all__ = [
 ]
 
 TEMPLATE = "contract_amendment.html"
+#: As many clauses as a contract's facts hold.
+MAX_CLAUSES = 200
 Text = Annotated[str, Field(min_length=1, max_length=4000)]
 Title = Annotated[str, ONE_LINE, Field(min_length=1, max_length=100)]
 
@@ -93,13 +95,13 @@ FIXED_TERMS: dict[str, str] = {
     **{name: name for name in ("subject", "price", "currency", "quality", "duration_days",
                                "purchaser", "supplier", "award_id", "project", "section",
                                "trade_type", "awarded_at")},
-    "duration": "duration_days", "parties": "purchaser",
+    "duration": "duration_days", "parties": "parties",
     **dict.fromkeys(("标的", "合同标的", "采购标的", "工程概况与承包范围", "承包范围"), "subject"),
     **dict.fromkeys(("价款", "合同价款", "合同金额", "合同价格", "价格", "中标价"), "price"),
     **dict.fromkeys(("质量", "质量标准", "质量要求"), "quality"),
     **dict.fromkeys(("期限", "工期", "合同工期", "履行期限", "交付期限", "服务期限"),
                     "duration_days"),
-    **dict.fromkeys(("甲方", "乙方", "合同当事人", "当事人"), "purchaser"),
+    "甲方": "purchaser", "乙方": "supplier", "合同当事人": "parties", "当事人": "parties",
 }
 
 
@@ -134,7 +136,7 @@ class AmendmentTerms(Strict):
     base_sha256: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
     reason: Text
     changes: Annotated[list[Change], Field(min_length=1, max_length=50)]
-    clauses: Annotated[list[Clause], Field(max_length=200)]  #: the clauses after it
+    clauses: Annotated[list[Clause], Field(max_length=MAX_CLAUSES)]  #: the clauses after it
 
 
 def apply_changes(clauses: list[Clause], changes: list[Change]) -> list[Clause]:
@@ -171,6 +173,9 @@ def apply_changes(clauses: list[Clause], changes: list[Change]) -> list[Clause]:
             del result[index]
         else:
             result[index] = Clause(title=change.clause, text=change.new)
+    if len(result) > MAX_CLAUSES:
+        raise Invalid("too_many_clauses", f"变更后条款超过 {MAX_CLAUSES} 条 (more than "
+                      f"{MAX_CLAUSES} clauses after the amendment)")
     return result
 
 

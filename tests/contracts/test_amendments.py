@@ -19,17 +19,21 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from cryptography import x509
 from sqlalchemy import select
 
 from archive.report import Report
 from archive.verify_pki import check_pki
+from contracts.amendments import Change, apply_changes
+from contracts.facts import Clause
 from contracts.store import create_contract
 from contracts.timestamps import PkiEvidenceChecks
 from tests.contracts.conftest import facts_for
 from tests.contracts.test_http import complete, http_signer, prepare, refused, sign, stored
 from tests.support import Flow, Party, Seed, assert_error, table_counts
 from tradesys.clock import AdjustableClock
+from tradesys.errors import DomainError, Invalid
 from tradesys.events.log import Actor
 from tradesys.events.models import Event
 from tradesys.services import Services
@@ -243,3 +247,38 @@ async def test_a_concluded_contract_is_amended_signed_chained_and_published(
     listed = (await client.get(url, headers=seed.bidder1.auth)).json()
     assert listed["current_sha256"] == concluded["sha256"]
     assert [a["state"] for a in listed["items"]] == ["signed", "proposed"]
+
+
+def test_apply_changes_keeps_the_fixed_terms_and_the_old_text() -> None:
+    """The pure rule: only negotiable clauses change, each from the text its proposer saw."""
+    clauses = [Clause(title="工程款支付", text=PAYMENT), Clause(title="保修", text="一年。")]
+    after = apply_changes(clauses, [
+        Change(clause="工程款支付", old=PAYMENT, new=NEW_PAYMENT),
+        Change(clause="保修", old="一年。"), Change(clause="争议解决", new="提交仲裁。")])
+    assert [(c.title, c.text) for c in after] == [("工程款支付", NEW_PAYMENT),
+                                                 ("争议解决", "提交仲裁。")]
+    assert clauses[0].text == PAYMENT  # the input is not changed
+    for title, field in (("Price", "price"), ("合同 价款", "price"), ("subject", "subject"),
+                         ("采购标的", "subject"), ("交付期限", "duration_days"),
+                         ("质量要求", "quality"), ("乙方", "supplier"),
+                         ("当事人", "parties")):
+        with pytest.raises(Invalid) as refused:
+            apply_changes(clauses, [Change(clause=title, old="x", new="y")])
+        assert refused.value.code == "fixed_term" and refused.value.details["field"] == field
+    for change, code in ((Change(clause="保修", old="两年。", new="三年。"), "clause_mismatch"),
+                        (Change(clause="保修", new="三年。"), "clause_mismatch"),
+                        (Change(clause="不存在", old="x", new="y"), "clause_mismatch")):
+        with pytest.raises(DomainError) as refused:
+            apply_changes(clauses, [change])
+        assert refused.value.code == code
+    with pytest.raises(Invalid) as refused:
+        apply_changes(clauses, [Change(clause="保修", old="一年。", new="两年。"),
+                                Change(clause="保修", old="两年。", new="三年。")])
+    assert refused.value.code == "duplicate_change"
+    many = [Clause(title=f"第{n}条", text="x") for n in range(200)]
+    with pytest.raises(Invalid) as refused:
+        apply_changes(many, [Change(clause="新条款", new="y")])
+    assert refused.value.code == "too_many_clauses"
+    for bad in ({"clause": "保修"}, {"clause": "保修", "old": "a", "new": "a"}):
+        with pytest.raises(ValueError):
+            Change.model_validate(bad)
