@@ -52,6 +52,15 @@ CONTRACT_SIGNATURES = table(
     column("signed_at", UTCDateTime),
 )
 
+#: Amendments of a concluded contract (contracts/models.py ``ContractAmendment``).
+CONTRACT_AMENDMENTS = table(
+    "contract_amendments",
+    column("id", Integer), column("contract_id", Integer), column("number", Integer),
+    column("base_sha256", String), column("state", String), column("pdf", LargeBinary),
+    column("sha256", String), column("proposed_sha256", String),
+    column("created_at", UTCDateTime), column("concluded_at", UTCDateTime),
+)
+
 CONCLUDED, TENDER_FAILED, OPENING_FAILED, CANCELLED = (
     "concluded", "tender_failed", "opening_failed", "cancelled")
 ENDING_TITLES = {CONCLUDED: "合同已签订", TENDER_FAILED: "招标失败", OPENING_FAILED: "流标",

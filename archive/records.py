@@ -30,7 +30,13 @@ from typing import Any
 from sqlalchemy import LargeBinary, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from archive.ending import CONTRACT_DRAFTS, CONTRACT_SIGNATURES, CONTRACTS, ProjectEnding
+from archive.ending import (
+    CONTRACT_AMENDMENTS,
+    CONTRACT_DRAFTS,
+    CONTRACT_SIGNATURES,
+    CONTRACTS,
+    ProjectEnding,
+)
 from tradesys.award.models import (
     Award,
     AwardNotice,
@@ -414,11 +420,24 @@ class Collector:
             for draft in drafts:
                 self.add(f"{folder}/drafts/{draft.number:03d}.pdf", "contract_draft_pdf",
                          f"合同草案 第{draft.number}稿", draft.created_at, bytes(draft.pdf))
+            # Amendments (合同变更): a concluded one's PDF is signed by both parties and
+            # checked by the verifier as a contract; an unfinished one's is kept unchecked.
+            amendments = (await session.execute(select(CONTRACT_AMENDMENTS).where(
+                CONTRACT_AMENDMENTS.c.contract_id == contract.id)
+                .order_by(CONTRACT_AMENDMENTS.c.number))).all()
+            for amendment in amendments:
+                signed = amendment.state == "signed"
+                self.add(f"{folder}/amendments/{amendment.number:03d}.pdf",
+                         "contract_amendment_pdf" if signed else "contract_amendment_draft_pdf",
+                         f"合同变更协议 第{amendment.number}号"
+                         f"{'（已签署）' if signed else '（未签署完成）'}",
+                         amendment.concluded_at or amendment.created_at, bytes(amendment.pdf))
             self.add(f"{folder}/contract.json", "contract", f"合同记录 {contract.award_id}",
                      contract.created_at,
                      record({"contract": mapping_json(contract._mapping),
                              "drafts": [mapping_json(d._mapping) for d in drafts],
-                             "signatures": [mapping_json(s._mapping) for s in signatures]}))
+                             "signatures": [mapping_json(s._mapping) for s in signatures],
+                             "amendments": [mapping_json(a._mapping) for a in amendments]}))
 
     async def _reports(self) -> None:
         rows = await _all(self.session, select(OutboxRow).where(

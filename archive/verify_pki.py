@@ -27,6 +27,8 @@ from archive.builder import SEAL_STAMP_FIELD, TREE_HEAD_FILE, TREE_HEAD_STAMP_FI
 from archive.report import Report
 from archive.seal import SIGNATURE_FILE, TIMESTAMP_FILE
 
+#: The index kind of a concluded amendment's PDF (archive/records.py), checked as a contract.
+AMENDMENT_KIND = "contract_amendment_pdf"
 _PEM_CERTIFICATE = re.compile(rb"-----BEGIN CERTIFICATE-----.+?-----END CERTIFICATE-----",
                               re.DOTALL)
 
@@ -100,6 +102,9 @@ def _contracts(root: Path, entries: list[dict[str, Any]], checks: PkiChecks | No
                roots: list[x509.Certificate] | None, report: Report) -> None:
     for entry in entries:
         path = entry.get("path")
+        if entry.get("kind") == AMENDMENT_KIND and isinstance(path, str):
+            _amendment(root, path, checks, roots, report)
+            continue
         if entry.get("kind") != "contract_pdf" or not isinstance(path, str):
             continue
         pdf_path = root / path
@@ -123,6 +128,26 @@ def _contracts(root: Path, entries: list[dict[str, Any]], checks: PkiChecks | No
             report.count("signed contracts")
 
 
+def _amendment(root: Path, path: str, checks: PkiChecks | None,
+               roots: list[x509.Certificate] | None, report: Report) -> None:
+    """A concluded amendment (合同变更协议, only those carry this kind): both parties'
+    signatures, checked as a signed contract's."""
+    if checks is None or roots is None:
+        report.fail(f"{path}: the amendment's signatures are not checked (no PKI checks or "
+                    "trust roots; run tradesys verify archive)")
+        return
+    try:
+        pdf = (root / path).read_bytes()
+    except OSError:
+        report.fail(f"{path}: missing")
+        return
+    reasons = checks.contract(pdf, roots)
+    for reason in reasons:
+        report.fail(f"{path}: {reason}")
+    if not reasons:
+        report.count("signed amendments")
+
+
 def check_pki(root: Path, entries: list[dict[str, Any]], checks: PkiChecks | None,
               pinned: list[x509.Certificate] | None, report: Report) -> None:
     """The time stamps (when the archive carries or announces them) and the signed
@@ -130,7 +155,8 @@ def check_pki(root: Path, entries: list[dict[str, Any]], checks: PkiChecks | Non
     stamped = (SEAL_STAMP_FIELD in _bag_info_fields(root)
                or (root / TIMESTAMP_FILE).exists()
                or (root / "data" / TREE_HEAD_STAMP_FILE).exists())
-    needs_roots = stamped or any(e.get("kind") == "contract_pdf" for e in entries)
+    needs_roots = stamped or any(e.get("kind") in ("contract_pdf", AMENDMENT_KIND)
+                                 for e in entries)
     roots = _roots(root, pinned, report) if needs_roots else None
     if stamped:
         if checks is None:

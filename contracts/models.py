@@ -86,3 +86,55 @@ class ContractSignature(Base):
     prepared_at: Mapped[datetime] = mapped_column(UTCDateTime)
     signed_sha256: Mapped[str | None] = mapped_column(String(64))
     signed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class ContractAmendment(Base):
+    """An amendment (合同变更协议) of a concluded contract: its own PDF, signed by both parties as
+    the contract is, naming the signed document it amends by ``base_sha256`` (the contract's
+    signed file for the first, the previous concluded amendment's for the next: a chain)."""
+
+    __tablename__ = "contract_amendments"
+    __table_args__ = (
+        UniqueConstraint("contract_id", "number", name="uq_contract_amendments_number"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    contract_id: Mapped[int] = mapped_column(ForeignKey("contracts.id"), index=True)
+    number: Mapped[int] = mapped_column(Integer)
+    base_sha256: Mapped[str] = mapped_column(String(64))
+    #: canonical JSON of the AmendmentTerms (changes, reason, the clauses after it)
+    terms: Mapped[str] = mapped_column(Text)
+    #: ``proposed`` → ``signing`` (first preparation) → ``signed`` (both, with the timestamp).
+    state: Mapped[str] = mapped_column(String(16))
+    #: The current file: the proposal, then each signed revision.
+    pdf: Mapped[bytes] = mapped_column(LargeBinary)
+    sha256: Mapped[str] = mapped_column(String(64))
+    proposed_sha256: Mapped[str] = mapped_column(String(64))
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    concluded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class AmendmentSignature(Base):
+    """One party's signature of an amendment: the same prepared state as
+    :class:`ContractSignature`."""
+
+    __tablename__ = "contract_amendment_signatures"
+    __table_args__ = (
+        UniqueConstraint("amendment_id", "field", name="uq_contract_amendment_signatures_field"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    amendment_id: Mapped[int] = mapped_column(ForeignKey("contract_amendments.id"), index=True)
+    field: Mapped[str] = mapped_column(String(16))
+    state: Mapped[str] = mapped_column(String(16))  #: ``prepared`` → ``signed``
+    org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    certificate_id: Mapped[int] = mapped_column(ForeignKey("contract_certificates.id"))
+    certify: Mapped[bool] = mapped_column(Boolean)
+    prepared_pdf: Mapped[bytes] = mapped_column(LargeBinary)
+    document_digest: Mapped[bytes] = mapped_column(LargeBinary)
+    reserved_start: Mapped[int] = mapped_column(Integer)
+    reserved_end: Mapped[int] = mapped_column(Integer)
+    signed_attributes: Mapped[bytes] = mapped_column(LargeBinary)
+    prepared_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    signed_sha256: Mapped[str | None] = mapped_column(String(64))
+    signed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

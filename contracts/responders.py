@@ -143,7 +143,7 @@ def timestamp_reply(authority: Authority, request: bytes, at: datetime) -> bytes
                           "with its digest length")
     if native["req_policy"] is not None and native["req_policy"] != TSA_POLICY:
         return _rejection("unaccepted_policy", f"this TSA issues under {TSA_POLICY} only")
-    stamper = authority.timestamper(at)
-    response = stamper.request_tsa_response(parsed)  # type: ignore[attr-defined]
+    stamper = authority.builtin_timestamper(at)
+    response = stamper.request_tsa_response(parsed)
     return bytes(response.dump())
 

@@ -1,7 +1,8 @@
 """The installation's signing authority, from its settings (used by the composition root and
 the CLI): the built-in CA in ``TRADESYS_DATA_DIR/keys/contract-ca/``, created on first use,
 pointing its certificates' CRL and OCSP addresses at ``TRADESYS_PUBLIC_URL``, and trusting
-besides its own root the roots in ``TRADESYS_CONTRACT_TRUST_ROOTS`` (an external CA's)."""
+besides its own root the roots in ``TRADESYS_CONTRACT_TRUST_ROOTS`` (an external CA's), and
+time-stamping at ``TRADESYS_TSA_URL`` when it is set (contracts/tsa.py)."""
 
 from __future__ import annotations
 
@@ -47,7 +48,7 @@ def load_authority(settings: Settings, now: datetime) -> Authority:
              if settings.contract_trust_roots else ())
     return Authority(CertificateAuthority.load_or_create(ca_folder(settings), now,
                                                          base_url=ca_base_url(settings)),
-                     extra_trust_roots=extra)
+                     extra_trust_roots=extra, tsa_url=settings.tsa_url.strip())
 
 
 class AuthoritySource:

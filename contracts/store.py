@@ -22,6 +22,7 @@ from io import BytesIO
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.sign.timestamps.common_utils import TimestampRequestError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -31,6 +32,7 @@ from contracts.generation import FIELDS, contract_pdf, sha256_hex
 from contracts.models import Contract, ContractDraft, ContractSignature, SignerCertificate
 from contracts.pki import CertificateAuthority, Revoked, SignerName, load_certificate
 from contracts.publication import publish_contract_notice
+from contracts.tsa import external_timestamper, external_validation, unavailable
 from contracts.verify import verify_contract_async
 from tradesys.bids.keyring import signing_key
 from tradesys.bids.keys import load_public_key
@@ -62,6 +64,8 @@ class Authority:
 
     ca: CertificateAuthority
     extra_trust_roots: tuple[x509.Certificate, ...] = ()
+    #: An external TSA (``TRADESYS_TSA_URL``); empty: the built-in one.
+    tsa_url: str = ""
 
     @property
     def trust_roots(self) -> list[x509.Certificate]:
@@ -72,6 +76,13 @@ class Authority:
         return [self.ca.issuing, self.ca.root]
 
     def timestamper(self, at: datetime) -> object:
+        """What stamps the signatures and documents: the external TSA when one is set."""
+        if self.tsa_url:
+            return external_timestamper(self.tsa_url)
+        return self.builtin_timestamper(at)
+
+    def builtin_timestamper(self, at: datetime) -> signing.BuiltinTimeStamper:
+        """The built-in TSA (the one the app serves at ``/contracts/ca/tsa``)."""
         return signing.builtin_timestamper(self.ca.tsa_key, self.ca.tsa, self.chain, at)
 
 
@@ -141,6 +152,27 @@ async def revocation_data(session: AsyncSession, authority: Authority, at: datet
     return signing.ValidationData(
         certificates=[ca.issuing, ca.root, ca.tsa],
         crls=[_der(crl), _der(ca.root_crl(at))], ocsps=ocsps)
+
+
+async def signing_data(session: AsyncSession, authority: Authority, at: datetime,
+                       certs: list[x509.Certificate]) -> signing.ValidationData:
+    """What a signature's DSS carries: :func:`revocation_data`, and with an external TSA its
+    certificates and CRLs, fetched now (contracts/tsa.py; ``tsa_unavailable`` otherwise)."""
+    data = await revocation_data(session, authority, at, certs)
+    if not authority.tsa_url:
+        return data
+    extra = await external_validation(authority.tsa_url)
+    return signing.ValidationData(certificates=[*data.certificates, *extra.certificates],
+                                  crls=[*data.crls, *extra.crls], ocsps=data.ocsps)
+
+
+async def complete_or_unavailable(authority: Authority, prepared: signing.Prepared,
+                                  signature: bytes, **kwargs: object) -> bytes:
+    """``signing.complete_async``, an unreachable TSA being ``tsa_unavailable`` (503)."""
+    try:
+        return await signing.complete_async(prepared, signature, **kwargs)  # type: ignore[arg-type]
+    except TimestampRequestError as error:
+        raise unavailable(authority.tsa_url or "built-in", error) from error
 
 
 # --- contracts and drafts ----------------------------------------------------------------
@@ -367,10 +399,10 @@ async def complete_signature(session: AsyncSession, authority: Authority, contra
         ContractSignature.contract_id == contract.id, ContractSignature.field != field,
         ContractSignature.state == "signed"))).scalars().all()
     last = len(others) == len(FIELDS) - 1
-    validation = await revocation_data(session, authority, at, [cert])
+    validation = await signing_data(session, authority, at, [cert])
     try:
-        signed = await signing.complete_async(
-            prepared, signature, cert=cert, chain=authority.chain,
+        signed = await complete_or_unavailable(
+            authority, prepared, signature, cert=cert, chain=authority.chain,
             timestamper=authority.timestamper(at), validation=validation,
             trust_roots=authority.trust_roots, last=last, at=at)
     except signing.SigningRefused as error:
@@ -481,9 +513,12 @@ async def _store_upload(session: AsyncSession, authority: Authority, contract: C
     last = len(others) == len(FIELDS) - 1
     if last:
         cert = load_certificate(cert_row.pem)
-        validation = await revocation_data(session, authority, at, [cert])
+        validation = await signing_data(session, authority, at, [cert])
         pdf = signing.add_dss(pdf, validation)
-        pdf = await signing.document_timestamp(pdf, authority.timestamper(at))
+        try:
+            pdf = await signing.document_timestamp(pdf, authority.timestamper(at))
+        except TimestampRequestError as error:
+            raise unavailable(authority.tsa_url, error) from error
     digest = sha256_hex(pdf)
     session.add(ContractSignature(
         contract_id=contract.id, field=field, state="signed", org_id=cert_row.org_id,

@@ -20,12 +20,14 @@ from datetime import UTC, datetime
 
 from asn1crypto import cms
 from cryptography import x509
+from pyhanko.sign.timestamps.common_utils import TimestampRequestError
 from pyhanko.sign.validation.generic_cms import validate_tst_signed_data
 from pyhanko_certvalidator import ValidationContext
 
 from contracts.services import load_authority
 from contracts.signing import asn1_cert
 from contracts.store import Authority
+from contracts.tsa import unavailable
 from contracts.verify import verify_contract
 from tradesys.settings import Settings
 
@@ -68,8 +70,12 @@ class AuthorityStamps:
         time, as every token of this TSA)."""
         if len(digest) != 32:
             raise ValueError("a SHA-256 digest is 32 bytes")
-        stamper = self._get(at).timestamper(at)
-        token = asyncio.run(stamper.async_timestamp(digest, ALGORITHM))  # type: ignore[attr-defined]
+        authority = self._get(at)
+        stamper = authority.timestamper(at)
+        try:
+            token = asyncio.run(stamper.async_timestamp(digest, ALGORITHM))  # type: ignore[attr-defined]
+        except TimestampRequestError as error:
+            raise unavailable(authority.tsa_url, error) from error
         return bytes(token.dump())
 
     def trust_roots(self) -> list[x509.Certificate]:

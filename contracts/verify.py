@@ -25,8 +25,10 @@ from cryptography import x509
 from pyhanko.pdf_utils.misc import PdfError
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.diff_analysis import DEFAULT_DIFF_POLICY
+from pyhanko.sign.validation import async_validate_pdf_timestamp
 from pyhanko.sign.validation.ades import ades_lta_validation
 from pyhanko.sign.validation.errors import SignatureValidationError
+from pyhanko.sign.validation.pdf_embedded import EmbeddedPdfSignature
 from pyhanko.sign.validation.policy_decl import (
     CertificateFetchingRule,
     PdfSignatureValidationSpec,
@@ -35,6 +37,7 @@ from pyhanko.sign.validation.policy_decl import (
     SignatureValidationSpec,
 )
 from pyhanko.sign.validation.status import SignatureCoverageLevel
+from pyhanko_certvalidator import ValidationContext
 from pyhanko_certvalidator.context import CertValidationPolicySpec
 from pyhanko_certvalidator.ltv.types import ValidationTimingInfo
 from pyhanko_certvalidator.policy_decl import REQUIRE_REVINFO, CertRevTrustPolicy
@@ -157,6 +160,12 @@ async def verify_contract_async(pdf: bytes, trust_roots: list[x509.Certificate],
                                   f"after the signature is not permitted: {modifications})")
         elif not status.bottom_line:
             report.reasons.append(f"{sig.field_name}: 签名验证未通过 (validation failed)")
+        stamp = status.timestamp_validity
+        if stamp is None or not (stamp.intact and stamp.valid and stamp.trusted):
+            # pyHanko's bottom line does not depend on the signature timestamp: an untrusted
+            # TSA (an external one whose root is not configured) must still fail here.
+            report.reasons.append(f"{sig.field_name}: 签名时间戳缺失或其签发机构不受信任 (the "
+                                  "signature timestamp is missing or not by a trusted TSA)")
     if signatures and signatures[0].docmdp_level is None:
         report.reasons.append("第一个签名不是认证签名 (the first signature does not certify)")
     last = timestamps[-1] if timestamps else (signatures[-1] if signatures else None)
@@ -164,6 +173,9 @@ async def verify_contract_async(pdf: bytes, trust_roots: list[x509.Certificate],
         report.reasons.append("缺少文档时间戳 (no document timestamp: not PAdES B-LTA)")
     else:
         report.document_timestamp = _timestamp_time(timestamps[-1])
+        if not await _document_timestamp_trusted(timestamps[-1], trust_roots):
+            report.reasons.append("文档时间戳无效或其签发机构不受信任 (the document timestamp "
+                                  "does not hold or is not by a trusted TSA)")
     if last is not None:
         try:
             report.covers_whole_file = (last.evaluate_signature_coverage()
@@ -175,6 +187,23 @@ async def verify_contract_async(pdf: bytes, trust_roots: list[x509.Certificate],
                                   "after the last signature or timestamp)")
     report.ok = not report.reasons
     return report
+
+
+async def _document_timestamp_trusted(sig: EmbeddedPdfSignature,
+                                      trust_roots: list[x509.Certificate]) -> bool:
+    """The document timestamp's token is intact, valid and its TSA chains to a trusted root
+    at the token's own time (pyHanko's AdES validation above only uses it as a proof of
+    existence, and proceeds without one when its chain fails)."""
+    moment = _timestamp_time(sig)
+    context = ValidationContext(trust_roots=[asn1_cert(c) for c in trust_roots],
+                                moment=moment, allow_fetching=False,
+                                revocation_mode="soft-fail")
+    try:
+        status = await async_validate_pdf_timestamp(sig, validation_context=context,
+                                                    skip_diff=True)
+    except (SignatureValidationError, PdfError, ValueError):
+        return False
+    return bool(status.intact and status.valid and status.trusted)
 
 
 def _timestamp_time(sig: object) -> datetime | None:

@@ -92,6 +92,10 @@ class Settings:
     #: A PEM file of further trust roots for contract signatures (an external CA's), trusted
     #: besides the built-in CA's root; empty: the built-in root only.
     contract_trust_roots: str = field(default_factory=lambda: _env("CONTRACT_TRUST_ROOTS", ""))
+    #: An external RFC 3161 time-stamping authority's URL for contract signatures and document
+    #: timestamps (contracts/tsa.py); empty: the built-in TSA. Its root must be among the
+    #: contract trust roots.
+    tsa_url: str = field(default_factory=lambda: _env("TSA_URL", ""))
     #: Seconds between the instants at which the event log's signed tree head is published
     #: (archive/publication.py); a head is never published inside an open bidding window.
     tree_head_interval_seconds: int = field(

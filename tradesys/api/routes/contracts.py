@@ -29,7 +29,7 @@ from pydantic import Field
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import Response
 
-from contracts import from_award, responders, securities, store, views
+from contracts import amendments, from_award, responders, securities, store, views
 from contracts.cli import signing_request
 from contracts.facts import Clause
 from contracts.pki import certificate_pem
@@ -87,6 +87,16 @@ class DraftIn(Strict):
     awarded (条例 Art. 57)."""
 
     clauses: Annotated[list[Clause], Field(max_length=200)]
+
+
+class AmendmentIn(Strict):
+    """A proposed amendment: the SHA-256 of the document in force it amends (the signed
+    contract's, or the last concluded amendment's), the reason, and the clauses that change
+    (old → new text). The fixed terms (subject, price, quality, duration) are no clause."""
+
+    base_sha256: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
+    reason: Annotated[str, Field(min_length=1, max_length=4000)]
+    changes: Annotated[list[amendments.Change], Field(min_length=1, max_length=50)]
 
 
 class SecurityReturnIn(Strict):
@@ -462,6 +472,134 @@ async def verify_contract(call: Call) -> Result:
                                          None if state == "signed" else call.now)
     result: dict[str, Any] = views.report_json(report)
     result.update({"contract_id": contract_id, "state": state, "sha256": digest})
+    return result
+
+
+# --- amendments (合同变更) ----------------------------------------------------------------
+
+AMENDMENT = CONTRACT + "/amendments/{number:int}"
+
+
+@router.endpoint("POST", CONTRACT + "/amendments", summary="提出合同变更 (a party or the host "
+                 "proposes an amendment of the concluded contract: the clauses that change, old "
+                 "→ new, the reason, the SHA-256 of the document in force)", tag="contracts",
+                 body=AmendmentIn, status=201)
+async def propose_amendment(call: Call) -> Response:
+    contract_id = call.path_int("contract_id")
+    body: AmendmentIn = call.body
+    assert call.principal is not None
+    changes = list(body.changes)
+    async with call.services.db.reading() as session:  # rendered first, as the drafts
+        rendered = await amendments.prerender_amendment(
+            session, call.principal, contract_id, base_sha256=body.base_sha256,
+            reason=body.reason, changes=changes)
+
+    async def work(session: AsyncSession, principal: Principal) -> Result:
+        row = await amendments.propose_amendment(
+            session, principal, contract_id, base_sha256=body.base_sha256, reason=body.reason,
+            changes=changes, at=call.now, rendered=rendered)
+        # The host is no party and does not read the contract: the answer is what it may know.
+        return {"contract_id": contract_id, "number": row.number, "state": row.state,
+                "sha256": row.sha256, "base_sha256": row.base_sha256}
+
+    return await call.command(work, status=201)
+
+
+@router.endpoint("GET", CONTRACT + "/amendments", summary="合同变更列表 (every amendment with "
+                 "its SHA-256, the document it amends, its changes and signatures; as the "
+                 "contract)", tag="contracts")
+async def list_amendments(call: Call) -> Result:
+    contract_id = call.path_int("contract_id")
+
+    async def work(session: AsyncSession, principal: Principal | None) -> Result:
+        assert principal is not None
+        contract = await views.readable_contract(session, principal, contract_id)
+        rows = await amendments.amendments_of(session, contract.id)
+        return {"contract_id": contract_id, "contract_sha256": contract.sha256,
+                "current_sha256": amendments.current_document(contract, rows)
+                if contract.state == "signed" else None,
+                "items": [await amendments.amendment_json(session, row) for row in rows]}
+
+    return await call.read(work)
+
+
+@router.endpoint("GET", AMENDMENT, summary="一份合同变更协议 (as the contract)", tag="contracts")
+async def get_amendment(call: Call) -> Result:
+    contract_id, number = call.path_int("contract_id"), call.path_int("number")
+
+    async def work(session: AsyncSession, principal: Principal | None) -> Result:
+        assert principal is not None
+        contract = await views.readable_contract(session, principal, contract_id)
+        row = await amendments.amendment_of(session, contract.id, number)
+        return await amendments.amendment_json(session, row)
+
+    return await call.read(work)
+
+
+@router.endpoint("GET", AMENDMENT + "/pdf", summary="合同变更协议文件 (its current PDF: the "
+                 "proposal or the signed file)", tag="contracts", produces=PDF)
+async def amendment_pdf(call: Call) -> Response:
+    contract_id, number = call.path_int("contract_id"), call.path_int("number")
+    assert call.principal is not None
+    async with call.services.db.reading() as session:
+        contract = await views.readable_contract(session, call.principal, contract_id)
+        row = await amendments.amendment_of(session, contract.id, number)
+        data, digest = row.pdf, row.sha256
+    response = _binary(data, "application/pdf", cache="no-store",
+                       filename=f"contract-{contract_id}-amendment-{number}.pdf")
+    response.headers["ETag"] = f'"{digest}"'
+    return response
+
+
+@router.endpoint("POST", AMENDMENT + "/signatures/prepare", summary="准备变更协议的签名 (as the "
+                 "contract's)", tag="contracts")
+async def prepare_amendment_signature(call: Call) -> Response:
+    contract_id, number = call.path_int("contract_id"), call.path_int("number")
+    authority = await _authority(call)
+
+    async def work(session: AsyncSession, principal: Principal) -> Result:
+        row = await amendments.prepare_amendment_signature(
+            session, authority, contract_id, number, user_id=principal.user_id,
+            org_id=principal.org_id, actor=principal.actor, at=call.now)
+        return {**await amendments.prepared_json(session, row, contract_id, number),
+                "request": signing_request(contract_id, row.field, row.signed_attributes)}
+
+    return await call.command(work)
+
+
+@router.endpoint("POST", AMENDMENT + "/signatures/complete", summary="完成变更协议的签名 (as "
+                 "the contract's)", tag="contracts", body=CompleteIn)
+async def complete_amendment_signature(call: Call) -> Response:
+    contract_id, number = call.path_int("contract_id"), call.path_int("number")
+    body: CompleteIn = call.body
+    signature = base64.b64decode(body.signature, validate=True)
+    authority = await _authority(call)
+
+    async def work(session: AsyncSession, principal: Principal) -> Result:
+        row = await amendments.complete_amendment_signature(
+            session, authority, contract_id, number, signature, user_id=principal.user_id,
+            org_id=principal.org_id, actor=principal.actor, at=call.now,
+            prepare_id=body.prepare_id)
+        return await amendments.amendment_json(session, row)
+
+    return await call.command(work)
+
+
+@router.endpoint("GET", AMENDMENT + "/verification", summary="验证变更协议的签名 (the same "
+                 "PAdES check as the contract's)", tag="contracts")
+async def verify_amendment(call: Call) -> Result:
+    contract_id, number = call.path_int("contract_id"), call.path_int("number")
+    assert call.principal is not None
+    async with call.services.db.reading() as session:
+        contract = await views.readable_contract(session, call.principal, contract_id)
+        row = await amendments.amendment_of(session, contract.id, number)
+        data, state, digest = row.pdf, row.state, row.sha256
+    authority = await _authority(call)
+    report = await verify_contract_async(data, authority.trust_roots,
+                                         None if state == "signed" else call.now)
+    result: dict[str, Any] = views.report_json(report)
+    result.update({"contract_id": contract_id, "amendment": number, "state": state,
+                   "sha256": digest})
     return result
 
 
