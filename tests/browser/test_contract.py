@@ -1,7 +1,9 @@
 """Online contract signing (合同网签) in chromium, for both parties: each makes a signing key on
 keys.html, asks on contract.html for the certificate of that key, and signs the contract with
 it (the server prepares the CMS signed attributes, the page signs them with WebCrypto, the key
-never leaves the browser). Before signing, the bidder proposes the second draft in the page
+never leaves the browser), and afterwards sign an amendment (合同变更) the bidder proposes in the
+page (no change, and a fixed term, refused). Before signing, the bidder proposes the second
+draft in the page
 (stopped in Chinese, with nothing sent, by an empty clause and by two clauses of one title) and
 the procurer compares the two drafts; afterwards the page's verification shows both signatures
 intact and trusted, with both credit codes.
@@ -96,6 +98,45 @@ def certify_and_sign(page: Page, contract_id: int) -> None:
     page.get_by_role("button", name="签名并签署合同").click()
 
 
+AMENDED_PENALTY = "逾期一日按合同价的万分之三支付违约金。"
+
+
+def amend(bidder: Page, procurer: Page, contract_id: int) -> None:
+    """合同变更 on contract.html: the bidder proposes (no change, and a fixed term, refused),
+    signs first; the procurer signs; the amendment is in force."""
+    form = bidder.locator("#amendment-form")
+    expect(form).to_be_visible()
+    sent: list[str] = []
+    bidder.on("request", lambda r: sent.append(r.url) if r.method == "POST" else None)
+    form.get_by_label("变更理由").fill("双方协商降低违约金比例")
+    form.get_by_role("button", name="提交变更协议").click()
+    expect(bidder.locator("#alert")).to_contain_text("条款没有任何变化")
+    assert sent == []
+    form.get_by_role("button", name="增加条款").click()
+    form.locator(".clause-title").last.fill("合同价款")
+    form.locator(".clause-text").last.fill("改为 30,000,000.00 元")
+    form.get_by_role("button", name="提交变更协议").click()
+    expect(bidder.locator("#alert")).to_contain_text("不得变更")  # the server's fixed_term
+    assert len(sent) == 1
+    form.locator(".remove-clause").last.click()
+    row = form.locator(".clause-row", has=bidder.locator(".clause-title[value='违约责任']"))
+    row.locator(".clause-text").fill(AMENDED_PENALTY)
+    form.get_by_role("button", name="提交变更协议").click()
+    expect(bidder.locator("#status")).to_contain_text("已提交第 1 号变更协议")
+    rows = bidder.locator("#amendment-rows tr")
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_contain_text(AMENDED_PENALTY)
+    expect(form).to_be_hidden()  # one open amendment at a time
+    bidder.get_by_role("button", name="签署第 1 号变更协议").click()
+    expect(bidder.locator("#status")).to_contain_text("等待对方签署")
+    procurer.goto(f"/contract.html?id={contract_id}")
+    procurer.get_by_role("button", name="签署第 1 号变更协议").click()
+    expect(procurer.locator("#status")).to_contain_text("变更已生效")
+    expect(procurer.locator("#amendment-rows tr .amendment-state")).to_have_text(
+        "已生效（双方签署）")
+    quality.check(procurer, "contract-amended")
+
+
 def test_both_parties_sign_the_contract_in_their_browsers(
         browser, settings: Settings, clock: AdjustableClock, seed: Seed) -> None:
     contract_id = contract(settings, clock, seed)
@@ -157,6 +198,7 @@ def test_both_parties_sign_the_contract_in_their_browsers(
             expect(rows.nth(0)).to_contain_text(seed.procurer.credit_code)
             expect(rows.nth(1)).to_contain_text(seed.bidder1.credit_code)
             quality.check(bidder, "contract-signed-verified")
+            amend(bidder, procurer, contract_id)
             href = bidder.locator("#contract-pdf").get_attribute("href")
             assert href is not None
             pdf = bidder.request.get(f"{server.url}/{href}")

@@ -161,8 +161,9 @@ function showDiff(event) {
 
 let clauseRows = 0;
 
-/** One editable clause: its title and text, and a button that removes it. */
-function clauseRow(clause = { title: '', text: '' }) {
+/** One editable clause of an editor (an <ol> whose 增加条款 button names it in data-editor):
+ *  its title and text, and a button that removes it. */
+function clauseRow(editor, clause = { title: '', text: '' }) {
   clauseRows += 1;
   const n = clauseRows;
   const title = el('input', {
@@ -182,34 +183,37 @@ function clauseRow(clause = { title: '', text: '' }) {
   remove.setAttribute('aria-label', `删除条款「${clause.title || '新条款'}」`);
   remove.addEventListener('click', () => {
     row.remove();
-    $('#add-clause').disabled = false;
-    numberClauses();
+    numberClauses(editor);
   });
   return row;
 }
 
 /** Each row's data-field is the index the server names in a refusal (clauses.N.title). */
-function numberClauses() {
-  const rows = $('#draft-clauses').querySelectorAll('.clause-row');
+function numberClauses(editor) {
+  const rows = editor.querySelectorAll('.clause-row');
   rows.forEach((row, index) => {
     row.querySelector('.clause-title').dataset.field = `clauses.${index}.title`;
     row.querySelector('.clause-text').dataset.field = `clauses.${index}.text`;
   });
-  $('#add-clause').disabled = rows.length >= MAX_CLAUSES;
+  $(`button[data-editor="${editor.id}"]`).disabled = rows.length >= MAX_CLAUSES;
+}
+
+function fillEditor(editor, clauses) {
+  clear(editor).append(...clauses.map((c) => clauseRow(editor, c)));
+  numberClauses(editor);
 }
 
 function showDraftForm() {
   const form = $('#draft-form');
   form.hidden = !SIGNER_ROLES.includes(user.role) || !view.your_field || view.state !== 'drafting';
-  if (form.hidden) return;
-  clear($('#draft-clauses')).append(...view.facts.clauses.map((c) => clauseRow(c)));
-  numberClauses();
+  if (!form.hidden) fillEditor($('#draft-clauses'), view.facts.clauses);
 }
 
-function addClause() {
-  const row = clauseRow();
-  $('#draft-clauses').append(row);
-  numberClauses();
+function addClause(event) {
+  const editor = document.getElementById(event.currentTarget.dataset.editor);
+  const row = clauseRow(editor);
+  editor.append(row);
+  numberClauses(editor);
   row.querySelector('input').focus();
 }
 
@@ -349,11 +353,125 @@ async function signContract(event) {
     view = await post(`/contracts/${contractId}/signatures/complete`,
       { prepare_id: prepared.prepare_id, signature: toBase64(signature) });
     render();
+    await showAmendments();
     await showSecurities();
     showStatus(view.state === 'signed'
       ? '您已签署合同，双方均已签署：合同已加盖时间戳并可下载、验证。'
       : '您已签署合同，等待对方签署。');
     await showSignStep();
+  } catch (error) {
+    showError(error);
+  } finally {
+    button.disabled = false;
+  }
+}
+
+// ---------------------------------------------------------------------------- amendments
+
+const AMENDMENT_STATES = { proposed: '待签署', signing: '签署中', signed: '已生效（双方签署）' };
+let amendments = null;
+
+/** The clauses in force: the last concluded amendment's, else the signed contract's. */
+function inForceClauses() {
+  const concluded = amendments.items.filter((a) => a.state === 'signed');
+  return concluded.length ? concluded[concluded.length - 1].clauses : view.facts.clauses;
+}
+
+function openAmendment() {
+  return amendments.items.find((a) => a.state !== 'signed') ?? null;
+}
+
+function changeText(change) {
+  if (change.old === null || change.old === undefined) return `新增「${change.clause}」：${change.new}`;
+  if (change.new === null || change.new === undefined) return `删除「${change.clause}」`;
+  return `「${change.clause}」：${change.old} → ${change.new}`;
+}
+
+async function showAmendments() {
+  const step = $('#amendments-step');
+  step.hidden = view.state !== 'signed';
+  if (step.hidden) return;
+  amendments = await get(`/contracts/${contractId}/amendments`);
+  const rows = clear($('#amendment-rows'));
+  $('#amendments-empty').hidden = amendments.items.length > 0;
+  $('#amendments-table').hidden = amendments.items.length === 0;
+  for (const item of amendments.items) {
+    rows.append(el('tr', { dataset: { amendment: item.number } },
+      el('td', {}, `第 ${item.number} 号`),
+      el('td', { class: 'amendment-state' }, label(AMENDMENT_STATES, item.state)),
+      el('td', {}, el('p', {}, `理由：${item.reason}`),
+        el('ul', { class: 'changes' }, ...item.changes.map((c) => el('li', {}, changeText(c))))),
+      el('td', {}, el('code', { class: 'hash' }, item.base_sha256)),
+      el('td', {}, el('code', { class: 'hash' }, item.sha256)),
+      el('td', {}, el('a', {
+        href: `api/v1/contracts/${contractId}/amendments/${item.number}/pdf`, target: '_blank',
+        rel: 'noopener', 'aria-label': `第 ${item.number} 号变更协议 PDF（在新窗口打开）`,
+      }, 'PDF'))));
+  }
+  const open = openAmendment();
+  const party = SIGNER_ROLES.includes(user.role) && Boolean(view.your_field);
+  const mineOpen = open && open.signatures.find((s) => s.field === view.your_field);
+  $('#sign-amendment').hidden = !party || !mineOpen || mineOpen.state === 'signed';
+  if (open) $('#sign-amendment').textContent = `签署第 ${open.number} 号变更协议`;
+  const form = $('#amendment-form');
+  form.hidden = !party || Boolean(open);
+  if (!form.hidden) fillEditor($('#amendment-clauses'), inForceClauses());
+}
+
+/** The changes from the clauses in force to the edited ones, as the server takes them. */
+function amendmentChanges(edited) {
+  return clauseChanges(inForceClauses(), edited).map((c) => ({
+    clause: c.title,
+    old: c.kind === 'added' ? null : c.before,
+    new: c.kind === 'removed' ? null : c.text,
+  }));
+}
+
+async function proposeAmendment(event) {
+  event.preventDefault();
+  clearMessages();
+  const form = event.currentTarget;
+  const edited = draftClauses(form);
+  if (!edited) return;
+  const changes = amendmentChanges(edited);
+  if (!changes.length) {
+    showError(new Error('条款没有任何变化：请修改、增加或删除至少一条条款后再提交。'));
+    return;
+  }
+  const done = busy(form);
+  try {
+    const made = await post(`/contracts/${contractId}/amendments`, {
+      base_sha256: amendments.current_sha256, reason: $('#amendment-reason').value.trim(), changes,
+    });
+    done();
+    form.reset();
+    await showAmendments();
+    showStatus(`已提交第 ${made.number} 号变更协议，等待双方签署。`);
+  } catch (error) {
+    done();
+    if (error instanceof ApiError) markInvalid(form, error.details);
+    showError(error, { fieldLabel: fieldLabelIn(form) });
+  }
+}
+
+async function signAmendment(event) {
+  clearMessages();
+  const button = event.currentTarget;
+  const open = openAmendment();
+  if (!open) return;
+  button.disabled = true;
+  try {
+    const base = `/contracts/${contractId}/amendments/${open.number}/signatures`;
+    const prepared = await post(`${base}/prepare`);
+    const pair = await loadLocal(prepared.key_id, 'signing');
+    if (!pair) throw new Error('签名证书对应的签名密钥不在本浏览器中，未签名。');
+    const signature = await sign(pair.privateKey, fromBase64(prepared.signed_attributes));
+    const signed = await post(`${base}/complete`,
+      { prepare_id: prepared.prepare_id, signature: toBase64(signature) });
+    await showAmendments();
+    showStatus(signed.state === 'signed'
+      ? `您已签署第 ${signed.number} 号变更协议，双方均已签署：变更已生效。`
+      : `您已签署第 ${signed.number} 号变更协议，等待对方签署。`);
   } catch (error) {
     showError(error);
   } finally {
@@ -507,6 +625,7 @@ async function showContract() {
   $('#contract-page').hidden = false;
   render();
   await showSignStep();
+  await showAmendments();
   await showSecurities();
 }
 
@@ -523,6 +642,9 @@ async function main() {
   $('#diff-form').addEventListener('submit', showDiff);
   $('#draft-form').addEventListener('submit', proposeDraft);
   $('#add-clause').addEventListener('click', addClause);
+  $('#add-amendment-clause').addEventListener('click', addClause);
+  $('#amendment-form').addEventListener('submit', proposeAmendment);
+  $('#sign-amendment').addEventListener('click', signAmendment);
   $('#return-form').addEventListener('submit', recordReturn);
   $('#issue-certificate').addEventListener('click', issueCertificate);
   $('#sign-contract').addEventListener('click', signContract);
