@@ -96,7 +96,7 @@ def run_project(opts: argparse.Namespace, work: Path) -> int:
     import httpx
 
     from archive.builder import build_archive
-    from bench.bids import SUMMARY, _check, server, upload
+    from bench.bids import SUMMARY, _check, announced, server, upload
     from contracts.timestamps import PkiEvidenceChecks
     from tradesys.app import build_archive_config, build_services
     from tradesys.bids.keys import PrivateKey
@@ -104,7 +104,6 @@ def run_project(opts: argparse.Namespace, work: Path) -> int:
     from tradesys.clock import SystemClock
     from tradesys.db.migrate import upgrade
     from tradesys.demo.runner import bootstrap
-    from tradesys.demo.scenario import DemoState, Scenario
     from tradesys.settings import Settings, default_sqlite_url
 
     data_dir = work / "project-data"
@@ -117,15 +116,7 @@ def run_project(opts: argparse.Namespace, work: Path) -> int:
     os.environ["TRADESYS_SCHEDULER_INTERVAL"] = "3600"  # the server must not archive it first
     with server(url, data_dir, work / "server.log", max(each * 2, 4 << 30)) as (port, pid), \
             httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=300) as client:
-        state = DemoState(base_url=str(client.base_url), out_dir=work)
-        scenario = Scenario(client, state, None)
-        admin = _check("admin token", client.post(
-            "/api/v1/auth/tokens", json={"username": admin_name, "password": admin_password}),
-            201)
-        scenario.create_parties(admin["token"])
-        scenario.register()
-        scenario.upload_documents()
-        scenario.announce()
+        state, scenario = announced(client, admin_name, admin_password, work)
         section = state.project["sections"][0]
         bidders = scenario.bidders()[:opts.project_bidders]
         if len(bidders) < opts.project_bidders:

@@ -284,6 +284,22 @@ def upload(client: Any, headers: dict[str, str], section_id: int, envelope: Path
                   server_cpu=(cpu_after[0] - cpu_before[0], cpu_after[1] - cpu_before[1]))
 
 
+def announced(client: Any, admin_name: str, admin_password: str, work: Path) -> tuple[Any, Any]:
+    """Through the served API, as the demo does it: the demo's parties, a project registered,
+    its document uploaded, the tender announced; (the demo state, its scenario)."""
+    from tradesys.demo.scenario import DemoState, Scenario
+
+    state = DemoState(base_url=str(client.base_url), out_dir=work)
+    scenario = Scenario(client, state, None)
+    admin = _check("admin token", client.post(
+        "/api/v1/auth/tokens", json={"username": admin_name, "password": admin_password}), 201)
+    scenario.create_parties(admin["token"])
+    scenario.register()
+    scenario.upload_documents()
+    scenario.announce()
+    return state, scenario
+
+
 def run_upload(opts: argparse.Namespace, work: Path, url: str) -> dict[str, Any]:
     import httpx
 
@@ -291,8 +307,6 @@ def run_upload(opts: argparse.Namespace, work: Path, url: str) -> dict[str, Any]
     from tradesys.bids.seal import seal_file
     from tradesys.db.migrate import upgrade
     from tradesys.demo.runner import bootstrap
-    from tradesys.demo.scenario import DemoState, Scenario
-
     data_dir = work / "data"
     data_dir.mkdir()
     upgrade(url)
@@ -303,15 +317,7 @@ def run_upload(opts: argparse.Namespace, work: Path, url: str) -> dict[str, Any]
     with server(url, data_dir, work / "server.log", max(size * 2, 4 << 30)) as (port, pid), \
             httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=120) as client:
         started = time.perf_counter()
-        state = DemoState(base_url=str(client.base_url), out_dir=work)
-        scenario = Scenario(client, state, None)
-        admin = _check("admin token", client.post(
-            "/api/v1/auth/tokens", json={"username": admin_name, "password": admin_password}),
-            201)
-        scenario.create_parties(admin["token"])
-        scenario.register()
-        scenario.upload_documents()
-        scenario.announce()
+        state, scenario = announced(client, admin_name, admin_password, work)
         bidder = scenario.bidders()[0]
         section = state.project["sections"][0]
         info = _check("sealing", client.get(f"/api/v1/sections/{section['id']}/sealing",
