@@ -42,6 +42,8 @@ from tests.archive.conftest import (
     failed_project,
 )
 from tests.award.conftest import drafted_report, sign_all
+from tests.contracts.test_amendments import _sign_amendment
+from tests.contracts.test_http import http_signer
 from tests.evaluation.conftest import Pool, pool  # noqa: F401  (the fixture)
 from tests.support import Flow, Seed, table_counts
 from tradesys.clock import AdjustableClock
@@ -497,3 +499,50 @@ async def test_the_apps_scheduler_archives_an_ended_project(
     assert row.project_id == event.project_id == ended.project_id and row.built_by is None
     assert event.actor_user_id is None
     assert verified(services.settings.data_dir / row.path).ok
+
+
+async def test_an_amendment_after_the_archive_is_archived_as_a_new_version(
+        client: httpx.AsyncClient, flow: Flow, seed: Seed, services: Services, pool: Pool,  # noqa: F811
+        clock: AdjustableClock, app: Starlette) -> None:
+    """合同变更 concluded after the project was archived is part of its file: the scheduler job
+    builds version 2 (naming version 1's SHA-256) holding the signed amendment, which the
+    verifier checks as a signed contract; then nothing more, in this process or a new one."""
+    config = config_of(services)
+    [job] = archive_jobs(config)
+    reported, contract_id = await awarded(client, flow, seed, clock, app, pool)
+    await fail_other_section(client, seed, reported)
+    await conclude(client, seed, clock, reported, contract_id)
+    assert await job(services.db, clock) == 1
+    winner = reported.report["candidates"][0]["credit_code"]
+    supplier = next(p for p in seed.parties.values() if p.credit_code == winner)
+    current = (await client.get(f"/api/v1/contracts/{contract_id}/amendments",
+                                headers=seed.procurer.auth)).json()
+    assert current["items"] == []
+    clause = (await client.get(f"/api/v1/contracts/{contract_id}", headers=seed.procurer.auth)
+              ).json()["facts"]["clauses"][0]
+    proposed = await client.post(f"/api/v1/contracts/{contract_id}/amendments",
+                                 headers=supplier.auth, json={
+                                     "base_sha256": current["current_sha256"],
+                                     "reason": "双方协商调整条款",
+                                     "changes": [{"clause": clause["title"], "old": clause["text"],
+                                                  "new": clause["text"] + "（变更）"}]})
+    assert proposed.status_code == 201, proposed.text
+    assert await job(services.db, clock) == 0  # proposed, not concluded: nothing to add yet
+    number = proposed.json()["number"]
+    for party in (seed.procurer, supplier):
+        clock.advance(timedelta(minutes=5))
+        await _sign_amendment(client, contract_id, number, await http_signer(client, party))
+    assert await job(services.db, clock) == 1
+    assert await job(services.db, clock) == 0
+    [restarted] = archive_jobs(config)
+    assert await restarted(services.db, clock) == 0
+    async with services.db.reading() as session:
+        first, second = (await session.execute(select(ArchiveVersion).order_by(
+            ArchiveVersion.version))).scalars().all()
+    assert second.version == 2 and second.previous_sha256 == first.sha256
+    bag = services.settings.data_dir / second.path
+    kinds = [e["kind"] for e in json.loads((bag / "data/index.json").read_bytes())["files"]]
+    assert "contract_amendment_pdf" in kinds
+    report = verified(bag)
+    assert report.ok, report.failures
+    assert report.checked["signed contracts"] == report.checked["signed amendments"] == 1
