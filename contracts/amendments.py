@@ -53,9 +53,10 @@ from contracts.store import (
     _contract,
     _field_of,
     _usable_certificate,
+    chain_of,
     complete_or_unavailable,
     current_facts,
-    signing_data,
+    signer_validation,
 )
 from contracts.verify import verify_contract_async
 from tradesys.clock import isoformat_utc
@@ -346,7 +347,7 @@ async def prepare_amendment_signature(session: AsyncSession, authority: Authorit
     certify = not any(s.state == "signed" for s in rows.values())
     prepared = await asyncio.to_thread(
         signing.prepare, amendment.pdf, field=field, cert=load_certificate(cert_row.pem),
-        chain=authority.chain, certify=certify, signer_name=user.display_name,
+        chain=chain_of(authority, cert_row), certify=certify, signer_name=user.display_name,
         organization=org.name, at=at)
     values = {"state": "prepared", "org_id": org_id, "user_id": user_id,
               "certificate_id": cert_row.id, "certify": certify, "prepared_pdf": prepared.pdf,
@@ -405,10 +406,10 @@ async def complete_amendment_signature(
                                 signed_attributes=row.signed_attributes)
     last = sum(1 for s in rows.values() if s.field != field and s.state == "signed") \
         == len(FIELDS) - 1
-    validation = await signing_data(session, authority, at, [cert])
+    validation = await signer_validation(session, authority, at, cert_row)
     try:
         signed = await complete_or_unavailable(
-            authority, prepared, signature, cert=cert, chain=authority.chain,
+            authority, prepared, signature, cert=cert, chain=chain_of(authority, cert_row),
             timestamper=authority.timestamper(at), validation=validation,
             trust_roots=authority.trust_roots, last=last, at=at)
     except signing.SigningRefused as error:

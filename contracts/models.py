@@ -11,14 +11,24 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import (
+    Boolean,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+    false,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tradesys.db.base import Base, UTCDateTime
 
 
 class SignerCertificate(Base):
-    """A certificate binding a registered P-256 signing key to a user and an organisation."""
+    """A certificate binding a registered P-256 signing key to a user and an organisation:
+    issued by the built-in CA, or (``external``) registered from a trusted external CA."""
 
     __tablename__ = "contract_certificates"
 
@@ -32,6 +42,11 @@ class SignerCertificate(Base):
     issued_at: Mapped[datetime] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     revocation_reason: Mapped[str | None] = mapped_column(String(200))
+    #: Issued by an external CA the deployment trusts (``TRADESYS_CONTRACT_TRUST_ROOTS``) and
+    #: registered by its holder, not by the built-in CA: its revocation is that CA's to state.
+    external: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    #: An external certificate's chain (PEM: intermediates, then the trusted root).
+    chain_pem: Mapped[str | None] = mapped_column(Text)
 
 
 class Contract(Base):

@@ -26,7 +26,7 @@ from pyhanko.sign.timestamps.common_utils import TimestampRequestError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from contracts import signing
+from contracts import external_ca, signing
 from contracts.facts import Clause, ContractFacts, with_clauses
 from contracts.generation import FIELDS, contract_pdf, sha256_hex
 from contracts.models import Contract, ContractDraft, ContractSignature, SignerCertificate
@@ -35,7 +35,7 @@ from contracts.publication import publish_contract_notice
 from contracts.tsa import external_timestamper, external_validation, unavailable
 from contracts.verify import verify_contract_async
 from tradesys.bids.keyring import signing_key
-from tradesys.bids.keys import load_public_key
+from tradesys.bids.keys import key_id, load_public_key
 from tradesys.clock import isoformat_utc
 from tradesys.errors import Conflict, Forbidden, Invalid, NotFound
 from tradesys.events.canonical import canonical_json
@@ -52,6 +52,7 @@ __all__ = [
     "new_draft",
     "prepare_signature",
     "prerender_draft",
+    "register_external_certificate",
     "render_draft",
     "revocation_data",
     "revoke_certificate",
@@ -123,6 +124,63 @@ async def issue_certificate(session: AsyncSession, authority: Authority, *, user
     return row
 
 
+async def register_external_certificate(
+        session: AsyncSession, authority: Authority, *, user_id: int, pem: str,
+        intermediates: list[str], actor: Actor, at: datetime) -> SignerCertificate:
+    """A certificate an external CA the deployment trusts issued for the user's registered
+    signing key, registered by its holder (contracts/external_ca.py says what is checked).
+    Stored as the built-in CA's are, marked external, with its chain."""
+    user = await session.get(User, user_id)
+    if user is None or not user.active:
+        raise NotFound("user_not_found", "用户不存在 (no such user)")
+    org = await session.get(Organisation, user.org_id)
+    assert org is not None
+    certs = external_ca.parse_pem(pem, what="证书 (the certificate)")
+    if len(certs) != 1:
+        raise Invalid("not_pem", "pem 应只含一张证书，中间证书放在 intermediates (pem holds one "
+                      "certificate; intermediates go in intermediates)")
+    cert = certs[0]
+    others = [c for text in intermediates
+              for c in external_ca.parse_pem(text, what="中间证书 (an intermediate)")]
+    if not authority.extra_trust_roots and not authority.ca.issued_here(cert):
+        raise Invalid("untrusted_chain", "本平台未配置外部 CA 的受信任根证书 (no external trust "
+                      "root is configured: TRADESYS_CONTRACT_TRUST_ROOTS)")
+    chain = external_ca.check_external(cert, others, authority.extra_trust_roots, authority.ca,
+                                       at, credit_code=org.credit_code)
+    kid = key_id(load_public_key(cert.public_key()))
+    key = await signing_key(session, user.org_id, kid)
+    if key is None or key.user_id != user.id:
+        raise Invalid("not_registered_key", "证书的公钥不是该用户登记的有效签名公钥 (the "
+                      "certificate's key is not one of this user's registered, unrevoked "
+                      "signing keys)")
+    serial = format(cert.serial_number, "x")
+    taken = (await session.execute(select(SignerCertificate.id).where(
+        SignerCertificate.serial == serial))).first()
+    external_ca.duplicate(taken is not None)
+    row = SignerCertificate(org_id=org.id, user_id=user.id, key_id=kid, serial=serial,
+                            pem=cert.public_bytes(serialization.Encoding.PEM).decode("ascii"),
+                            not_after=cert.not_valid_after_utc, issued_at=at, external=True,
+                            chain_pem=external_ca.chain_text(chain))
+    session.add(row)
+    await session.flush()
+    await append_event(session, actor=actor, at=at, aggregate_type="certificate",
+                       aggregate_id=row.serial, type="contract.certificate_registered",
+                       payload={"serial": row.serial, "user_id": user.id, "org_id": org.id,
+                                "credit_code": org.credit_code, "key_id": kid,
+                                "issuer": cert.issuer.rfc4514_string(),
+                                "root_sha256": hashlib.sha256(_der(chain[-1])).hexdigest(),
+                                "not_after": cert.not_valid_after_utc.isoformat(),
+                                "sha256": hashlib.sha256(_der(cert)).hexdigest()})
+    return row
+
+
+def chain_of(authority: Authority, row: SignerCertificate) -> list[x509.Certificate]:
+    """The certificates above the signer's: the external CA's chain, or the built-in one."""
+    if row.external and row.chain_pem:
+        return external_ca.parse_pem(row.chain_pem, what="chain")
+    return authority.chain
+
+
 async def revoke_certificate(session: AsyncSession, *, certificate_id: int, reason: str,
                              actor: Actor, at: datetime) -> SignerCertificate:
     row = await session.get(SignerCertificate, certificate_id)
@@ -142,7 +200,8 @@ async def revocation_data(session: AsyncSession, authority: Authority, at: datet
                           certs: list[x509.Certificate]) -> signing.ValidationData:
     """The current CRLs (issuing CA, root) and OCSP answers for ``certs``, as of ``at``."""
     revoked = (await session.execute(select(SignerCertificate).where(
-        SignerCertificate.revoked_at.is_not(None)))).scalars().all()
+        SignerCertificate.revoked_at.is_not(None),
+        SignerCertificate.external.is_(False)))).scalars().all()
     entries = [Revoked(int(r.serial, 16), r.revoked_at) for r in revoked if r.revoked_at]
     by_serial = {int(r.serial, 16): r.revoked_at for r in revoked}
     ca = authority.ca
@@ -162,6 +221,20 @@ async def signing_data(session: AsyncSession, authority: Authority, at: datetime
     if not authority.tsa_url:
         return data
     extra = await external_validation(authority.tsa_url)
+    return signing.ValidationData(certificates=[*data.certificates, *extra.certificates],
+                                  crls=[*data.crls, *extra.crls], ocsps=data.ocsps)
+
+
+async def signer_validation(session: AsyncSession, authority: Authority, at: datetime,
+                            row: SignerCertificate) -> signing.ValidationData:
+    """:func:`signing_data` for the signer's certificate: for an external one, the built-in
+    CA's answers only for the TSA's certificate, and the external CA's CRLs fetched now
+    (``ca_unavailable``, ``certificate_revoked``: contracts/external_ca.py)."""
+    cert = load_certificate(row.pem)
+    if not row.external:
+        return await signing_data(session, authority, at, [cert])
+    data = await signing_data(session, authority, at, [])
+    extra = await external_ca.fetch_validation(cert, chain_of(authority, row), at)
     return signing.ValidationData(certificates=[*data.certificates, *extra.certificates],
                                   crls=[*data.crls, *extra.crls], ocsps=data.ocsps)
 
@@ -336,7 +409,7 @@ async def prepare_signature(session: AsyncSession, authority: Authority, contrac
     certify = not any(s.state == "signed" for s in rows.values())
     prepared = await asyncio.to_thread(
         signing.prepare, contract.pdf, field=field, cert=load_certificate(cert_row.pem),
-        chain=authority.chain, certify=certify, signer_name=user.display_name,
+        chain=chain_of(authority, cert_row), certify=certify, signer_name=user.display_name,
         organization=org.name, at=at)
     values = {"state": "prepared", "org_id": org_id, "user_id": user_id,
               "certificate_id": cert_row.id, "certify": certify, "prepared_pdf": prepared.pdf,
@@ -399,10 +472,10 @@ async def complete_signature(session: AsyncSession, authority: Authority, contra
         ContractSignature.contract_id == contract.id, ContractSignature.field != field,
         ContractSignature.state == "signed"))).scalars().all()
     last = len(others) == len(FIELDS) - 1
-    validation = await signing_data(session, authority, at, [cert])
+    validation = await signer_validation(session, authority, at, cert_row)
     try:
         signed = await complete_or_unavailable(
-            authority, prepared, signature, cert=cert, chain=authority.chain,
+            authority, prepared, signature, cert=cert, chain=chain_of(authority, cert_row),
             timestamper=authority.timestamper(at), validation=validation,
             trust_roots=authority.trust_roots, last=last, at=at)
     except signing.SigningRefused as error:
@@ -512,8 +585,7 @@ async def _store_upload(session: AsyncSession, authority: Authority, contract: C
     )).scalars().all()
     last = len(others) == len(FIELDS) - 1
     if last:
-        cert = load_certificate(cert_row.pem)
-        validation = await signing_data(session, authority, at, [cert])
+        validation = await signer_validation(session, authority, at, cert_row)
         pdf = signing.add_dss(pdf, validation)
         try:
             pdf = await signing.document_timestamp(pdf, authority.timestamper(at))

@@ -183,7 +183,8 @@ def require_signer(principal: Principal) -> None:
 def certificate_json(row: SignerCertificate) -> dict[str, Any]:
     return {"id": row.id, "serial": row.serial, "key_id": row.key_id, "pem": row.pem,
             "issued_at": isoformat_utc(row.issued_at), "not_after": isoformat_utc(row.not_after),
-            "revoked_at": isoformat_utc(row.revoked_at) if row.revoked_at else None}
+            "revoked_at": isoformat_utc(row.revoked_at) if row.revoked_at else None,
+            "external": bool(row.external)}
 
 
 async def my_certificates(session: AsyncSession, principal: Principal) -> list[SignerCertificate]:

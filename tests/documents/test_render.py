@@ -13,9 +13,10 @@ from tradesys.documents.render import TEMPLATES, template_names
 
 
 def test_shipped_templates() -> None:
-    assert template_names() == ["award_notice.html", "contract_goods.html",
-                                "contract_works.html", "evaluation_report.html",
-                                "opening_record.html", "result_notice.html"]
+    assert template_names() == ["award_notice.html", "contract_amendment.html",
+                                "contract_goods.html", "contract_works.html",
+                                "evaluation_report.html", "opening_record.html",
+                                "result_notice.html"]
     assert (TEMPLATES / "documents.css").is_file()
     assert (TEMPLATES / "evaluation_report.schema.json").is_file()
 

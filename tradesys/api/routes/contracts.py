@@ -78,6 +78,15 @@ class CertificateIn(Strict):
     key_id: KeyId
 
 
+class ExternalCertificateIn(Strict):
+    """A certificate from an external CA the deployment trusts (PEM), for one of the caller's
+    registered signing keys, with the intermediates between it and the trusted root (PEM)."""
+
+    pem: Annotated[str, Field(min_length=1, max_length=20000)]
+    intermediates: Annotated[list[Annotated[str, Field(min_length=1, max_length=20000)]],
+                             Field(max_length=4, default_factory=list)]
+
+
 class RevocationIn(Strict):
     reason: Annotated[str, ONE_LINE, Field(min_length=1, max_length=200)]
 
@@ -254,6 +263,25 @@ async def request_certificate(call: Call) -> Response:
         row = await store.issue_certificate(session, authority, user_id=principal.user_id,
                                             key_id=body.key_id, actor=principal.actor,
                                             at=call.now)
+        return views.certificate_json(row)
+
+    return await call.command(work, status=201)
+
+
+@router.endpoint("POST", "/contracts/certificates/external", summary="登记外部 CA 签发的签名证书 "
+                 "(a certificate an external CA the deployment trusts issued for the caller's "
+                 "registered signing key; procurer or bidder)", tag="contracts",
+                 body=ExternalCertificateIn, status=201)
+async def register_external_certificate(call: Call) -> Response:
+    body: ExternalCertificateIn = call.body
+    assert call.principal is not None
+    views.require_signer(call.principal)
+    authority = await _authority(call)
+
+    async def work(session: AsyncSession, principal: Principal) -> Result:
+        row = await store.register_external_certificate(
+            session, authority, user_id=principal.user_id, pem=body.pem,
+            intermediates=body.intermediates, actor=principal.actor, at=call.now)
         return views.certificate_json(row)
 
     return await call.command(work, status=201)
