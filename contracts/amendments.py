@@ -52,10 +52,10 @@ from contracts.store import (
     _check_certificate,
     _contract,
     _field_of,
-    _usable_certificate,
     chain_of,
     complete_or_unavailable,
     current_facts,
+    prepared_values,
     signer_validation,
 )
 from contracts.verify import verify_contract_async
@@ -66,7 +66,6 @@ from tradesys.evaluation.review import is_host
 from tradesys.events.canonical import canonical_json
 from tradesys.events.log import Actor, append_event
 from tradesys.formatting import capital_amount
-from tradesys.identity.models import Organisation, User
 from tradesys.identity.principal import Principal
 from tradesys.procurement.models import Project
 from tradesys.strict import ONE_LINE, Strict
@@ -340,20 +339,10 @@ async def prepare_amendment_signature(session: AsyncSession, authority: Authorit
     mine = rows.get(field)
     if amendment.state == "signed" or (mine is not None and mine.state == "signed"):
         raise Conflict("already_signed", "本方已签署，不能重复签署 (this party has already signed)")
-    cert_row = await _usable_certificate(session, user_id, org_id, at)
-    user = await session.get(User, user_id)
-    org = await session.get(Organisation, org_id)
-    assert user is not None and org is not None
-    certify = not any(s.state == "signed" for s in rows.values())
-    prepared = await asyncio.to_thread(
-        signing.prepare, amendment.pdf, field=field, cert=load_certificate(cert_row.pem),
-        chain=chain_of(authority, cert_row), certify=certify, signer_name=user.display_name,
-        organization=org.name, at=at)
-    values = {"state": "prepared", "org_id": org_id, "user_id": user_id,
-              "certificate_id": cert_row.id, "certify": certify, "prepared_pdf": prepared.pdf,
-              "document_digest": prepared.document_digest,
-              "reserved_start": prepared.reserved_start, "reserved_end": prepared.reserved_end,
-              "signed_attributes": prepared.signed_attributes, "prepared_at": at}
+    values, cert_row = await prepared_values(
+        session, authority, amendment.pdf, field=field,
+        signed=any(s.state == "signed" for s in rows.values()), user_id=user_id, org_id=org_id,
+        at=at)
     if mine is None:
         mine = AmendmentSignature(amendment_id=amendment.id, field=field, **values)
         session.add(mine)
@@ -366,10 +355,11 @@ async def prepare_amendment_signature(session: AsyncSession, authority: Authorit
                        aggregate_id=contract.id, project_id=contract.project_id,
                        type="contract.amendment_signature_prepared",
                        payload={"amendment": amendment.number, "field": field,
-                                "certificate": cert_row.serial, "certify": certify,
+                                "certificate": cert_row.serial,
+                                "certify": values["certify"],
                                 "base_sha256": amendment.sha256,
                                 "signed_attributes_sha256": hashlib.sha256(
-                                    prepared.signed_attributes).hexdigest()})
+                                    values["signed_attributes"]).hexdigest()})
     return mine
 
 

@@ -18,6 +18,7 @@ import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 from io import BytesIO
+from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
@@ -390,6 +391,28 @@ def _check_certificate(row: SignerCertificate, at: datetime) -> None:
         raise Invalid("certificate_expired", "签名证书已过期 (the signing certificate expired)")
 
 
+async def prepared_values(session: AsyncSession, authority: Authority, pdf: bytes, *,
+                          field: str, signed: bool, user_id: int, org_id: int,
+                          at: datetime) -> tuple[dict[str, Any], SignerCertificate]:
+    """What a preparation over ``pdf`` stores (a contract's or an amendment's signature row
+    share these columns), and the certificate it names: the signer's newest usable one, with
+    its chain; the first signer (``signed``: whether the other side has) certifies."""
+    cert_row = await _usable_certificate(session, user_id, org_id, at)
+    user = await session.get(User, user_id)
+    org = await session.get(Organisation, org_id)
+    assert user is not None and org is not None
+    certify = not signed
+    prepared = await asyncio.to_thread(
+        signing.prepare, pdf, field=field, cert=load_certificate(cert_row.pem),
+        chain=chain_of(authority, cert_row), certify=certify, signer_name=user.display_name,
+        organization=org.name, at=at)
+    return {"state": "prepared", "org_id": org_id, "user_id": user_id,
+            "certificate_id": cert_row.id, "certify": certify, "prepared_pdf": prepared.pdf,
+            "document_digest": prepared.document_digest,
+            "reserved_start": prepared.reserved_start, "reserved_end": prepared.reserved_end,
+            "signed_attributes": prepared.signed_attributes, "prepared_at": at}, cert_row
+
+
 async def prepare_signature(session: AsyncSession, authority: Authority, contract_id: int, *,
                             user_id: int, org_id: int, actor: Actor,
                             at: datetime) -> ContractSignature:
@@ -402,20 +425,10 @@ async def prepare_signature(session: AsyncSession, authority: Authority, contrac
     mine = rows.get(field)
     if mine is not None and mine.state == "signed":
         raise Conflict("already_signed", "本方已签署，不能重复签署 (this party has already signed)")
-    cert_row = await _usable_certificate(session, user_id, org_id, at)
-    user = await session.get(User, user_id)
-    org = await session.get(Organisation, org_id)
-    assert user is not None and org is not None
-    certify = not any(s.state == "signed" for s in rows.values())
-    prepared = await asyncio.to_thread(
-        signing.prepare, contract.pdf, field=field, cert=load_certificate(cert_row.pem),
-        chain=chain_of(authority, cert_row), certify=certify, signer_name=user.display_name,
-        organization=org.name, at=at)
-    values = {"state": "prepared", "org_id": org_id, "user_id": user_id,
-              "certificate_id": cert_row.id, "certify": certify, "prepared_pdf": prepared.pdf,
-              "document_digest": prepared.document_digest,
-              "reserved_start": prepared.reserved_start, "reserved_end": prepared.reserved_end,
-              "signed_attributes": prepared.signed_attributes, "prepared_at": at}
+    values, cert_row = await prepared_values(
+        session, authority, contract.pdf, field=field,
+        signed=any(s.state == "signed" for s in rows.values()), user_id=user_id, org_id=org_id,
+        at=at)
     if mine is None:
         mine = ContractSignature(contract_id=contract.id, field=field, **values)
         session.add(mine)
@@ -429,9 +442,9 @@ async def prepare_signature(session: AsyncSession, authority: Authority, contrac
                        aggregate_id=contract.id, project_id=contract.project_id,
                        type="contract.signature_prepared",
                        payload={"field": field, "certificate": cert_row.serial,
-                                "certify": certify, "base_sha256": contract.sha256,
+                                "certify": values["certify"], "base_sha256": contract.sha256,
                                 "signed_attributes_sha256": hashlib.sha256(
-                                    prepared.signed_attributes).hexdigest()})
+                                    values["signed_attributes"]).hexdigest()})
     return mine
 
 
