@@ -41,24 +41,18 @@ from pydantic import Field, model_validator
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from contracts import signing
 from contracts.facts import Clause, ContractFacts
 from contracts.generation import FIELDS, add_signature_fields, sha256_hex
 from contracts.models import AmendmentSignature, Contract, ContractAmendment, SignerCertificate
-from contracts.pki import load_certificate
 from contracts.publication import publish_amendment_notice
 from contracts.store import (
     Authority,
-    _check_certificate,
     _contract,
     _field_of,
-    chain_of,
-    complete_or_unavailable,
     current_facts,
+    embed_signature,
     prepared_values,
-    signer_validation,
 )
-from contracts.verify import verify_contract_async
 from tradesys.clock import isoformat_utc
 from tradesys.documents.render import render_pdf
 from tradesys.errors import Conflict, Forbidden, Invalid, NotFound
@@ -379,37 +373,11 @@ async def complete_amendment_signature(
         raise Conflict("not_prepared", "请先准备签名 (prepare the signature first)")
     if row.state == "signed":
         raise Conflict("already_signed", "本方已签署，不能重复签署 (this party has already signed)")
-    if prepare_id is not None and prepare_id != hashlib.sha256(
-            row.signed_attributes).hexdigest():
-        raise Conflict("stale_preparation", "签名已重新准备，请使用最新的准备结果 (the signature "
-                       "was prepared again: sign the latest preparation)")
-    if not row.prepared_pdf.startswith(amendment.pdf):
-        raise Conflict("stale_preparation", "变更协议在准备签名后已变化，请重新准备 (the "
-                       "amendment changed since the signature was prepared: prepare again)")
-    cert_row = await session.get(SignerCertificate, row.certificate_id)
-    assert cert_row is not None
-    _check_certificate(cert_row, at)
-    cert = load_certificate(cert_row.pem)
-    prepared = signing.Prepared(pdf=row.prepared_pdf, field=field,
-                                document_digest=row.document_digest,
-                                reserved_start=row.reserved_start, reserved_end=row.reserved_end,
-                                signed_attributes=row.signed_attributes)
     last = sum(1 for s in rows.values() if s.field != field and s.state == "signed") \
         == len(FIELDS) - 1
-    validation = await signer_validation(session, authority, at, cert_row)
-    try:
-        signed = await complete_or_unavailable(
-            authority, prepared, signature, cert=cert, chain=chain_of(authority, cert_row),
-            timestamper=authority.timestamper(at), validation=validation,
-            trust_roots=authority.trust_roots, last=last, at=at)
-    except signing.SigningRefused as error:
-        raise Invalid(error.code, error.message) from error
-    report = await verify_contract_async(signed, authority.trust_roots, at)
-    mine = next((s for s in report.signers if s.field == field), None)
-    if mine is None or not mine.bottom_line or (last and not report.ok):
-        reasons = "; ".join(report.reasons) or "签名未通过验证"
-        raise Invalid("signature_invalid", f"签名嵌入后验证失败 (the embedded signature does not "
-                      f"validate): {reasons}")
+    signed, cert_row, mine = await embed_signature(
+        session, authority, row, amendment.pdf, signature, last=last, at=at,
+        prepare_id=prepare_id, document=("变更协议", "amendment"))
     digest = sha256_hex(signed)
     row.state, row.signed_sha256, row.signed_at = "signed", digest, at
     amendment.pdf, amendment.sha256 = signed, digest

@@ -448,6 +448,48 @@ async def prepare_signature(session: AsyncSession, authority: Authority, contrac
     return mine
 
 
+async def embed_signature(session: AsyncSession, authority: Authority, row: Any,
+                          document_pdf: bytes, signature: bytes, *, last: bool, at: datetime,
+                          prepare_id: str | None, document: tuple[str, str]
+                          ) -> tuple[bytes, SignerCertificate, Any]:
+    """The second half of signing a prepared row (a contract's or an amendment's signature):
+    the preparation must be the current one over the current file; the signature is checked
+    against the certificate's key over the prepared bytes before anything is embedded, then
+    timestamped, embedded with the validation data (after the last signature the document
+    timestamp too) and the result validated. (the signed file, its certificate, the signer's
+    report). ``document`` names the file in the refusals (Chinese, English)."""
+    if prepare_id is not None and prepare_id != hashlib.sha256(
+            row.signed_attributes).hexdigest():
+        raise Conflict("stale_preparation", "签名已重新准备，请使用最新的准备结果 (the signature "
+                       "was prepared again: sign the latest preparation)")
+    if not row.prepared_pdf.startswith(document_pdf):
+        raise Conflict("stale_preparation", f"{document[0]}在准备签名后已变化，请重新准备 (the "
+                       f"{document[1]} changed since the signature was prepared: prepare again)")
+    cert_row = await session.get(SignerCertificate, row.certificate_id)
+    assert cert_row is not None
+    _check_certificate(cert_row, at)
+    cert = load_certificate(cert_row.pem)
+    prepared = signing.Prepared(pdf=row.prepared_pdf, field=row.field,
+                                document_digest=row.document_digest,
+                                reserved_start=row.reserved_start, reserved_end=row.reserved_end,
+                                signed_attributes=row.signed_attributes)
+    validation = await signer_validation(session, authority, at, cert_row)
+    try:
+        signed = await complete_or_unavailable(
+            authority, prepared, signature, cert=cert, chain=chain_of(authority, cert_row),
+            timestamper=authority.timestamper(at), validation=validation,
+            trust_roots=authority.trust_roots, last=last, at=at)
+    except signing.SigningRefused as error:
+        raise Invalid(error.code, error.message) from error
+    report = await verify_contract_async(signed, authority.trust_roots, at)
+    mine = next((s for s in report.signers if s.field == row.field), None)
+    if mine is None or not mine.bottom_line or (last and not report.ok):
+        reasons = "; ".join(report.reasons) or "签名未通过验证"
+        raise Invalid("signature_invalid", f"签名嵌入后验证失败 (the embedded signature does not "
+                      f"validate): {reasons}")
+    return signed, cert_row, mine
+
+
 async def complete_signature(session: AsyncSession, authority: Authority, contract_id: int,
                              signature: bytes, *, user_id: int, org_id: int, actor: Actor,
                              at: datetime, prepare_id: str | None = None) -> Contract:
@@ -466,39 +508,13 @@ async def complete_signature(session: AsyncSession, authority: Authority, contra
         raise Conflict("not_prepared", "请先准备签名 (prepare the signature first)")
     if row.state == "signed":
         raise Conflict("already_signed", "本方已签署，不能重复签署 (this party has already signed)")
-    if prepare_id is not None and prepare_id != hashlib.sha256(
-            row.signed_attributes).hexdigest():
-        raise Conflict("stale_preparation", "签名已重新准备，请使用最新的准备结果 (the signature "
-                       "was prepared again: sign the latest preparation)")
-    if not row.prepared_pdf.startswith(contract.pdf):
-        raise Conflict("stale_preparation", "合同在准备签名后已变化，请重新准备 (the contract "
-                       "changed since the signature was prepared: prepare again)")
-    cert_row = await session.get(SignerCertificate, row.certificate_id)
-    assert cert_row is not None
-    _check_certificate(cert_row, at)
-    cert = load_certificate(cert_row.pem)
-    prepared = signing.Prepared(pdf=row.prepared_pdf, field=field,
-                                document_digest=row.document_digest,
-                                reserved_start=row.reserved_start, reserved_end=row.reserved_end,
-                                signed_attributes=row.signed_attributes)
     others = (await session.execute(select(ContractSignature).where(
         ContractSignature.contract_id == contract.id, ContractSignature.field != field,
         ContractSignature.state == "signed"))).scalars().all()
     last = len(others) == len(FIELDS) - 1
-    validation = await signer_validation(session, authority, at, cert_row)
-    try:
-        signed = await complete_or_unavailable(
-            authority, prepared, signature, cert=cert, chain=chain_of(authority, cert_row),
-            timestamper=authority.timestamper(at), validation=validation,
-            trust_roots=authority.trust_roots, last=last, at=at)
-    except signing.SigningRefused as error:
-        raise Invalid(error.code, error.message) from error
-    report = await verify_contract_async(signed, authority.trust_roots, at)
-    mine = next((s for s in report.signers if s.field == field), None)
-    if mine is None or not mine.bottom_line or (last and not report.ok):
-        reasons = "; ".join(report.reasons) or "签名未通过验证"
-        raise Invalid("signature_invalid", f"签名嵌入后验证失败 (the embedded signature does not "
-                      f"validate): {reasons}")
+    signed, cert_row, mine = await embed_signature(
+        session, authority, row, contract.pdf, signature, last=last, at=at,
+        prepare_id=prepare_id, document=("合同", "contract"))
     digest = sha256_hex(signed)
     row.state, row.signed_sha256, row.signed_at = "signed", digest, at
     contract.pdf, contract.sha256 = signed, digest
