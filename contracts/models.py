@@ -80,13 +80,11 @@ class ContractDraft(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
-class ContractSignature(Base):
-    __tablename__ = "contract_signatures"
-    __table_args__ = (
-        UniqueConstraint("contract_id", "field", name="uq_contract_signatures_field"),)
+class PreparedSignature:
+    """The columns of one party's signature of a signed document (the contract, or one of its
+    amendments): the prepared state pyHanko's interrupted signing resumes from
+    (``contracts.store.prepared_values`` / ``embed_signature``), then the signed file's hash."""
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    contract_id: Mapped[int] = mapped_column(ForeignKey("contracts.id"), index=True)
     field: Mapped[str] = mapped_column(String(16))
     state: Mapped[str] = mapped_column(String(16))  #: ``prepared`` → ``signed``
     org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
@@ -101,6 +99,15 @@ class ContractSignature(Base):
     prepared_at: Mapped[datetime] = mapped_column(UTCDateTime)
     signed_sha256: Mapped[str | None] = mapped_column(String(64))
     signed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class ContractSignature(PreparedSignature, Base):
+    __tablename__ = "contract_signatures"
+    __table_args__ = (
+        UniqueConstraint("contract_id", "field", name="uq_contract_signatures_field"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    contract_id: Mapped[int] = mapped_column(ForeignKey("contracts.id"), index=True)
 
 
 class ContractAmendment(Base):
@@ -129,7 +136,7 @@ class ContractAmendment(Base):
     concluded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
-class AmendmentSignature(Base):
+class AmendmentSignature(PreparedSignature, Base):
     """One party's signature of an amendment: the same prepared state as
     :class:`ContractSignature`."""
 
@@ -139,17 +146,3 @@ class AmendmentSignature(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     amendment_id: Mapped[int] = mapped_column(ForeignKey("contract_amendments.id"), index=True)
-    field: Mapped[str] = mapped_column(String(16))
-    state: Mapped[str] = mapped_column(String(16))  #: ``prepared`` → ``signed``
-    org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
-    certificate_id: Mapped[int] = mapped_column(ForeignKey("contract_certificates.id"))
-    certify: Mapped[bool] = mapped_column(Boolean)
-    prepared_pdf: Mapped[bytes] = mapped_column(LargeBinary)
-    document_digest: Mapped[bytes] = mapped_column(LargeBinary)
-    reserved_start: Mapped[int] = mapped_column(Integer)
-    reserved_end: Mapped[int] = mapped_column(Integer)
-    signed_attributes: Mapped[bytes] = mapped_column(LargeBinary)
-    prepared_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    signed_sha256: Mapped[str | None] = mapped_column(String(64))
-    signed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -30,7 +30,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from contracts import external_ca, signing
 from contracts.facts import Clause, ContractFacts, with_clauses
 from contracts.generation import FIELDS, contract_pdf, sha256_hex
-from contracts.models import Contract, ContractDraft, ContractSignature, SignerCertificate
+from contracts.models import (
+    Contract,
+    ContractDraft,
+    ContractSignature,
+    PreparedSignature,
+    SignerCertificate,
+)
 from contracts.pki import CertificateAuthority, Revoked, SignerName, load_certificate
 from contracts.publication import publish_contract_notice
 from contracts.tsa import external_timestamper, external_validation, unavailable
@@ -448,7 +454,7 @@ async def prepare_signature(session: AsyncSession, authority: Authority, contrac
     return mine
 
 
-async def embed_signature(session: AsyncSession, authority: Authority, row: Any,
+async def embed_signature(session: AsyncSession, authority: Authority, row: PreparedSignature,
                           document_pdf: bytes, signature: bytes, *, last: bool, at: datetime,
                           prepare_id: str | None, document: tuple[str, str]
                           ) -> tuple[bytes, SignerCertificate, Any]:
